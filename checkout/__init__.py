@@ -1,0 +1,90 @@
+"""The checkout application factory: a table of contents of what the app is made of."""
+
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with `test_config` overriding any setting."""
+    load_dotenv(PROJECT_ROOT / ".env")
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    from checkout.config import from_environment
+
+    app.config.from_mapping(from_environment(Path(app.instance_path)))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    register_extensions(app)
+    register_payments(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_errorhandlers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from checkout import models  # noqa: F401  (every model is known to the metadata)
+    from checkout.db import configure_engine_events
+    from checkout.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine_events(db.engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "account.login"
+    login_manager.login_message = "Please sign in to see that page."
+
+    from checkout.models.user import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register_payments(app: Flask) -> None:
+    """Put the payment gateway in app.extensions; mount the sandbox when it is the backend."""
+    from checkout.payments import init_payments
+
+    if app.config["PAYMENTS"] == "sandbox":
+        from checkout import sandbox
+
+        sandbox.init_app(app)
+    init_payments(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from checkout.web import account, cart, catalog, checkout, orders, webhooks
+
+    for module in (catalog, cart, checkout, orders, account, webhooks):
+        app.register_blueprint(module.bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from checkout.web.templating import init_templating
+
+    init_templating(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from checkout.web.errors import init_errorhandlers
+
+    init_errorhandlers(app)
+
+
+def register_cli(app: Flask) -> None:
+    from checkout.cli import init_cli
+
+    init_cli(app)

@@ -1,0 +1,101 @@
+"""Settings from the environment (python-dotenv reads `.env`); tests pass overrides."""
+
+import os
+import secrets
+from pathlib import Path
+
+SANDBOX_SECRET_KEY = "sk_test_sandbox_checkout"
+SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_checkout"
+LATE_PAYMENT_POLICIES = ("flag", "refund")
+
+
+class ConfigError(RuntimeError):
+    """The environment describes a configuration the app refuses to run with."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _dev_secret_key(instance_path: Path) -> str:
+    """Generate a secret key once per checkout and keep it in instance/."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment(instance_path: Path) -> dict:
+    """Read every setting the app knows from the environment, with documented defaults."""
+    env = os.environ.get("CHECKOUT_ENV", "development")
+    if env not in ("development", "production"):
+        raise ConfigError("CHECKOUT_ENV must be 'development' or 'production'")
+    secret_key = os.environ.get("SECRET_KEY")
+    if not secret_key:
+        if env == "production":
+            raise ConfigError("SECRET_KEY must be set when CHECKOUT_ENV=production")
+        secret_key = _dev_secret_key(instance_path)
+
+    payments = os.environ.get("PAYMENTS", "sandbox")
+    if payments not in ("sandbox", "stripe"):
+        raise ConfigError("PAYMENTS must be 'sandbox' or 'stripe'")
+    if payments == "sandbox" and env == "production":
+        raise ConfigError("the payment sandbox is never served in production: set PAYMENTS=stripe")
+    default_key = SANDBOX_SECRET_KEY if payments == "sandbox" else ""
+    default_whsec = SANDBOX_WEBHOOK_SECRET if payments == "sandbox" else ""
+    stripe_key = os.environ.get("STRIPE_SECRET_KEY") or default_key
+    webhook_secret = os.environ.get("STRIPE_WEBHOOK_SECRET") or default_whsec
+    if payments == "stripe" and not (stripe_key and webhook_secret):
+        raise ConfigError("PAYMENTS=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
+    if payments == "sandbox" and not stripe_key.startswith("sk_test_"):
+        raise ConfigError("in sandbox mode STRIPE_SECRET_KEY must be an sk_test_… key")
+
+    late_policy = os.environ.get("LATE_PAYMENT_POLICY", "flag")
+    if late_policy not in LATE_PAYMENT_POLICIES:
+        raise ConfigError("LATE_PAYMENT_POLICY must be 'flag' or 'refund'")
+    hold_minutes = _int("CHECKOUT_HOLD_MINUTES", 30)
+    if not 30 <= hold_minutes <= 24 * 60:
+        # Stripe accepts a Checkout Session expiry between 30 minutes and 24 hours ahead,
+        # and the session expires together with the stock hold.
+        raise ConfigError("CHECKOUT_HOLD_MINUTES must be between 30 and 1440")
+
+    port = _int("PORT", 5000)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'checkout.sqlite'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    sandbox_db = os.environ.get("SANDBOX_DATABASE_URL") or (
+        f"sqlite:///{instance_path / 'sandbox.sqlite'}"
+    )
+    return {
+        "CHECKOUT_ENV": env,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "PAYMENTS": payments,
+        "STRIPE_SECRET_KEY": stripe_key,
+        "STRIPE_WEBHOOK_SECRET": webhook_secret,
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
+        "SANDBOX_DATABASE_URL": sandbox_db,
+        "SANDBOX_WEBHOOK_URL": os.environ.get("SANDBOX_WEBHOOK_URL")
+        or f"http://127.0.0.1:{port}/webhooks/stripe",
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}",
+        "STORE_NAME": os.environ.get("STORE_NAME", "Fernhill Supply"),
+        "STORE_CURRENCY": os.environ.get("STORE_CURRENCY", "USD").upper(),
+        "CHECKOUT_HOLD_MINUTES": hold_minutes,
+        "LATE_PAYMENT_POLICY": late_policy,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_SECURE": env == "production",
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
