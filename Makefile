@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test lint install install-dev db demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+db: install
+	$(BIN)/flask db upgrade
+
+demo: db
+	$(BIN)/flask seed-demo
+
+run: demo
+	@echo "Serving http://127.0.0.1:$(PORT) (payments: $${PAYMENTS:-sandbox})"
+	PORT=$(PORT) $(BIN)/flask run --host 127.0.0.1 --port $(PORT) --with-threads
+
+test: install-dev
+	scripts/test
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check checkout tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,58 @@
+"""Command-line tasks: `flask --app wsgi seed-demo`, `users create-staff`, `expire-holds`."""
+
+import secrets
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+
+
+def init_cli(app: Flask) -> None:
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(users)
+    app.cli.add_command(expire_holds)
+
+
+@click.command("seed-demo")
+@click.option("--staff-email", default="staff@example.com", show_default=True)
+@click.option("--staff-password", envvar="DEMO_STAFF_PASSWORD", default=None,
+              help="Default: a new random password, printed.")
+def seed_demo(staff_email: str, staff_password: str | None) -> None:
+    """Load the demo catalog (idempotent) and print a staff login."""
+    from checkout.services.demo import load_demo_catalog
+    from checkout.services.accounts import create_staff
+
+    created = load_demo_catalog()
+    click.echo(f"Demo catalog: {created} products added (existing ones left as they are).")
+    password = staff_password or secrets.token_urlsafe(12)
+    create_staff(staff_email, password)
+    click.echo(f"Staff login: {staff_email} / {password}")
+
+
+users = AppGroup("users", help="Manage accounts.")
+
+
+@users.command("create-staff")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_staff_command(email: str, password: str) -> None:
+    """Create a staff account (or promote an existing one) with this password."""
+    from checkout.services.accounts import create_staff
+
+    if len(password) < 10:
+        raise click.BadParameter("use at least 10 characters", param_hint="--password")
+    if "@" not in email or len(email) > 254:
+        raise click.BadParameter("not an email address", param_hint="EMAIL")
+    user = create_staff(email, password)
+    click.echo(f"Staff account ready: {user.email}")
+
+
+@click.command("expire-holds")
+def expire_holds() -> None:
+    """Expire unpaid orders whose stock hold lapsed, releasing the stock."""
+    from checkout.services.orders import expire_lapsed_holds
+
+    click.echo(f"Expired {expire_lapsed_holds()} orders.")
+
+

@@ -1,0 +1,59 @@
+"""Failure nouns the services raise and the views translate for people."""
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """A business rule said no; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class Shortage:
+    sku: str
+    title: str
+    requested: int
+    available: int
+
+
+class OutOfStock(DomainError):
+    """One or more lines cannot be held."""
+
+    def __init__(self, shortages: list[Shortage]):
+        self.shortages = shortages
+        parts = [
+            f"{s.title}: {s.available} left" if s.available else f"{s.title}: sold out"
+            for s in shortages
+        ]
+        super().__init__("Not enough stock for " + "; ".join(parts) + ".")
+
+
+class InvalidTransition(DomainError):
+    """An order was asked to move to a status its current status does not lead to."""
+
+    def __init__(self, order_number: str, current: str, requested: str):
+        self.order_number, self.current, self.requested = order_number, current, requested
+        super().__init__(f"order {order_number} cannot go from {current} to {requested}")
+
+
+class EmptyCart(DomainError):
+    """Checkout was asked for a cart with nothing in it."""
+
+
+class ProductUnavailable(DomainError):
+    """The product does not exist or is not for sale."""
+
+
+class QuantityInvalid(DomainError):
+    """A quantity outside what the shop accepts."""
+
+
+class OrderNotPayable(DomainError):
+    """The order is past the point where it can be paid or resumed."""
+
+
+class PaymentDeclined(DomainError):
+    """The payment provider declined; the shopper can try again."""
+
+
+class GatewayUnavailable(DomainError):
+    """The payment provider could not be reached or failed; details are logged."""

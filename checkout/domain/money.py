@@ -1,0 +1,60 @@
+"""Money in integer minor units: currency exponents and display formatting."""
+
+from dataclasses import dataclass
+
+import pycountry
+
+# ISO 4217 currencies with no minor unit, as Stripe treats them (amounts are whole units).
+ZERO_DECIMAL = frozenset(
+    "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split()
+)
+THREE_DECIMAL = frozenset("BHD JOD KWD OMR TND".split())
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF "}
+
+
+class MoneyError(ValueError):
+    """An amount or currency the shop cannot represent."""
+
+
+def exponent(currency: str) -> int:
+    """Return how many minor-unit digits the currency has."""
+    code = currency.upper()
+    if pycountry.currencies.get(alpha_3=code) is None:
+        raise MoneyError(f"unknown currency {currency!r}")
+    if code in ZERO_DECIMAL:
+        return 0
+    if code in THREE_DECIMAL:
+        return 3
+    return 2
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, int) or isinstance(self.amount, bool):
+            raise MoneyError(f"amount must be an integer of minor units, got {self.amount!r}")
+        exponent(self.currency)
+
+    def __add__(self, other: "Money") -> "Money":
+        if other.currency != self.currency:
+            raise MoneyError(f"cannot add {other.currency} to {self.currency}")
+        return Money(self.amount + other.amount, self.currency)
+
+    def __mul__(self, quantity: int) -> "Money":
+        return Money(self.amount * quantity, self.currency)
+
+
+def format_money(amount: int, currency: str) -> str:
+    """Render minor units for people: 1999 USD → "$19.99", 1500 JPY → "¥1,500"."""
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise MoneyError(f"amount must be an integer of minor units, got {amount!r}")
+    code = currency.upper()
+    digits = exponent(code)
+    sign = "-" if amount < 0 else ""
+    whole, minor = divmod(abs(amount), 10**digits)
+    number = f"{whole:,}" + (f".{minor:0{digits}d}" if digits else "")
+    symbol = SYMBOLS.get(code)
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}"

@@ -1,0 +1,31 @@
+"""Cart forms: the product id and a quantity, never a price."""
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Regexp
+
+from checkout.domain.pricing import MAX_QUANTITY_PER_LINE
+
+
+class AddToCartForm(FlaskForm):
+    product_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,9}$")])
+    quantity = IntegerField(
+        "Quantity",
+        default=1,
+        validators=[
+            InputRequired("Enter a quantity."),
+            NumberRange(1, MAX_QUANTITY_PER_LINE, f"Choose between 1 and {MAX_QUANTITY_PER_LINE}."),
+        ],
+    )
+
+
+class UpdateLineForm(FlaskForm):
+    quantity = IntegerField(
+        "Quantity",
+        validators=[
+            InputRequired("Enter a quantity."),
+            NumberRange(
+                0, MAX_QUANTITY_PER_LINE, f"Choose between 0 and {MAX_QUANTITY_PER_LINE}."
+            ),
+        ],
+    )

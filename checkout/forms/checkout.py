@@ -1,0 +1,86 @@
+"""The checkout form: contact, shipping address, and the one-time token that makes it idempotent."""
+
+import re
+
+import pycountry
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+
+# Countries the shop ships to.
+SHIPPING_COUNTRIES = (
+    "US CA GB IE FR DE NL BE LU AT CH IT ES PT DK SE NO FI PL CZ AU NZ JP SG"
+).split()
+
+# Postal code shapes for the countries where a wrong one is a common mistake.
+POSTAL_PATTERNS = {
+    "US": (r"^\d{5}(-\d{4})?$", "a US ZIP code looks like 12345 or 12345-6789"),
+    "CA": (r"^[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d$", "a Canadian postal code looks like K1A 0B1"),
+    "GB": (r"^[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}$", "a UK postcode looks like SW1A 1AA"),
+    "DE": (r"^\d{5}$", "a German postal code has 5 digits"),
+    "FR": (r"^\d{5}$", "a French postal code has 5 digits"),
+    "NL": (r"^\d{4} ?[A-Za-z]{2}$", "a Dutch postal code looks like 1234 AB"),
+    "JP": (r"^\d{3}-?\d{4}$", "a Japanese postal code looks like 100-0001"),
+    "AU": (r"^\d{4}$", "an Australian postcode has 4 digits"),
+}
+
+_PRINTABLE = Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters.")
+
+
+def country_choices() -> list[tuple[str, str]]:
+    names = [(code, pycountry.countries.get(alpha_2=code).name) for code in SHIPPING_COUNTRIES]
+    return [("", "Choose a country…")] + sorted(names, key=lambda pair: pair[1])
+
+
+class CheckoutForm(FlaskForm):
+    checkout_token = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
+    email = EmailField(
+        "Email",
+        description="For your receipt and order updates.",
+        validators=[
+            DataRequired("Enter your email address."),
+            Length(max=254),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+    name = StringField(
+        "Full name",
+        validators=[DataRequired("Enter the name of the person receiving the order."),
+                    Length(max=120), _PRINTABLE],
+        render_kw={"autocomplete": "name"},
+    )
+    line1 = StringField(
+        "Address",
+        validators=[DataRequired("Enter the street address."), Length(max=200), _PRINTABLE],
+        render_kw={"autocomplete": "address-line1"},
+    )
+    line2 = StringField(
+        "Apartment, suite, etc. (optional)",
+        validators=[Optional(), Length(max=200), _PRINTABLE],
+        render_kw={"autocomplete": "address-line2"},
+    )
+    city = StringField(
+        "City",
+        validators=[DataRequired("Enter the town or city."), Length(max=120), _PRINTABLE],
+        render_kw={"autocomplete": "address-level2"},
+    )
+    postal_code = StringField(
+        "Postal code",
+        validators=[DataRequired("Enter the postal code."), Length(max=20), _PRINTABLE],
+        render_kw={"autocomplete": "postal-code"},
+    )
+    country = SelectField(
+        "Country",
+        choices=country_choices(),
+        validators=[DataRequired("Choose the country to ship to.")],
+        render_kw={"autocomplete": "country"},
+    )
+
+    def validate_postal_code(self, field) -> None:
+        rule = POSTAL_PATTERNS.get(self.country.data or "")
+        value = (field.data or "").strip()
+        if rule and not re.match(rule[0], value):
+            raise ValidationError(f"Check the postal code: {rule[1]}.")
+        if not rule and not re.match(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,11}$", value):
+            raise ValidationError("Check the postal code: letters, digits, spaces and dashes.")

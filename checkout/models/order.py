@@ -1,0 +1,166 @@
+"""Orders: line and total snapshots, the status machine's timeline, and staff flags."""
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from checkout.db import UTCDateTime, now_utc
+from checkout.domain.errors import InvalidTransition
+from checkout.domain.order_status import OrderStatus, can_transition
+from checkout.extensions import db
+
+# Crockford-style alphabet: no I, L, O or U to misread over the phone.
+_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_order_number() -> str:
+    """Return a short public order number such as "7KQ2-M9XD"."""
+    chars = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+class Order(db.Model):
+    __tablename__ = "order"
+    __table_args__ = tuple(
+        CheckConstraint(f"{col} >= 0", name=f"{col}_not_negative")
+        for col in ("subtotal", "discount", "shipping", "tax", "total")
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True, default=new_order_number)
+    # The hidden token of the checkout form that placed it: a second submit finds this order.
+    checkout_token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    status: Mapped[OrderStatus] = mapped_column(String(32), default=OrderStatus.PENDING_PAYMENT)
+    email: Mapped[str] = mapped_column(String(254))
+    ship_name: Mapped[str] = mapped_column(String(120))
+    ship_line1: Mapped[str] = mapped_column(String(200))
+    ship_line2: Mapped[str] = mapped_column(String(200), default="")
+    ship_city: Mapped[str] = mapped_column(String(120))
+    ship_postal_code: Mapped[str] = mapped_column(String(20))
+    ship_country: Mapped[str] = mapped_column(String(2))
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[int]
+    discount: Mapped[int] = mapped_column(default=0)
+    shipping: Mapped[int] = mapped_column(default=0)
+    tax: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int]
+    tracking_carrier: Mapped[str | None] = mapped_column(String(60))
+    tracking_number: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+    events: Mapped[list["OrderEvent"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderEvent.id"
+    )
+    flags: Mapped[list["OrderFlag"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderFlag.id"
+    )
+
+    def transition_to(self, new: OrderStatus, *, actor: str, message: str = "") -> bool:
+        """Move to `new` and write the timeline row; return False when already there."""
+        current = OrderStatus(self.status)
+        if new == current:
+            return False
+        if not can_transition(current, new):
+            raise InvalidTransition(self.number, current, new)
+        self.status = new
+        self.events.append(
+            OrderEvent(
+                kind=EventKind.STATUS,
+                actor=actor,
+                from_status=current,
+                to_status=new,
+                message=message or f"{current.label} → {new.label}",
+            )
+        )
+        return True
+
+    def record(self, kind: "EventKind", message: str, *, actor: str) -> None:
+        """Add a timeline row that is not a status change (payment, stock, flag…)."""
+        self.events.append(OrderEvent(kind=kind, actor=actor, message=message))
+
+    def flag(self, code: "FlagCode", detail: str, *, actor: str) -> None:
+        """Mark the order for staff review, once per open reason, on the timeline too."""
+        if any(f.code == code and f.resolved_at is None for f in self.flags):
+            return
+        self.flags.append(OrderFlag(code=code, detail=detail))
+        self.record(EventKind.FLAG, f"Flagged for staff review: {detail}", actor=actor)
+
+    @property
+    def open_flags(self) -> list["OrderFlag"]:
+        return [f for f in self.flags if f.resolved_at is None]
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_line"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        CheckConstraint("line_total = unit_price * quantity", name="line_total_consistent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    # The product may be retired later; the snapshot below is what was sold.
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id", ondelete="SET NULL"))
+    sku: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    unit_price: Mapped[int]
+    quantity: Mapped[int]
+    line_total: Mapped[int]
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class EventKind(StrEnum):
+    STATUS = "status"
+    PAYMENT = "payment"
+    STOCK = "stock"
+    FLAG = "flag"
+    NOTE = "note"
+
+
+class OrderEvent(db.Model):
+    """The timeline: who did what to the order, and when."""
+
+    __tablename__ = "order_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    actor: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[EventKind] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+
+    order: Mapped[Order] = relationship(back_populates="events")
+
+
+class FlagCode(StrEnum):
+    # Paid after its hold lapsed, and the stock was gone by then.
+    STOCK_SHORTAGE = "stock_shortage"
+    # A payment event did not match the order (session, amount or currency).
+    PAYMENT_MISMATCH = "payment_mismatch"
+    # Money arrived for an order that was already cancelled.
+    PAYMENT_FOR_CLOSED_ORDER = "payment_for_closed_order"
+
+
+class OrderFlag(db.Model):
+    __tablename__ = "order_flag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    code: Mapped[FlagCode] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    order: Mapped[Order] = relationship(back_populates="flags")

@@ -1,0 +1,141 @@
+"""One gateway interface over Stripe (or the sandbox), translating SDK errors to ours."""
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import stripe
+
+from checkout.domain.errors import GatewayUnavailable, PaymentDeclined
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckoutSessionInfo:
+    id: str
+    url: str | None
+    status: str  # open | complete | expired
+    payment_status: str  # paid | unpaid | no_payment_required
+    amount_total: int | None
+    currency: str | None
+    client_reference_id: str | None
+    payment_intent: str | None
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RefundInfo:
+    id: str
+    amount: int
+    status: str
+
+
+class InvalidWebhook(ValueError):
+    """The webhook body or signature cannot be trusted."""
+
+
+class GatewayRequestRejected(GatewayUnavailable):
+    """The provider refused our request as invalid (a bug on our side, or a stale parameter)."""
+
+    def __init__(self, message: str, param: str | None):
+        super().__init__(message)
+        self.param = param
+
+
+class PaymentGateway(Protocol):
+    def create_checkout(self, params: dict[str, Any], idempotency_key: str) -> CheckoutSessionInfo:
+        ...
+
+    def retrieve_checkout(self, session_id: str) -> CheckoutSessionInfo:
+        ...
+
+    def expire_checkout(self, session_id: str) -> CheckoutSessionInfo:
+        ...
+
+    def refund(
+        self, payment_intent: str, amount: int, idempotency_key: str, metadata: dict[str, str]
+    ) -> RefundInfo:
+        ...
+
+    def parse_webhook(self, payload: bytes, signature: str | None) -> stripe.Event:
+        ...
+
+
+def session_info(session: Any) -> CheckoutSessionInfo:
+    """Copy the fields the shop uses out of an SDK Checkout Session."""
+    payment_intent = session.payment_intent
+    if payment_intent is not None and not isinstance(payment_intent, str):
+        payment_intent = payment_intent.id
+    metadata = session.metadata.to_dict() if session.metadata else {}
+    return CheckoutSessionInfo(
+        id=session.id,
+        url=session.url,
+        status=session.status,
+        payment_status=session.payment_status,
+        amount_total=session.amount_total,
+        currency=session.currency,
+        client_reference_id=session.client_reference_id,
+        payment_intent=payment_intent,
+        metadata={str(k): str(v) for k, v in metadata.items()},
+    )
+
+
+class StripeGateway:
+    """Stripe through the official SDK; the sandbox differs only in base URL and keys."""
+
+    def __init__(self, client: stripe.StripeClient, webhook_secret: str):
+        self.client = client
+        self.webhook_secret = webhook_secret
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except stripe.CardError as exc:
+            raise PaymentDeclined(exc.user_message or "The card was declined.") from exc
+        except stripe.InvalidRequestError as exc:
+            log.error("Stripe rejected %s: %s (param %s)", what, exc.user_message, exc.param)
+            raise GatewayRequestRejected(str(exc.user_message), exc.param) from exc
+        except stripe.StripeError as exc:
+            log.error("Stripe failed on %s: %s", what, exc)
+            raise GatewayUnavailable("The payment provider could not be reached.") from exc
+
+    def create_checkout(self, params: dict[str, Any], idempotency_key: str) -> CheckoutSessionInfo:
+        session = self._call(
+            "checkout session create",
+            self.client.v1.checkout.sessions.create,
+            params=params,
+            options={"idempotency_key": idempotency_key},
+        )
+        return session_info(session)
+
+    def retrieve_checkout(self, session_id: str) -> CheckoutSessionInfo:
+        session = self._call(
+            "checkout session retrieve", self.client.v1.checkout.sessions.retrieve, session_id
+        )
+        return session_info(session)
+
+    def expire_checkout(self, session_id: str) -> CheckoutSessionInfo:
+        session = self._call(
+            "checkout session expire", self.client.v1.checkout.sessions.expire, session_id
+        )
+        return session_info(session)
+
+    def refund(
+        self, payment_intent: str, amount: int, idempotency_key: str, metadata: dict[str, str]
+    ) -> RefundInfo:
+        refund = self._call(
+            "refund create",
+            self.client.v1.refunds.create,
+            params={"payment_intent": payment_intent, "amount": amount, "metadata": metadata},
+            options={"idempotency_key": idempotency_key},
+        )
+        return RefundInfo(id=refund.id, amount=refund.amount, status=refund.status)
+
+    def parse_webhook(self, payload: bytes, signature: str | None) -> stripe.Event:
+        try:
+            return self.client.construct_event(payload, signature, self.webhook_secret)
+        except stripe.SignatureVerificationError as exc:
+            raise InvalidWebhook(f"bad signature: {exc.user_message or exc}") from exc
+        except ValueError as exc:
+            raise InvalidWebhook(f"malformed payload: {exc}") from exc

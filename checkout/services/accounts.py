@@ -1,0 +1,38 @@
+"""Accounts: shoppers sign themselves up; staff are made from the command line."""
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from checkout.extensions import db
+from checkout.models import User
+
+
+def _find(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
+def register_shopper(email: str, password: str) -> User | None:
+    """Create a shopper account; None if the email is taken."""
+    email = email.strip().lower()
+    if _find(email) is not None:
+        return None
+    user = User(email=email)
+    user.set_password(password)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    return user
+
+
+def create_staff(email: str, password: str) -> User:
+    """Create a staff account, or make an existing account staff with this password."""
+    email = email.strip().lower()
+    user = _find(email) or User(email=email)
+    user.set_password(password)
+    user.is_staff = True
+    db.session.add(user)
+    db.session.commit()
+    return user

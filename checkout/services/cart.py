@@ -1,0 +1,124 @@
+"""Carts: add, change and remove lines, checked against what is free to sell."""
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from checkout.domain.errors import OutOfStock, ProductUnavailable, QuantityInvalid, Shortage
+from checkout.domain.pricing import MAX_QUANTITY_PER_LINE, PricedLine
+from checkout.extensions import db
+from checkout.models import Cart, CartLine, Product
+
+
+def find_cart(token: str | None, user_id: int | None) -> Cart | None:
+    """Return the signed-in shopper's cart, else the guest cart the cookie names."""
+    if user_id is not None:
+        cart = db.session.scalar(select(Cart).where(Cart.user_id == user_id))
+        if cart is not None:
+            return cart
+    if token:
+        return db.session.scalar(select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
+    return None
+
+
+def _new_cart(user_id: int | None) -> Cart:
+    cart = Cart(token=secrets.token_urlsafe(32), user_id=user_id)
+    db.session.add(cart)
+    db.session.flush()
+    return cart
+
+
+def _check_quantity(product: Product, quantity: int) -> None:
+    if not 1 <= quantity <= MAX_QUANTITY_PER_LINE:
+        raise QuantityInvalid(f"Quantity must be between 1 and {MAX_QUANTITY_PER_LINE}.")
+    if quantity > product.available:
+        raise OutOfStock([Shortage(product.sku, product.title, quantity, product.available)])
+
+
+def _product_for_sale(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None or not product.is_active:
+        raise ProductUnavailable("That product is not for sale.")
+    return product
+
+
+def add_item(cart: Cart | None, user_id: int | None, product_id: int, quantity: int) -> Cart:
+    """Add units of a product (creating the cart if needed); commit and return the cart."""
+    product = _product_for_sale(product_id)
+    cart = cart or _new_cart(user_id)
+    line = next((line for line in cart.lines if line.product_id == product.id), None)
+    _check_quantity(product, quantity + (line.quantity if line else 0))
+    if line is None:
+        cart.lines.append(CartLine(product_id=product.id, quantity=quantity))
+    else:
+        line.quantity += quantity
+    db.session.commit()
+    return cart
+
+
+def set_quantity(cart: Cart, product_id: int, quantity: int) -> None:
+    """Set a line's quantity; zero removes it."""
+    line = next((line for line in cart.lines if line.product_id == product_id), None)
+    if line is None:
+        raise ProductUnavailable("That item is not in your cart.")
+    if quantity == 0:
+        cart.lines.remove(line)
+    else:
+        _check_quantity(line.product, quantity)
+        line.quantity = quantity
+    db.session.commit()
+
+
+def remove_item(cart: Cart, product_id: int) -> None:
+    """Take a product out of the cart (no error if it is already gone)."""
+    cart.lines[:] = [line for line in cart.lines if line.product_id != product_id]
+    db.session.commit()
+
+
+def adopt_guest_cart(token: str | None, user_id: int) -> None:
+    """On sign-in, fold the guest cart into the account's cart, keeping the larger quantities."""
+    guest = find_cart(token, None)
+    if guest is None:
+        return
+    own = db.session.scalar(select(Cart).where(Cart.user_id == user_id))
+    if own is None:
+        guest.user_id = user_id
+    else:
+        quantities = {line.product_id: line for line in own.lines}
+        for line in guest.lines:
+            mine = quantities.get(line.product_id)
+            if mine is None:
+                own.lines.append(CartLine(product_id=line.product_id, quantity=line.quantity))
+            else:
+                mine.quantity = max(mine.quantity, line.quantity)
+        db.session.delete(guest)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+
+
+def put_back(cart: Cart | None, user_id: int | None, items: list[tuple[int, int]]) -> Cart:
+    """Return (product_id, quantity) pairs to a cart, as far as the products are still sold."""
+    cart = cart or _new_cart(user_id)
+    existing = {line.product_id: line for line in cart.lines}
+    for product_id, quantity in items:
+        product = db.session.get(Product, product_id)
+        if product is None or not product.is_active:
+            continue
+        line = existing.get(product_id)
+        if line is None:
+            cart.lines.append(CartLine(product_id=product_id, quantity=quantity))
+        else:
+            line.quantity = min(line.quantity + quantity, MAX_QUANTITY_PER_LINE)
+    db.session.flush()
+    return cart
+
+
+def priced_lines(cart: Cart) -> list[PricedLine]:
+    """The cart's lines at today's database prices."""
+    return [
+        PricedLine(line.product.sku, line.product.title, line.product.price, line.quantity)
+        for line in cart.lines
+    ]

@@ -1,0 +1,352 @@
+"""Placing orders and sending shoppers to pay: the path money and stock take together."""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from checkout.db import now_utc
+from checkout.domain.errors import (
+    EmptyCart,
+    GatewayUnavailable,
+    OrderNotPayable,
+    OutOfStock,
+    Shortage,
+)
+from checkout.domain.order_status import OrderStatus
+from checkout.domain.pricing import price_lines
+from checkout.extensions import db
+from checkout.models import Cart, CheckoutAttempt, Order, OrderLine
+from checkout.models.order import EventKind
+from checkout.models.payment import AttemptStatus
+from checkout.payments import CheckoutSessionInfo, PaymentGateway
+from checkout.payments.gateway import GatewayRequestRejected
+from checkout.services import cart as carts
+from checkout.services import inventory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShippingDetails:
+    email: str
+    name: str
+    line1: str
+    line2: str
+    city: str
+    postal_code: str
+    country: str
+
+
+def gateway() -> PaymentGateway:
+    return current_app.extensions["payments"]
+
+
+def hold_deadline() -> datetime:
+    """When a hold taken now runs out, to the whole second (Stripe's expires_at is in seconds)."""
+    minutes = current_app.config["CHECKOUT_HOLD_MINUTES"]
+    return (now_utc() + timedelta(minutes=minutes, seconds=1)).replace(microsecond=0)
+
+
+def place_order(
+    cart: Cart | None, details: ShippingDetails, checkout_token: str, user_id: int | None
+) -> Order:
+    """Create the order, its line snapshots and its stock holds, and empty the cart: one commit.
+
+    The checkout form carries a one-time token: a second submit of the same form (double
+    click, back button, retry) finds the first order instead of placing another.
+    """
+    existing = db.session.scalar(select(Order).where(Order.checkout_token == checkout_token))
+    if existing is not None:
+        return existing
+    if cart is None or not cart.lines:
+        raise EmptyCart("Your cart is empty.")
+    currency = current_app.config["STORE_CURRENCY"]
+    lines = carts.priced_lines(cart)
+    inactive = [line for line in cart.lines if not line.product.is_active]
+    if inactive:
+        raise OutOfStock(
+            [Shortage(x.product.sku, x.product.title, x.quantity, 0) for x in inactive]
+        )
+    totals = price_lines(lines, currency)
+    order = Order(
+        checkout_token=checkout_token,
+        user_id=user_id,
+        email=details.email,
+        ship_name=details.name,
+        ship_line1=details.line1,
+        ship_line2=details.line2,
+        ship_city=details.city,
+        ship_postal_code=details.postal_code,
+        ship_country=details.country,
+        currency=totals.currency,
+        subtotal=totals.subtotal,
+        discount=totals.discount,
+        shipping=totals.shipping,
+        tax=totals.tax,
+        total=totals.total,
+    )
+    for cart_line, priced in zip(cart.lines, lines, strict=True):
+        order.lines.append(
+            OrderLine(
+                product_id=cart_line.product_id,
+                sku=priced.sku,
+                title=priced.title,
+                unit_price=priced.unit_price,
+                quantity=priced.quantity,
+                line_total=priced.line_total,
+            )
+        )
+    order.record(EventKind.STATUS, "Order placed; awaiting payment.", actor="shopper")
+    db.session.add(order)
+    try:
+        db.session.flush()
+        inventory.hold_stock(order, hold_deadline())
+        cart.lines.clear()
+        db.session.commit()
+    except IntegrityError:
+        # The same form won a race against itself: the other submit placed the order.
+        db.session.rollback()
+        existing = db.session.scalar(select(Order).where(Order.checkout_token == checkout_token))
+        if existing is None:
+            raise
+        return existing
+    except Exception:
+        db.session.rollback()
+        raise
+    return order
+
+
+def _session_params(order: Order, expires_at: datetime) -> dict:
+    """The Checkout Session request for an order: amounts from its snapshot, never the browser."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    order_url = order_link(order, external=False)
+    return {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": order.currency.lower(),
+                    "unit_amount": line.unit_price,
+                    "product_data": {"name": line.title, "metadata": {"sku": line.sku}},
+                },
+                "quantity": line.quantity,
+            }
+            for line in order.lines
+        ],
+        "customer_email": order.email,
+        "client_reference_id": order.number,
+        "metadata": {"order_number": order.number},
+        "payment_intent_data": {"metadata": {"order_number": order.number}},
+        "success_url": base
+        + url_for("checkout.success")
+        + "?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": base + url_for("checkout.payment", number=order.number) + _token_query(
+            order_url
+        ),
+        "expires_at": int(expires_at.timestamp()),
+    }
+
+
+def _token_query(order_url: str) -> str:
+    _, _, query = order_url.partition("?")
+    return f"?{query}" if query else ""
+
+
+def order_link(order: Order, *, external: bool = False) -> str:
+    """The order's tracking page, with the guest access token."""
+    from checkout.services.orders import access_token
+
+    return url_for(
+        "orders.show", number=order.number, t=access_token(order), _external=external
+    )
+
+
+def attempts_of(order: Order) -> list[CheckoutAttempt]:
+    return list(
+        db.session.scalars(
+            select(CheckoutAttempt)
+            .where(CheckoutAttempt.order_id == order.id)
+            .order_by(CheckoutAttempt.number)
+        )
+    )
+
+
+def _new_attempt(order: Order, expires_at: datetime) -> CheckoutAttempt:
+    number = (
+        db.session.scalar(
+            select(func.max(CheckoutAttempt.number)).where(CheckoutAttempt.order_id == order.id)
+        )
+        or 0
+    ) + 1
+    attempt = CheckoutAttempt(
+        order_id=order.id,
+        number=number,
+        idempotency_key=f"checkout-session-{order.number}-{number}",
+        params=json.dumps(_session_params(order, expires_at), sort_keys=True),
+        expires_at=expires_at,
+    )
+    db.session.add(attempt)
+    return attempt
+
+
+def current_hold_expiry(order: Order) -> datetime | None:
+    holds = inventory.active_holds(order)
+    expiries = [h.expires_at for h in holds if h.expires_at is not None]
+    return min(expiries) if expiries else None
+
+
+def start_payment(order: Order) -> str:
+    """Return the URL where the shopper pays: the open session, or a new one.
+
+    An order never has two payable sessions: an open one is reused, and one that cannot be
+    reused is expired before a new one is made. A request that failed is sent again with the
+    same idempotency key and parameters, so a session Stripe made but we never heard of is
+    the one we get back.
+    """
+    if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
+        raise OrderNotPayable("This order is not waiting for payment.")
+    attempts = attempts_of(order)
+    latest = attempts[-1] if attempts else None
+    if latest is not None and latest.status == AttemptStatus.OPEN and latest.url:
+        if latest.expires_at > now_utc() + timedelta(seconds=30):
+            return latest.url
+    hold_expiry = current_hold_expiry(order)
+    if hold_expiry is None or hold_expiry <= now_utc():
+        raise OrderNotPayable(
+            "The time to pay for this order has run out and its items were released."
+        )
+    expire_open_sessions(order, attempts)
+    if latest is None or latest.status != AttemptStatus.CREATING:
+        latest = _new_attempt(order, hold_expiry)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent submit created the same attempt first; send its request instead.
+        db.session.rollback()
+        latest = attempts_of(order)[-1]
+    return _send(order, latest, may_renew=True)
+
+
+def _send(order: Order, attempt: CheckoutAttempt, *, may_renew: bool) -> str:
+    # Nothing is open in the database while we wait on the network.
+    params, key = json.loads(attempt.params), attempt.idempotency_key
+    try:
+        session = gateway().create_checkout(params, key)
+    except GatewayRequestRejected as exc:
+        db.session.rollback()
+        if exc.param == "expires_at" and may_renew:
+            # Stripe wants at least 30 minutes ahead: the first try aged past that. Give the
+            # hold a fresh period and ask again under a new key (the old one never ran).
+            attempt.status = AttemptStatus.EXPIRED
+            attempt.last_error = str(exc)
+            deadline = hold_deadline()
+            inventory.set_hold_expiry(order, deadline)
+            fresh = _new_attempt(order, deadline)
+            db.session.commit()
+            return _send(order, fresh, may_renew=False)
+        attempt.last_error = str(exc)
+        db.session.commit()
+        raise
+    except GatewayUnavailable as exc:
+        db.session.rollback()
+        attempt.last_error = str(exc)
+        db.session.commit()
+        raise
+    _remember_session(order, attempt, session)
+    db.session.commit()
+    if session.url is None:
+        # The replayed session was already paid or closed: let the success page sort it out.
+        return url_for("checkout.success", session_id=session.id)
+    return session.url
+
+
+def expire_open_sessions(order: Order, attempts: list[CheckoutAttempt]) -> None:
+    """Expire every open session of the order; if one was paid meanwhile, apply that instead."""
+    from checkout.services import fulfilment
+
+    stale = [a for a in attempts if a.status == AttemptStatus.OPEN and a.session_id]
+    if not stale:
+        return
+    db.session.commit()
+    for attempt in stale:
+        session = _expire_session(attempt)
+        db.session.commit()
+        if session.status == "complete":
+            fulfilment.apply_checkout_session(order, session, actor="shopper")
+            raise OrderNotPayable("This order has already been paid.")
+
+
+def _remember_session(order: Order, attempt: CheckoutAttempt, session: CheckoutSessionInfo):
+    if attempt.session_id is None:
+        order.record(EventKind.PAYMENT, "Payment page opened on Stripe Checkout.", actor="shopper")
+    attempt.session_id = session.id
+    attempt.url = session.url
+    attempt.last_error = None
+    attempt.status = {
+        "open": AttemptStatus.OPEN,
+        "complete": AttemptStatus.COMPLETE,
+        "expired": AttemptStatus.EXPIRED,
+    }[session.status]
+
+
+def _expire_session(attempt: CheckoutAttempt) -> CheckoutSessionInfo:
+    """Make a session unpayable; the answer says whether it was paid first."""
+    session = gateway().expire_checkout(attempt.session_id)
+    attempt.status = AttemptStatus.COMPLETE if session.status == "complete" else (
+        AttemptStatus.EXPIRED
+    )
+    return session
+
+
+def cancel_order(order: Order, cart: Cart | None, user_id: int | None) -> Cart | None:
+    """Cancel an unpaid order: expire its session, release its hold, refill the cart.
+
+    If the shopper paid in another tab before the session could be expired, the payment wins:
+    the order is confirmed instead and OrderNotPayable tells the shopper so.
+    """
+    from checkout.services import fulfilment
+
+    if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
+        raise OrderNotPayable("Only an order that is still waiting for payment can be cancelled.")
+    try:
+        expire_open_sessions(order, attempts_of(order))
+    except OrderNotPayable:
+        raise OrderNotPayable("This order was paid just now, so it was not cancelled.") from None
+    order = fulfilment.lock_order(order.id)
+    if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
+        db.session.commit()
+        raise OrderNotPayable("This order changed meanwhile and was not cancelled.")
+    inventory.release_holds(order, actor="shopper")
+    order.transition_to(OrderStatus.CANCELLED, actor="shopper", message="Cancelled by the shopper.")
+    cart = carts.put_back(
+        cart, user_id, [(line.product_id, line.quantity) for line in order.lines if line.product_id]
+    )
+    db.session.commit()
+    return cart
+
+
+def find_order_by_session(session_id: str) -> Order | None:
+    attempt = db.session.scalar(
+        select(CheckoutAttempt).where(CheckoutAttempt.session_id == session_id)
+    )
+    return db.session.get(Order, attempt.order_id) if attempt else None
+
+
+def open_attempt(order: Order) -> CheckoutAttempt | None:
+    attempts = attempts_of(order)
+    latest = attempts[-1] if attempts else None
+    return latest if latest and latest.status in (AttemptStatus.OPEN, AttemptStatus.CREATING) else None
+
+
+def payment_url(order: Order) -> str | None:
+    """Where the shopper resumes or cancels payment, while the order waits for it."""
+    if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
+        return None
+    from checkout.services.orders import access_token
+
+    return url_for("checkout.payment", number=order.number, t=access_token(order))

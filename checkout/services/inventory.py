@@ -1,0 +1,196 @@
+"""Stock holds and reservations, each taken with one conditional UPDATE (no read-check-write).
+
+These helpers only flush; the calling service commits.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from checkout.db import now_utc
+from checkout.domain.errors import OutOfStock, Shortage
+from checkout.extensions import db
+from checkout.models import Order, Product, Stock, StockHold, StockMovement
+from checkout.models.inventory import HoldStatus, MovementReason
+from checkout.models.order import EventKind
+
+
+def _update_stock(product_id: int, *conditions, **values) -> bool:
+    """Run one conditional UPDATE on a product's stock row; say whether it matched."""
+    result = db.session.execute(
+        update(Stock)
+        .where(Stock.product_id == product_id, *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    # A Stock already loaded in this session now holds old numbers: reload it on next access.
+    loaded = db.session.identity_map.get(db.session.identity_key(Stock, product_id))
+    if loaded is not None:
+        db.session.expire(loaded)
+    return result.rowcount == 1
+
+
+def _take(product_id: int, quantity: int) -> bool:
+    """Raise `held` by `quantity` only if that many units are free; say whether it did."""
+    return _update_stock(
+        product_id, Stock.on_hand - Stock.held >= quantity, held=Stock.held + quantity
+    )
+
+
+def hold_stock(order: Order, expires_at: datetime) -> None:
+    """Hold every line of the order until `expires_at`, or raise OutOfStock naming the short ones.
+
+    The caller rolls back on OutOfStock, so the holds already taken for other lines go too.
+    """
+    shortages = []
+    for line in order.lines:
+        if line.product_id is not None and _take(line.product_id, line.quantity):
+            db.session.add(
+                StockHold(
+                    order_id=order.id,
+                    product_id=line.product_id,
+                    quantity=line.quantity,
+                    expires_at=expires_at,
+                )
+            )
+        else:
+            available = db.session.scalar(
+                select(Stock.on_hand - Stock.held).where(Stock.product_id == line.product_id)
+            )
+            shortages.append(Shortage(line.sku, line.title, line.quantity, max(available or 0, 0)))
+    if shortages:
+        raise OutOfStock(shortages)
+    db.session.flush()
+
+
+def active_holds(order: Order) -> list[StockHold]:
+    return list(
+        db.session.scalars(
+            select(StockHold).where(
+                StockHold.order_id == order.id, StockHold.status == HoldStatus.ACTIVE
+            )
+        )
+    )
+
+
+def set_hold_expiry(order: Order, expires_at: datetime | None) -> None:
+    """Move the expiry of the order's active holds (None: keep until a payment settles)."""
+    for hold in active_holds(order):
+        hold.expires_at = expires_at
+    db.session.flush()
+
+
+def release_holds(order: Order, *, actor: str) -> int:
+    """Give the order's held units back; return how many units were released."""
+    released = 0
+    for hold in active_holds(order):
+        _update_stock(hold.product_id, held=Stock.held - hold.quantity)
+        hold.status = HoldStatus.RELEASED
+        released += hold.quantity
+    if released:
+        order.record(EventKind.STOCK, f"Stock hold released ({released} units).", actor=actor)
+    db.session.flush()
+    return released
+
+
+def _sell(order: Order, product_id: int, quantity: int) -> None:
+    db.session.add(
+        StockMovement(
+            product_id=product_id,
+            delta=-quantity,
+            reason=MovementReason.SALE,
+            order_id=order.id,
+            note=f"order {order.number}",
+        )
+    )
+
+
+def convert_holds(order: Order, *, actor: str) -> bool:
+    """Turn the order's holds into a firm reservation, or re-reserve lapsed ones if stock allows.
+
+    Return False when some line could not be reserved any more (the stock was sold meanwhile);
+    whatever could be reserved stays reserved, and the shortfall is left to staff.
+    """
+    holds = {h.product_id: h for h in active_holds(order)}
+    complete = True
+    for line in order.lines:
+        hold = holds.get(line.product_id)
+        if hold is not None and hold.quantity == line.quantity:
+            # on_hand and held drop together: the units leave the free pool and the hold at once.
+            _update_stock(
+                hold.product_id,
+                on_hand=Stock.on_hand - hold.quantity,
+                held=Stock.held - hold.quantity,
+            )
+            hold.status = HoldStatus.CONVERTED
+            _sell(order, line.product_id, line.quantity)
+            continue
+        # No active hold (it lapsed and was released): reserve again from free stock, if any.
+        reserved = line.product_id is not None and _update_stock(
+            line.product_id,
+            Stock.on_hand - Stock.held >= line.quantity,
+            on_hand=Stock.on_hand - line.quantity,
+        )
+        if reserved:
+            _sell(order, line.product_id, line.quantity)
+            order.record(
+                EventKind.STOCK,
+                f"Hold had lapsed; {line.quantity} × {line.title} reserved again.",
+                actor=actor,
+            )
+        else:
+            complete = False
+    if complete:
+        order.record(EventKind.STOCK, "Stock reserved for shipping.", actor=actor)
+    db.session.flush()
+    return complete
+
+
+def lapsed_hold_order_ids(now: datetime | None = None) -> list[int]:
+    """Orders that still count active holds whose time ran out."""
+    now = now or now_utc()
+    return list(
+        db.session.scalars(
+            select(StockHold.order_id)
+            .where(StockHold.status == HoldStatus.ACTIVE, StockHold.expires_at < now)
+            .distinct()
+        )
+    )
+
+
+def check_invariant() -> list[str]:
+    """List every product whose stock breaks 0 ≤ held ≤ on_hand or held = Σ active holds."""
+    held_by_holds = dict(
+        db.session.execute(
+            select(StockHold.product_id, func.sum(StockHold.quantity))
+            .where(StockHold.status == HoldStatus.ACTIVE)
+            .group_by(StockHold.product_id)
+        ).all()
+    )
+    problems = []
+    for stock in db.session.scalars(select(Stock)):
+        expected = held_by_holds.get(stock.product_id, 0)
+        if not 0 <= stock.held <= stock.on_hand or stock.held != expected:
+            problems.append(
+                f"product {stock.product_id}: on_hand={stock.on_hand} held={stock.held} "
+                f"active holds={expected}"
+            )
+    return problems
+
+
+def restock(
+    product: Product,
+    quantity: int,
+    *,
+    reason: MovementReason,
+    note: str = "",
+    order_id: int | None = None,
+) -> None:
+    """Add units to a product's stock, with its ledger row."""
+    _update_stock(product.id, on_hand=Stock.on_hand + quantity)
+    db.session.add(
+        StockMovement(
+            product_id=product.id, delta=quantity, reason=reason, note=note, order_id=order_id
+        )
+    )
+    db.session.flush()

@@ -1,0 +1,1 @@
+"""Blueprints, one per audience or feature; each module defines `bp`."""

@@ -1,0 +1,78 @@
+"""Accounts: sign up, sign in, sign out, and the shopper's orders."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+
+from checkout.extensions import db
+from checkout.forms import EmptyForm
+from checkout.forms.account import LoginForm, RegisterForm
+from checkout.models import User
+from checkout.services import orders
+from checkout.services.accounts import register_shopper
+from checkout.services.cart import adopt_guest_cart
+from checkout.web.shopper import CART_COOKIE
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def _safe_next() -> str:
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+        return target
+    return url_for("account.orders")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in, bringing the guest cart along."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(
+            select(User).where(func.lower(User.email) == form.email.data.strip().lower())
+        )
+        if user is not None and user.check_password(form.password.data):
+            login_user(user)
+            adopt_guest_cart(request.cookies.get(CART_COOKIE), user.id)
+            return redirect(_safe_next(), 303)
+        form.password.errors.append("That email and password do not match an account.")
+    status = 422 if request.method == "POST" else 200
+    return render_template("account/login.html", form=form), status
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Create a shopper account and sign in."""
+    form = RegisterForm()
+    if form.validate_on_submit():
+        user = register_shopper(form.email.data, form.password.data)
+        if user is None:
+            form.email.errors.append("An account with this email already exists. Sign in instead.")
+        else:
+            login_user(user)
+            adopt_guest_cart(request.cookies.get(CART_COOKIE), user.id)
+            flash("Welcome! Your account is ready.", "success")
+            return redirect(url_for("account.orders"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("account/register.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out."""
+    if EmptyForm().validate():
+        logout_user()
+    return redirect(url_for("catalog.index"), 303)
+
+
+@bp.get("/orders")
+@login_required
+def orders_list():
+    """List the signed-in shopper's orders."""
+    return render_template("account/orders.html", orders=orders.orders_of(current_user.id))
+
+
+bp.add_url_rule("/", endpoint="orders", view_func=orders_list)

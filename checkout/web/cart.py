@@ -1,0 +1,110 @@
+"""The cart page and the forms that change it."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from checkout.domain.errors import DomainError, ProductUnavailable
+from checkout.domain.pricing import price_lines
+from checkout.extensions import db
+from checkout.forms import EmptyForm
+from checkout.forms.cart import AddToCartForm, UpdateLineForm
+from checkout.models import Product
+from checkout.services import cart as carts
+from checkout.web.shopper import current_cart, remember_cart, user_id
+
+bp = Blueprint("cart", __name__, url_prefix="/cart")
+
+
+def _first_error(form) -> str:
+    for errors in form.errors.values():
+        return errors[0]
+    return "Check the form and try again."
+
+
+@bp.get("/")
+def show():
+    """Show the cart with today's prices and totals."""
+    cart = current_cart()
+    lines = carts.priced_lines(cart) if cart else []
+    totals = price_lines(lines, current_app.config["STORE_CURRENCY"]) if lines else None
+    return render_template(
+        "cart/show.html",
+        cart=cart,
+        rows=list(zip(cart.lines, lines, strict=True)) if cart else [],
+        totals=totals,
+        update_form=UpdateLineForm(),
+        remove_form=EmptyForm(),
+    )
+
+
+@bp.post("/add")
+def add():
+    """Add a product to the cart, within what is in stock."""
+    form = AddToCartForm()
+    product = (
+        db.session.get(Product, int(form.product_id.data))
+        if (form.product_id.data or "").isdigit() and len(form.product_id.data) < 10
+        else None
+    )
+    if product is None or not product.is_active:
+        abort(404, "That product is not for sale.")
+    if not form.validate():
+        return (
+            render_template("catalog/product.html", product=product, form=form, error=_first_error(form)),
+            422,
+        )
+    try:
+        cart = carts.add_item(current_cart(), user_id(), product.id, form.quantity.data)
+    except ProductUnavailable as exc:
+        abort(404, str(exc))
+    except DomainError as exc:
+        db.session.rollback()
+        return render_template("catalog/product.html", product=product, form=form, error=str(exc)), 409
+    remember_cart(cart)
+    flash(f"Added {form.quantity.data} × {product.title} to your cart.", "success")
+    return redirect(url_for("cart.show"), 303)
+
+
+@bp.post("/lines/<int:product_id>")
+def update(product_id: int):
+    """Change the quantity of a cart line; zero removes it."""
+    cart = current_cart()
+    if cart is None:
+        abort(404, "Your cart is empty.")
+    form = UpdateLineForm()
+    if not form.validate():
+        flash(_first_error(form), "error")
+        return _cart_page(422)
+    try:
+        carts.set_quantity(cart, product_id, form.quantity.data)
+    except ProductUnavailable as exc:
+        abort(404, str(exc))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _cart_page(409)
+    flash("Your cart was updated.", "success")
+    return redirect(url_for("cart.show"), 303)
+
+
+@bp.post("/lines/<int:product_id>/remove")
+def remove(product_id: int):
+    """Take a line out of the cart."""
+    cart = current_cart()
+    if cart is None:
+        abort(404, "Your cart is empty.")
+    form = EmptyForm()
+    if not form.validate():
+        abort(400, "This form is out of date. Reload the page and try again.")
+    carts.remove_item(cart, product_id)
+    flash("The item was removed from your cart.", "success")
+    return redirect(url_for("cart.show"), 303)
+
+
+def _cart_page(status: int):
+    response = show()
+    return response, status
+
+
+@bp.app_context_processor
+def _cart_url() -> dict:
+    return {"cart_url": url_for("cart.show"), "request_path": request.path}

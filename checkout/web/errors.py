@@ -1,0 +1,45 @@
+"""Error pages: a clear message and the right status, and a rolled-back session on a 500."""
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from checkout.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/webhooks/")
+
+
+def init_errorhandlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        message = (
+            "This form is out of date or was not sent from our site. "
+            "Go back, reload the page and try again."
+        )
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        if _wants_json():
+            return {"error": error.description}, error.code
+        return (
+            render_template("errors/error.html", code=error.code, message=error.description),
+            error.code,
+        )
+
+    @app.errorhandler(500)
+    def _server_error(error):
+        db.session.rollback()
+        if _wants_json():
+            return {"error": "internal error"}, 500
+        return render_template(
+            "errors/error.html",
+            code=500,
+            message="Something went wrong on our side. Please try again in a moment.",
+        ), 500

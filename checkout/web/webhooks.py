@@ -1,0 +1,32 @@
+"""Stripe's signed webhooks: verify, apply once, answer 2xx only after commit."""
+
+import logging
+
+from flask import Blueprint, current_app, request
+
+from checkout.extensions import csrf
+from checkout.payments import InvalidWebhook
+from checkout.services.webhooks import handle_event
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+csrf.exempt(bp)
+
+
+@bp.post("/stripe")
+def stripe_event():
+    """Verify a Stripe event's signature and apply it exactly once."""
+    payload = request.get_data(cache=False)
+    try:
+        event = current_app.extensions["payments"].parse_webhook(
+            payload, request.headers.get("Stripe-Signature")
+        )
+        event_id, event_type = event.id, event.type
+        data_object = event.data.object
+    except (InvalidWebhook, AttributeError, KeyError, TypeError) as exc:
+        log.warning("rejected webhook: %s", exc)
+        return {"error": str(exc) or "malformed event"}, 400
+    if not isinstance(event_id, str) or not isinstance(event_type, str) or data_object is None:
+        return {"error": "malformed event"}, 400
+    outcome = handle_event(event)
+    return {"received": True, "outcome": outcome}, 200

@@ -1,0 +1,162 @@
+"""Shared fixtures: one app and database per test session, wiped clean between tests.
+
+Tests commit for real (the concurrency tests need it), so each test starts from empty tables
+rather than rolling back. TEST_DATABASE_URL chooses PostgreSQL; the default is a SQLite file.
+"""
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from checkout import create_app
+from checkout.extensions import db
+from checkout.models import Product, Stock
+from checkout.services import inventory
+
+BASE_URL = "http://shop.test"
+
+
+def _wipe_postgres(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or ""
+    if url.startswith("postgresql"):
+        _wipe_postgres(url)
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'checkout.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory) -> Iterator[Flask]:
+    sandbox_dir = tmp_path_factory.mktemp("sandbox")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "PAYMENTS": "sandbox",
+            "SANDBOX_DATABASE_URL": f"sqlite:///{sandbox_dir / 'sandbox.sqlite'}",
+            "SANDBOX_BACKGROUND": False,
+            "PUBLIC_BASE_URL": BASE_URL,
+            "SANDBOX_WEBHOOK_URL": f"{BASE_URL}/webhooks/stripe",
+            "STORE_CURRENCY": "USD",
+            "CHECKOUT_HOLD_MINUTES": 30,
+            "LATE_PAYMENT_POLICY": "flag",
+        }
+    )
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+    sandbox = app.extensions.get("sandbox")
+    if sandbox is not None and hasattr(sandbox, "close"):
+        sandbox.close()
+
+
+TABLES_CHILD_FIRST = [
+    "webhook_event", "payment", "checkout_attempt", "stock_hold", "stock_movement",
+    "order_event", "order_flag", "order_line", '"order"', "cart_line", "cart", "stock",
+    "product", '"user"',
+]
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app) -> Iterator[None]:
+    """After every test: check the inventory invariant, then empty every table."""
+    yield
+    with app.app_context():
+        db.session.remove()
+        problems = inventory.check_invariant()
+        db.session.remove()
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(TABLES_CHILD_FIRST)} RESTART IDENTITY"))
+            else:
+                for table in TABLES_CHILD_FIRST:
+                    conn.execute(text(f"DELETE FROM {table}"))
+    assert problems == [], f"inventory invariant broken: {problems}"
+
+
+@pytest.fixture
+def ctx(app) -> Iterator[None]:
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def sandbox(app):
+    return app.extensions["sandbox"]
+
+
+def make_product(
+    sku: str = "SKU-1", *, price: int = 2500, on_hand: int = 10, title: str | None = None
+) -> Product:
+    """Add a product with stock and commit (needs an app context)."""
+    product = Product(
+        sku=sku,
+        slug=sku.lower(),
+        title=title or f"Product {sku}",
+        description="A thing.",
+        image="img/products/placeholder.svg",
+        price=price,
+        currency="USD",
+    )
+    product.stock = Stock(on_hand=on_hand, held=0)
+    db.session.add(product)
+    db.session.commit()
+    return product
+
+
+@pytest.fixture
+def products(app) -> dict[str, int]:
+    """Three products: plenty, low stock, one of a kind; returns sku → id."""
+    with app.app_context():
+        made = [
+            make_product("MUG", price=2400, on_hand=20, title="Stoneware Mug"),
+            make_product("PEN", price=1250, on_hand=3, title="Brass Pen"),
+            make_product("VASE", price=9900, on_hand=1, title="Hand-thrown Vase"),
+        ]
+        ids = {p.sku: p.id for p in made}
+        db.session.remove()
+    return ids
+
+
+def assert_inventory_invariant(app) -> None:
+    """0 ≤ held ≤ on_hand, and held equals the sum of active holds, for every product."""
+    with app.app_context():
+        problems = inventory.check_invariant()
+        db.session.remove()
+    assert problems == []
+
+
+def csrf_token(client: FlaskClient, path: str = "/account/login") -> str:
+    """Fetch a page with a form and return its CSRF token (tests send real tokens)."""
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)

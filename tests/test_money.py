@@ -1,0 +1,53 @@
+"""Money is integers of minor units; formatting honours each currency's exponent."""
+
+import pytest
+
+from checkout.domain.money import Money, MoneyError, exponent, format_money
+from checkout.domain.pricing import PricedLine, price_lines
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        (1999, "USD", "$19.99"),
+        (5, "usd", "$0.05"),
+        (0, "EUR", "€0.00"),
+        (123456789, "GBP", "£1,234,567.89"),
+        (1500, "JPY", "¥1,500"),
+        (1500, "KRW", "1,500 KRW"),
+        (1234, "KWD", "1.234 KWD"),
+        (-250, "USD", "-$2.50"),
+    ],
+)
+def test_format_money(amount, currency, shown):
+    assert format_money(amount, currency) == shown
+
+
+@pytest.mark.parametrize("bad", [19.99, "1999", None, True])
+def test_format_money_refuses_anything_but_integers(bad):
+    with pytest.raises(MoneyError):
+        format_money(bad, "USD")
+
+
+def test_unknown_currency_is_refused():
+    with pytest.raises(MoneyError):
+        exponent("XYZ")
+
+
+def test_money_adds_only_the_same_currency():
+    assert Money(100, "USD") + Money(250, "USD") == Money(350, "USD")
+    with pytest.raises(MoneyError):
+        Money(100, "USD") + Money(100, "EUR")
+
+
+def test_price_lines_sums_line_totals():
+    totals = price_lines(
+        [PricedLine("A", "A", 1999, 2), PricedLine("B", "B", 500, 1)], "usd"
+    )
+    assert (totals.subtotal, totals.total, totals.currency) == (4498, 4498, "USD")
+
+
+@pytest.mark.parametrize(("price", "quantity"), [(-1, 1), (100, 0), (100, 100)])
+def test_price_lines_refuses_impossible_lines(price, quantity):
+    with pytest.raises(MoneyError):
+        price_lines([PricedLine("A", "A", price, quantity)], "USD")
