@@ -17,6 +17,10 @@ def init_app(app: Flask) -> Sandbox:
     from checkout.extensions import csrf
     from checkout.sandbox import api, cli, page
 
+    if app.config.get("CHECKOUT_ENV") == "production":
+        raise RuntimeError("the payment sandbox is never served in production")
+    if not str(app.config.get("STRIPE_SECRET_KEY", "")).startswith("sk_test_"):
+        raise RuntimeError("the payment sandbox only accepts an sk_test_… STRIPE_SECRET_KEY")
     sandbox = Sandbox(app)
     app.extensions["sandbox"] = sandbox
     for blueprint in (api.bp, page.bp):

@@ -135,3 +135,10 @@ def test_the_cli(app, sandbox: Sandbox, receiver) -> None:
     before = int(runner.invoke(args=["sandbox", "now"]).output)
     after = int(runner.invoke(args=["sandbox", "advance-clock", "60"]).output)
     assert after >= before + 60
+
+
+def test_the_sandbox_refuses_production_and_live_keys(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="production"):
+        make_app(tmp_path / "p.sqlite", CHECKOUT_ENV="production")
+    with pytest.raises(RuntimeError, match="sk_test_"):
+        make_app(tmp_path / "p.sqlite", STRIPE_SECRET_KEY="sk_live_nope")
