@@ -714,7 +714,7 @@ class Sandbox:
             page["data"] = [self._event_body(conn, body) for body in page["data"]]
         return page
 
-    def events(self, type: str | None = None) -> list[dict[str, Any]]:  # noqa: A002
+    def events(self, type: str | None = None) -> list[dict[str, Any]]:
         """Return every event (optionally of one type), oldest first, for tests."""
         query = select(events.c.body).order_by(events.c.seq)
         if type:

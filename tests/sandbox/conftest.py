@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,24 @@ from .stripe_schema import StripeSchema
 API_KEY = "sk_test_sandbox_tests"
 WEBHOOK_SECRET = "whsec_sandbox_tests"
 BASE = "http://shop.test"
+# Set to e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres to run the suite on
+# PostgreSQL (one fresh database per test store) instead of SQLite files.
+POSTGRES_URL = os.environ.get("SANDBOX_TEST_POSTGRES_URL")
+
+
+def database_url(path: Path) -> str:
+    """Return the sandbox database for a test: a SQLite file, or a PostgreSQL database."""
+    if not POSTGRES_URL:
+        return f"sqlite:///{path}"
+    import psycopg
+
+    name = "sandbox_" + hashlib.sha1(str(path).encode()).hexdigest()[:16]
+    admin = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
 
 
 class Receiver:
@@ -42,7 +62,7 @@ def make_app(db_path: Path, **overrides: Any) -> Flask:
         SECRET_KEY="test",
         STRIPE_SECRET_KEY=API_KEY,
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        SANDBOX_DATABASE_URL=f"sqlite:///{db_path}",
+        SANDBOX_DATABASE_URL=database_url(db_path),
         SANDBOX_WEBHOOK_URL=f"{BASE}/webhooks/stripe",
         PUBLIC_BASE_URL=BASE,
         STORE_NAME="Fernhill Supply",
