@@ -696,7 +696,7 @@ class Sandbox:
     def list_events(self, params: dict[str, Any]) -> dict[str, Any]:
         """List events, newest first, by type(s) and created range."""
         reject_unknown(params, {"created", "ending_before", "expand", "limit",
-                                "starting_after", "type", "types", "delivery_success"})
+                                "starting_after", "type", "types"})
         where = []
         if params.get("type"):
             pattern = as_str(params["type"], "type")
