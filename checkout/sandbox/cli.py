@@ -1,0 +1,119 @@
+"""`flask sandbox …`: the controls from a terminal."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from checkout.sandbox.core import Sandbox
+from checkout.sandbox.errors import StripeError
+
+sandbox_cli = AppGroup("sandbox", help="Drive the Stripe-compatible payment sandbox.")
+
+
+def _sandbox() -> Sandbox:
+    return current_app.extensions["sandbox"]
+
+
+def _echo(data: object) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+@sandbox_cli.command("deliver")
+def deliver() -> None:
+    """Deliver every due webhook (and due retry) now."""
+    for result in _sandbox().deliver_pending():
+        mark = "ok " if result.ok else "ERR"
+        click.echo(f"{mark} {result.event_type} {result.event_id} -> {result.url} "
+                   f"[{result.status_code}] attempt {result.attempt} {result.error or ''}")
+
+
+@sandbox_cli.command("now")
+def now() -> None:
+    """Print the sandbox clock (unix time)."""
+    click.echo(_sandbox().now())
+
+
+@sandbox_cli.command("advance-clock")
+@click.argument("seconds", type=int)
+def advance_clock(seconds: int) -> None:
+    """Move the sandbox clock forward, expiring sessions that are now due."""
+    click.echo(_sandbox().advance_clock(seconds))
+
+
+@sandbox_cli.command("pay")
+@click.argument("session_id")
+@click.option("--card", default="4242424242424242", show_default=True)
+@click.option("--name", default="Test Shopper", show_default=True)
+@click.option("--bank-debit", is_flag=True, help="Pay by bank debit (settles later).")
+def pay(session_id: str, card: str, name: str, bank_debit: bool) -> None:
+    """Pay a Checkout Session as the hosted page would."""
+    result = _sandbox().pay(session_id, card, name,
+                            method="bank_debit" if bank_debit else "card")
+    _echo({"outcome": result.outcome, "message": result.message,
+           "field_errors": result.field_errors, "redirect_url": result.redirect_url})
+
+
+@sandbox_cli.command("settle")
+@click.argument("target")
+@click.option("--failed", is_flag=True, help="Settle as failed instead of succeeded.")
+def settle(target: str, failed: bool) -> None:
+    """Settle a bank-debit payment (session or PaymentIntent id)."""
+    try:
+        session = _sandbox().settle_async(target, succeeded=not failed)
+    except StripeError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{session['id']} payment_status={session['payment_status']}")
+
+
+@sandbox_cli.command("endpoint-down")
+@click.argument("seconds", type=int)
+def endpoint_down(seconds: int) -> None:
+    """Make webhook endpoints answer 503 for SECONDS of sandbox time."""
+    click.echo(f"down until {_sandbox().set_endpoint_down(seconds)}")
+
+
+@sandbox_cli.command("resend")
+@click.argument("event_id")
+def resend(event_id: str) -> None:
+    """Queue an event for delivery again."""
+    try:
+        _sandbox().resend(event_id)
+    except StripeError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"queued {event_id}")
+
+
+@sandbox_cli.command("events")
+@click.option("--type", "type_", default=None, help="Only events of this type.")
+def list_events(type_: str | None) -> None:
+    """List events, oldest first."""
+    for event in _sandbox().events(type_):
+        click.echo(f"{event['id']} {event['created']} {event['type']} "
+                   f"{event['data']['object']['id']} pending={event['pending_webhooks']}")
+
+
+@sandbox_cli.command("attempts")
+@click.option("--event", "event_id", default=None)
+def list_attempts(event_id: str | None) -> None:
+    """Show the webhook delivery attempt log."""
+    for a in _sandbox().delivery_attempts(event_id):
+        click.echo(f"{a.sandbox_time} {a.event_type} {a.event_id} attempt {a.attempt} -> "
+                   f"{a.url} [{a.status_code}] {a.duration_ms} ms {a.error or ''}")
+
+
+@sandbox_cli.command("worker")
+def worker() -> None:
+    """Run the delivery loop in the foreground (Ctrl-C stops it)."""
+    import time
+
+    sandbox = _sandbox()
+    click.echo("delivering sandbox webhooks every second; Ctrl-C to stop")
+    while True:
+        for result in sandbox.deliver_pending():
+            click.echo(f"{'ok ' if result.ok else 'ERR'} {result.event_type} -> "
+                       f"[{result.status_code}] {result.error or ''}")
+        time.sleep(1)

@@ -1,0 +1,87 @@
+"""The hosted payment page a Checkout Session's `url` points to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, request
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from checkout.sandbox.core import PREFIX, PaymentResult, Sandbox
+from checkout.sandbox.errors import StripeError
+from checkout.sandbox.money import format_amount
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+
+bp = Blueprint("sandbox_page", __name__, url_prefix=PREFIX, template_folder=str(TEMPLATES))
+
+TEST_CARDS = [
+    ("4242 4242 4242 4242", "Succeeds"),
+    ("4000 0000 0000 0002", "Declined"),
+    ("4000 0000 0000 9995", "Insufficient funds"),
+]
+
+
+def _sandbox() -> Sandbox:
+    return current_app.extensions["sandbox"]
+
+
+def _render(session: dict[str, Any], *, status: int = 200, result: PaymentResult | None = None,
+            form: dict[str, str] | None = None) -> tuple[str, int]:
+    sandbox = _sandbox()
+    currency = session["currency"]
+    _, extra_items = sandbox.line_items_for_page(session["id"])
+    lines = [{"name": item["description"], "quantity": item["quantity"],
+              "unit": format_amount(item["price"]["unit_amount"], currency),
+              "amount": format_amount(item["amount_total"], currency)}
+             for item in extra_items]
+    html = render_template(
+        "sandbox/pay.html",
+        store_name=sandbox.store_name,
+        session=session,
+        lines=lines,
+        total=format_amount(session["amount_total"], currency),
+        currency=currency.upper(),
+        result=result,
+        errors=result.field_errors if result else {},
+        form=form or {},
+        test_cards=TEST_CARDS,
+        success_link=sandbox.success_redirect(session),
+        pay_url=f"{PREFIX}/pay/{session['id']}",
+    )
+    return html, status
+
+
+@bp.get("/pay/<session_id>")
+def pay_page(session_id: str) -> tuple[str, int]:
+    """Show the payment page, or say the session is expired or complete."""
+    sandbox = _sandbox()
+    try:
+        session = sandbox.refresh_session(session_id)
+    except StripeError:
+        return render_template("sandbox/missing.html", store_name=sandbox.store_name), 404
+    return _render(session)
+
+
+@bp.post("/pay/<session_id>")
+def pay_submit(session_id: str) -> tuple[str, int] | WerkzeugResponse:
+    """Take the card (or bank debit) the shopper submitted and pay the session."""
+    sandbox = _sandbox()
+    form = {name: request.form.get(name, "") for name in ("email", "name", "number", "exp")}
+    try:
+        result = sandbox.pay(
+            session_id, form["number"], form["name"],
+            method="bank_debit" if request.form.get("method") == "bank_debit" else "card",
+            exp=form["exp"], cvc=request.form.get("cvc", ""), email=form["email"] or None)
+    except StripeError:
+        return render_template("sandbox/missing.html", store_name=sandbox.store_name), 404
+    if result.ok:
+        if result.redirect_url:
+            return redirect(result.redirect_url, code=303)
+        return redirect(f"{PREFIX}/pay/{session_id}", code=303)
+    # Never echo the card number or CVC back into the page.
+    form["number"] = ""
+    status = {"invalid": 422, "declined": 402}.get(result.outcome, 200)
+    return _render(result.session, status=status, result=result, form=form)
+
