@@ -85,6 +85,7 @@ def _clean_database(request) -> Iterator[None]:
         return
     app = request.getfixturevalue("app")
     yield
+    app.extensions["sandbox"].reset()
     with app.app_context():
         db.session.remove()
         problems = inventory.check_invariant()

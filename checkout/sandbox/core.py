@@ -27,7 +27,16 @@ from checkout.sandbox.params import (
     reject_unknown,
     reject_unknown_nested,
 )
-from checkout.sandbox.store import Store, attempts, deliveries, dumps, events, idempotency, objects
+from checkout.sandbox.store import (
+    Store,
+    attempts,
+    deliveries,
+    dumps,
+    events,
+    idempotency,
+    metadata,
+    objects,
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +157,12 @@ class Sandbox:
             self.store.set_state(conn, "clock_offset", str(offset))
         self.run_due()
         return self.now()
+
+    def reset(self) -> None:
+        """Forget every object, event, delivery and the clock offset (between tests)."""
+        with self.store.write() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
 
     # Checkout Sessions ----------------------------------------------------------------------
 

@@ -1,0 +1,127 @@
+"""The whole shopper flow through the Flask test client and the sandbox, via the real SDK."""
+
+import json
+
+from sqlalchemy import func, select
+
+from checkout.domain.order_status import OrderStatus
+from checkout.extensions import db
+from checkout.models import CheckoutAttempt, Order, Payment, Stock, WebhookEvent
+from checkout.models.payment import PaymentStatus
+from tests.shop import (
+    add_to_cart,
+    checkout_form,
+    follow_success,
+    place_and_get_session,
+    session_id_of,
+    submit_checkout,
+)
+
+
+def _order(app) -> Order:
+    with app.app_context():
+        order = db.session.scalar(select(Order))
+        db.session.expunge_all()
+        return order
+
+
+def _stock(app, product_id: int) -> tuple[int, int]:
+    with app.app_context():
+        stock = db.session.get(Stock, product_id)
+        return stock.on_hand, stock.held
+
+
+def test_cart_to_checkout_to_payment_to_webhook_confirms_the_order(app, client, sandbox, products):
+    mug = products["MUG"]
+    session_id = place_and_get_session(client, mug, 2)
+
+    order = _order(app)
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert (order.subtotal, order.total, order.currency) == (4800, 4800, "USD")
+    assert _stock(app, mug) == (20, 2)
+
+    session = sandbox.retrieve_session(session_id)
+    assert session["amount_total"] == 4800
+    assert session["client_reference_id"] == order.number
+    assert session["customer_email"] == "ada@example.com"
+    assert session["metadata"] == {"order_number": order.number}
+    assert "{CHECKOUT_SESSION_ID}" in session["success_url"]
+
+    result = sandbox.pay(session_id)
+    assert result.ok
+    # The webhook alone confirms the order; the shopper has not come back yet.
+    deliveries = sandbox.deliver_pending()
+    assert deliveries and all(d.ok for d in deliveries)
+    order = _order(app)
+    assert order.status == OrderStatus.PAYMENT_CONFIRMED
+    assert _stock(app, mug) == (18, 0)
+    with app.app_context():
+        payment = db.session.scalar(select(Payment))
+        assert (payment.status, payment.amount) == (PaymentStatus.SUCCEEDED, 4800)
+        assert payment.payment_intent_id.startswith("pi_")
+        kinds = {e.type for e in db.session.scalars(select(WebhookEvent))}
+        assert "checkout.session.completed" in kinds
+
+    # Coming back afterwards changes nothing and says thank you.
+    page = follow_success(client, result.redirect_url)
+    assert page.status_code == 200
+    assert "your order is confirmed" in page.get_data(as_text=True)
+    assert _stock(app, mug) == (18, 0)
+
+
+def test_the_success_page_confirms_before_the_webhook_arrives(app, client, sandbox, products):
+    session_id = place_and_get_session(client, products["PEN"], 1)
+    result = sandbox.pay(session_id)
+    page = follow_success(client, result.redirect_url)
+    body = page.get_data(as_text=True)
+    assert "your order is confirmed" in body
+    assert _order(app).status == OrderStatus.PAYMENT_CONFIRMED
+    assert _stock(app, products["PEN"]) == (2, 0)
+    # The webhook that follows is applied once, with no second effect.
+    assert all(d.ok for d in sandbox.deliver_pending())
+    assert _stock(app, products["PEN"]) == (2, 0)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
+    order_link = next(
+        line for line in body.splitlines() if "/orders/" in line and "href" in line
+    )
+    assert "?t=" in order_link
+
+
+def test_submitting_the_form_twice_gives_the_same_order_and_session(app, client, products):
+    add_to_cart(client, products["MUG"], 1)
+    hidden = checkout_form(client)
+    first = submit_checkout(client, hidden)
+    second = submit_checkout(client, hidden)
+    assert session_id_of(first) == session_id_of(second)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+        assert db.session.scalar(select(func.count()).select_from(CheckoutAttempt)) == 1
+    assert _stock(app, products["MUG"]) == (20, 1)
+
+
+def test_the_session_carries_the_holds_expiry_and_an_order_derived_key(app, client, sandbox,
+                                                                       products):
+    session_id = place_and_get_session(client, products["MUG"], 1)
+    with app.app_context():
+        attempt = db.session.scalar(select(CheckoutAttempt))
+        order = db.session.get(Order, attempt.order_id)
+        params = json.loads(attempt.params)
+        assert attempt.idempotency_key == f"checkout-session-{order.number}-1"
+        from checkout.models import StockHold
+
+        hold = db.session.scalar(select(StockHold))
+        assert params["expires_at"] == int(hold.expires_at.timestamp())
+    assert sandbox.retrieve_session(session_id)["expires_at"] == params["expires_at"]
+
+
+def test_declined_card_keeps_the_order_waiting_and_the_session_open(app, client, sandbox,
+                                                                    products):
+    session_id = place_and_get_session(client, products["MUG"], 1)
+    result = sandbox.pay(session_id, card="4000000000000002")
+    assert not result.ok and result.outcome == "declined"
+    sandbox.deliver_pending()
+    assert _order(app).status == OrderStatus.PENDING_PAYMENT
+    assert sandbox.pay(session_id).ok
+    sandbox.deliver_pending()
+    assert _order(app).status == OrderStatus.PAYMENT_CONFIRMED
