@@ -37,7 +37,6 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check checkout tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -7,7 +7,6 @@ from flask import Flask
 from flask.cli import AppGroup
 
 
-
 def init_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(users)
@@ -20,8 +19,8 @@ def init_cli(app: Flask) -> None:
               help="Default: a new random password, printed.")
 def seed_demo(staff_email: str, staff_password: str | None) -> None:
     """Load the demo catalog (idempotent) and print a staff login."""
-    from checkout.services.demo import load_demo_catalog
     from checkout.services.accounts import create_staff
+    from checkout.services.demo import load_demo_catalog
 
     created = load_demo_catalog()
     click.echo(f"Demo catalog: {created} products added (existing ones left as they are).")

@@ -68,7 +68,9 @@ def from_environment(instance_path: Path) -> dict:
         raise ConfigError("CHECKOUT_HOLD_MINUTES must be between 30 and 1440")
 
     port = _int("PORT", 5000)
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'checkout.sqlite'}"
+    database_url = os.environ.get("DATABASE_URL") or (
+        f"sqlite:///{instance_path / 'checkout.sqlite'}"
+    )
     if database_url.startswith("postgres://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
     elif database_url.startswith("postgresql://"):

@@ -8,9 +8,10 @@ from wtforms import EmailField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 # Countries the shop ships to.
-SHIPPING_COUNTRIES = (
-    "US CA GB IE FR DE NL BE LU AT CH IT ES PT DK SE NO FI PL CZ AU NZ JP SG"
-).split()
+SHIPPING_COUNTRIES = [
+    "US", "CA", "GB", "IE", "FR", "DE", "NL", "BE", "LU", "AT", "CH", "IT",
+    "ES", "PT", "DK", "SE", "NO", "FI", "PL", "CZ", "AU", "NZ", "JP", "SG",
+]
 
 # Postal code shapes for the countries where a wrong one is a common mistake.
 POSTAL_PATTERNS = {

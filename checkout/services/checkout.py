@@ -212,9 +212,14 @@ def start_payment(order: Order) -> str:
         raise OrderNotPayable("This order is not waiting for payment.")
     attempts = attempts_of(order)
     latest = attempts[-1] if attempts else None
-    if latest is not None and latest.status == AttemptStatus.OPEN and latest.url:
-        if latest.expires_at > now_utc() + timedelta(seconds=30):
-            return latest.url
+    reusable = (
+        latest is not None
+        and latest.status == AttemptStatus.OPEN
+        and latest.url
+        and latest.expires_at > now_utc() + timedelta(seconds=30)
+    )
+    if reusable:
+        return latest.url
     hold_expiry = current_hold_expiry(order)
     if hold_expiry is None or hold_expiry <= now_utc():
         raise OrderNotPayable(
@@ -330,17 +335,33 @@ def cancel_order(order: Order, cart: Cart | None, user_id: int | None) -> Cart |
     return cart
 
 
+def confirm_return(session_id: str) -> Order | None:
+    """Apply the session the shopper came back from (Stripe: don't wait for the webhook).
+
+    Returns the order as it now stands, or None for a session we never issued. If the
+    provider cannot be reached, the order is left for the webhook to confirm.
+    """
+    from checkout.services import fulfilment
+
+    order = find_order_by_session(session_id)
+    if order is None:
+        return None
+    db.session.commit()  # hold no database lock while waiting on the provider
+    try:
+        session = gateway().retrieve_checkout(session_id)
+    except GatewayUnavailable:
+        return order
+    if session.status == "complete":
+        fulfilment.apply_checkout_session(order, session, actor="shopper")
+    db.session.refresh(order)
+    return order
+
+
 def find_order_by_session(session_id: str) -> Order | None:
     attempt = db.session.scalar(
         select(CheckoutAttempt).where(CheckoutAttempt.session_id == session_id)
     )
     return db.session.get(Order, attempt.order_id) if attempt else None
-
-
-def open_attempt(order: Order) -> CheckoutAttempt | None:
-    attempts = attempts_of(order)
-    latest = attempts[-1] if attempts else None
-    return latest if latest and latest.status in (AttemptStatus.OPEN, AttemptStatus.CREATING) else None
 
 
 def payment_url(order: Order) -> str | None:

@@ -27,9 +27,10 @@ def access_token(order: Order) -> str:
 
 def may_view(order: Order, token: str | None, user) -> bool:
     """Allow the owner, staff, or whoever holds the order's signed link."""
-    if user is not None and getattr(user, "is_authenticated", False):
-        if getattr(user, "is_staff", False) or order.user_id == user.id:
-            return True
+    if getattr(user, "is_authenticated", False) and (
+        getattr(user, "is_staff", False) or order.user_id == user.id
+    ):
+        return True
     if not token:
         return False
     try:

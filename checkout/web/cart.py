@@ -48,17 +48,14 @@ def add():
     if product is None or not product.is_active:
         abort(404, "That product is not for sale.")
     if not form.validate():
-        return (
-            render_template("catalog/product.html", product=product, form=form, error=_first_error(form)),
-            422,
-        )
+        return _product_page(product, form, _first_error(form), 422)
     try:
         cart = carts.add_item(current_cart(), user_id(), product.id, form.quantity.data)
     except ProductUnavailable as exc:
         abort(404, str(exc))
     except DomainError as exc:
         db.session.rollback()
-        return render_template("catalog/product.html", product=product, form=form, error=str(exc)), 409
+        return _product_page(product, form, str(exc), 409)
     remember_cart(cart)
     flash(f"Added {form.quantity.data} × {product.title} to your cart.", "success")
     return redirect(url_for("cart.show"), 303)
@@ -98,6 +95,11 @@ def remove(product_id: int):
     carts.remove_item(cart, product_id)
     flash("The item was removed from your cart.", "success")
     return redirect(url_for("cart.show"), 303)
+
+
+def _product_page(product: Product, form: AddToCartForm, error: str, status: int):
+    page = render_template("catalog/product.html", product=product, form=form, error=error)
+    return page, status
 
 
 def _cart_page(status: int):

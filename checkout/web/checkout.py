@@ -1,4 +1,4 @@
-"""Checkout: the form, the hand-off to Stripe Checkout, and the pages Stripe sends shoppers back to."""
+"""Checkout: the form, the hand-off to Stripe Checkout, and the pages Stripe returns shoppers to."""
 
 import secrets
 
@@ -28,7 +28,7 @@ from checkout.forms.checkout import CheckoutForm
 from checkout.models import Order
 from checkout.services import cart as carts
 from checkout.services import checkout as checkouts
-from checkout.services import fulfilment, orders
+from checkout.services import orders
 from checkout.web.shopper import current_cart, remember_cart, user_id
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
@@ -164,16 +164,9 @@ def success():
     session_id = request.args.get("session_id", "")
     if not session_id.startswith("cs_") or len(session_id) > 255:
         abort(404, "We could not find that checkout.")
-    order = checkouts.find_order_by_session(session_id)
+    order = checkouts.confirm_return(session_id)
     if order is None:
         abort(404, "We could not find that checkout.")
-    try:
-        session = checkouts.gateway().retrieve_checkout(session_id)
-    except GatewayUnavailable:
-        session = None
-    if session is not None and session.status == "complete":
-        fulfilment.apply_checkout_session(order, session, actor="shopper")
-    order = orders.find_order(order.number)
     status = OrderStatus(order.status)
     waiting = status in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED)
     return render_template(

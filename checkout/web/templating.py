@@ -2,9 +2,8 @@
 
 from datetime import datetime
 
-from flask import Flask
-
 import pycountry
+from flask import Flask
 
 from checkout.domain.money import format_money
 from checkout.domain.order_status import OrderStatus
@@ -24,6 +23,14 @@ def _country_name(code: str) -> str:
     return country.name if country else code
 
 
+# Where the postal code follows the city on an envelope; elsewhere it comes first.
+CITY_FIRST = frozenset({"US", "CA", "AU", "GB", "IE", "NZ", "SG", "JP"})
+
+
+def _city_line(city: str, postal_code: str, country: str) -> str:
+    return f"{city} {postal_code}" if country in CITY_FIRST else f"{postal_code} {city}"
+
+
 def init_templating(app: Flask) -> None:
     app.add_template_filter(_money, "money")
     app.add_template_filter(_datetime, "datetime")
@@ -31,6 +38,7 @@ def init_templating(app: Flask) -> None:
 
     app.add_template_global(lambda status: OrderStatus(status).label, "status_label")
     app.add_template_global(_country_name, "country_name")
+    app.add_template_global(_city_line, "city_line")
 
     @app.context_processor
     def _store() -> dict:
