@@ -4,7 +4,7 @@ import secrets
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 
 def init_cli(app: Flask) -> None:
@@ -14,6 +14,7 @@ def init_cli(app: Flask) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--staff-email", default="staff@example.com", show_default=True)
 @click.option("--staff-password", envvar="DEMO_STAFF_PASSWORD", default=None,
               help="Default: a new random password, printed.")
@@ -48,6 +49,7 @@ def create_staff_command(email: str, password: str) -> None:
 
 
 @click.command("expire-holds")
+@with_appcontext
 def expire_holds() -> None:
     """Expire unpaid orders whose stock hold lapsed, releasing the stock."""
     from checkout.services.orders import expire_lapsed_holds

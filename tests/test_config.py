@@ -1,0 +1,81 @@
+"""Configuration from the environment: safe defaults for development, refusals for production."""
+
+import pytest
+
+from checkout.config import (
+    SANDBOX_SECRET_KEY,
+    SANDBOX_WEBHOOK_SECRET,
+    ConfigError,
+    from_environment,
+)
+
+VARIABLES = [
+    "CHECKOUT_ENV", "SECRET_KEY", "PAYMENTS", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
+    "DATABASE_URL", "CHECKOUT_HOLD_MINUTES", "LATE_PAYMENT_POLICY", "PORT", "STORE_CURRENCY",
+]
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_development_defaults_use_the_sandbox_and_a_kept_secret(env, tmp_path):
+    config = from_environment(tmp_path)
+    assert config["PAYMENTS"] == "sandbox"
+    assert config["STRIPE_SECRET_KEY"] == SANDBOX_SECRET_KEY
+    assert config["STRIPE_WEBHOOK_SECRET"] == SANDBOX_WEBHOOK_SECRET
+    assert config["CHECKOUT_HOLD_MINUTES"] == 30
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'checkout.sqlite'}"
+    # The generated key is kept: a restart does not sign everyone out.
+    assert from_environment(tmp_path)["SECRET_KEY"] == config["SECRET_KEY"]
+    assert len(config["SECRET_KEY"]) >= 32
+
+
+def test_production_refuses_to_start_without_a_secret_key(env, tmp_path):
+    env.setenv("CHECKOUT_ENV", "production")
+    env.setenv("PAYMENTS", "stripe")
+    env.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    env.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        from_environment(tmp_path)
+
+
+def test_production_never_serves_the_sandbox(env, tmp_path):
+    env.setenv("CHECKOUT_ENV", "production")
+    env.setenv("SECRET_KEY", "s" * 40)
+    with pytest.raises(ConfigError, match="sandbox"):
+        from_environment(tmp_path)
+
+
+def test_real_stripe_needs_both_keys(env, tmp_path):
+    env.setenv("PAYMENTS", "stripe")
+    env.setenv("STRIPE_SECRET_KEY", "sk_test_x")
+    with pytest.raises(ConfigError, match="STRIPE_WEBHOOK_SECRET"):
+        from_environment(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CHECKOUT_HOLD_MINUTES", "10"),
+        ("CHECKOUT_HOLD_MINUTES", "2000"),
+        ("CHECKOUT_HOLD_MINUTES", "soon"),
+        ("LATE_PAYMENT_POLICY", "ignore"),
+        ("PAYMENTS", "paypal"),
+        ("STRIPE_SECRET_KEY", "sk_live_not_for_the_sandbox"),
+    ],
+)
+def test_impossible_settings_are_refused_with_their_name(env, tmp_path, name, value):
+    env.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        from_environment(tmp_path)
+
+
+def test_postgres_urls_use_psycopg_3(env, tmp_path):
+    env.setenv("DATABASE_URL", "postgres://u:p@db/shop")
+    assert from_environment(tmp_path)["SQLALCHEMY_DATABASE_URI"] == (
+        "postgresql+psycopg://u:p@db/shop"
+    )
