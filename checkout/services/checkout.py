@@ -364,6 +364,12 @@ def find_order_by_session(session_id: str) -> Order | None:
     return db.session.get(Order, attempt.order_id) if attempt else None
 
 
+def awaiting_retry(order: Order) -> bool:
+    """Say whether the last request for a payment page failed and waits to be sent again."""
+    attempts = attempts_of(order)
+    return bool(attempts) and attempts[-1].status == AttemptStatus.CREATING
+
+
 def payment_url(order: Order) -> str | None:
     """Where the shopper resumes or cancels payment, while the order waits for it."""
     if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:

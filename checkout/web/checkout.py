@@ -125,6 +125,7 @@ def payment(number: str):
         "checkout/payment.html",
         order=order,
         hold_expiry=hold_expiry,
+        retry=checkouts.awaiting_retry(order),
         form=EmptyForm(),
         token=request.args.get("t"),
     )
