@@ -125,3 +125,28 @@ def test_declined_card_keeps_the_order_waiting_and_the_session_open(app, client,
     assert sandbox.pay(session_id).ok
     sandbox.deliver_pending()
     assert _order(app).status == OrderStatus.PAYMENT_CONFIRMED
+
+
+def test_two_simultaneous_submits_of_one_form_make_one_order_and_one_session(app, client,
+                                                                             products):
+    import threading
+
+    add_to_cart(client, products["MUG"], 3)
+    hidden = checkout_form(client)
+    start = threading.Barrier(2)
+    responses = []
+
+    def submit() -> None:
+        start.wait()
+        responses.append(submit_checkout(client, hidden))
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len({session_id_of(r) for r in responses}) == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+        assert db.session.scalar(select(func.count()).select_from(CheckoutAttempt)) == 1
+    assert _stock(app, products["MUG"]) == (20, 3)

@@ -60,10 +60,14 @@ def place_order(
     The checkout form carries a one-time token: a second submit of the same form (double
     click, back button, retry) finds the first order instead of placing another.
     """
-    existing = db.session.scalar(select(Order).where(Order.checkout_token == checkout_token))
+    existing = _order_placed_with(checkout_token)
     if existing is not None:
         return existing
     if cart is None or not cart.lines:
+        # A simultaneous submit of this same form may have just placed it and emptied the cart.
+        existing = _order_placed_with(checkout_token)
+        if existing is not None:
+            return existing
         raise EmptyCart("Your cart is empty.")
     currency = current_app.config["STORE_CURRENCY"]
     lines = carts.priced_lines(cart)
@@ -111,7 +115,7 @@ def place_order(
     except IntegrityError:
         # The same form won a race against itself: the other submit placed the order.
         db.session.rollback()
-        existing = db.session.scalar(select(Order).where(Order.checkout_token == checkout_token))
+        existing = _order_placed_with(checkout_token)
         if existing is None:
             raise
         return existing
@@ -119,6 +123,10 @@ def place_order(
         db.session.rollback()
         raise
     return order
+
+
+def _order_placed_with(checkout_token: str) -> Order | None:
+    return db.session.scalar(select(Order).where(Order.checkout_token == checkout_token))
 
 
 def _session_params(order: Order, expires_at: datetime) -> dict:
@@ -208,7 +216,13 @@ def start_payment(order: Order) -> str:
     same idempotency key and parameters, so a session Stripe made but we never heard of is
     the one we get back.
     """
+    from checkout.services.fulfilment import lock_order
+
+    # Two submits of one form arrive together: the second waits here until the first has
+    # recorded its request, then sends that same request instead of making a second session.
+    order = lock_order(order.id)
     if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
+        db.session.commit()
         raise OrderNotPayable("This order is not waiting for payment.")
     attempts = attempts_of(order)
     latest = attempts[-1] if attempts else None
