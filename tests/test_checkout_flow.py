@@ -150,3 +150,50 @@ def test_two_simultaneous_submits_of_one_form_make_one_order_and_one_session(app
         assert db.session.scalar(select(func.count()).select_from(Order)) == 1
         assert db.session.scalar(select(func.count()).select_from(CheckoutAttempt)) == 1
     assert _stock(app, products["MUG"]) == (20, 3)
+
+
+def _pay_page_token(app) -> tuple[str, str]:
+    from checkout.services.orders import access_token
+
+    with app.app_context():
+        order = db.session.scalar(select(Order))
+        return order.number, access_token(order)
+
+
+def test_cancelling_an_order_paid_meanwhile_confirms_it_instead(app, client, sandbox, products):
+    from tests.conftest import csrf_token
+
+    session_id = place_and_get_session(client, products["MUG"], 1)
+    assert sandbox.pay(session_id).ok  # paid in another tab; no webhook, no return yet
+    number, token = _pay_page_token(app)
+    response = client.post(
+        f"/checkout/orders/{number}/cancel?t={token}", data={"csrf_token": csrf_token(client)}
+    )
+    assert response.status_code == 303
+    assert f"/orders/{number}" in response.headers["Location"]
+    assert _order(app).status == OrderStatus.PAYMENT_CONFIRMED
+    assert _stock(app, products["MUG"]) == (19, 0)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "was paid just now, so it was not cancelled" in page
+
+
+def test_cancelling_after_a_lost_session_response_expires_the_session_stripe_made(
+    app, client, sandbox, products
+):
+    """The request reached the provider but its answer was lost: the session must not stay
+    payable once the order is cancelled."""
+    from tests.conftest import csrf_token
+
+    session_id = place_and_get_session(client, products["MUG"], 1)
+    with app.app_context():  # forget the answer, as if the connection dropped mid-response
+        attempt = db.session.scalar(select(CheckoutAttempt))
+        attempt.status, attempt.session_id, attempt.url = "creating", None, None
+        db.session.commit()
+    number, token = _pay_page_token(app)
+    response = client.post(
+        f"/checkout/orders/{number}/cancel?t={token}", data={"csrf_token": csrf_token(client)}
+    )
+    assert response.status_code == 303 and response.headers["Location"].endswith("/cart/")
+    assert _order(app).status == OrderStatus.CANCELLED
+    assert sandbox.retrieve_session(session_id)["status"] == "expired"
+    assert _stock(app, products["MUG"]) == (20, 0)
