@@ -233,21 +233,20 @@ def start_payment(order: Order) -> str:
         and latest.expires_at > now_utc() + timedelta(seconds=30)
     )
     if reusable:
+        db.session.commit()
         return latest.url
     hold_expiry = current_hold_expiry(order)
     if hold_expiry is None or hold_expiry <= now_utc():
         raise OrderNotPayable(
             "The time to pay for this order has run out and its items were released."
         )
-    expire_open_sessions(order, attempts)
-    if latest is None or latest.status != AttemptStatus.CREATING:
+    resend = latest is not None and latest.status == AttemptStatus.CREATING
+    # Expiring talks to the provider, so it lets go of the lock: then look at the order afresh.
+    if expire_open_sessions(order, attempts[:-1] if resend else attempts):
+        return start_payment(order)
+    if not resend:
         latest = _new_attempt(order, hold_expiry)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent submit created the same attempt first; send its request instead.
-        db.session.rollback()
-        latest = attempts_of(order)[-1]
+    db.session.commit()
     return _send(order, latest, may_renew=True)
 
 
@@ -284,20 +283,26 @@ def _send(order: Order, attempt: CheckoutAttempt, *, may_renew: bool) -> str:
     return session.url
 
 
-def expire_open_sessions(order: Order, attempts: list[CheckoutAttempt]) -> None:
-    """Expire every open session of the order; if one was paid meanwhile, apply that instead."""
+def expire_open_sessions(order: Order, attempts: list[CheckoutAttempt]) -> bool:
+    """Expire every open session of the order; if one was paid meanwhile, apply that instead.
+
+    Return whether there was anything to expire (the transaction was committed if so).
+    """
     from checkout.services import fulfilment
 
-    stale = [a for a in attempts if a.status == AttemptStatus.OPEN and a.session_id]
+    stale = [a for a in attempts if a.status in (AttemptStatus.OPEN, AttemptStatus.CREATING)]
     if not stale:
-        return
+        return False
     db.session.commit()
     for attempt in stale:
+        if attempt.status == AttemptStatus.CREATING and not _recover_session(order, attempt):
+            continue
         session = _expire_session(attempt)
         db.session.commit()
         if session.status == "complete":
             fulfilment.apply_checkout_session(order, session, actor="shopper")
             raise OrderNotPayable("This order has already been paid.")
+    return True
 
 
 def _remember_session(order: Order, attempt: CheckoutAttempt, session: CheckoutSessionInfo):
@@ -313,12 +318,34 @@ def _remember_session(order: Order, attempt: CheckoutAttempt, session: CheckoutS
     }[session.status]
 
 
+def _recover_session(order: Order, attempt: CheckoutAttempt) -> bool:
+    """Learn whether a request whose answer never came made a session; say if one exists.
+
+    Resending it with the same key returns the session the provider made, if any. One it
+    rejects as stale never ran, so there is nothing to expire.
+    """
+    try:
+        session = gateway().create_checkout(json.loads(attempt.params), attempt.idempotency_key)
+    except GatewayRequestRejected:
+        attempt.status = AttemptStatus.EXPIRED
+        db.session.commit()
+        return False
+    _remember_session(order, attempt, session)
+    db.session.commit()
+    return True
+
+
 def _expire_session(attempt: CheckoutAttempt) -> CheckoutSessionInfo:
     """Make a session unpayable; the answer says whether it was paid first."""
-    session = gateway().expire_checkout(attempt.session_id)
+    try:
+        session = gateway().expire_checkout(attempt.session_id)
+    except GatewayRequestRejected:
+        # Only open sessions can be expired: this one completed or expired meanwhile.
+        session = gateway().retrieve_checkout(attempt.session_id)
     attempt.status = AttemptStatus.COMPLETE if session.status == "complete" else (
         AttemptStatus.EXPIRED
     )
+    attempt.url = None
     return session
 
 
