@@ -14,8 +14,9 @@ from checkout.domain.pricing import PricedLine, price_lines
         (0, "EUR", "€0.00"),
         (123456789, "GBP", "£1,234,567.89"),
         (1500, "JPY", "¥1,500"),
-        (1500, "KRW", "1,500 KRW"),
-        (1234, "KWD", "1.234 KWD"),
+        (1500, "KRW", "₩1,500"),
+        (1234, "KWD", "KWD 1.234"),
+        (900, "isk", "ISK 9.00"),
         (-250, "USD", "-$2.50"),
     ],
 )

@@ -10,17 +10,27 @@ ZERO_DECIMAL = frozenset(
     + ["PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"]
 )
 THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF "}
+SYMBOLS = {
+    "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$",
+    "CHF": "CHF ", "KRW": "₩", "INR": "₹", "CNY": "CN¥", "HKD": "HK$", "SGD": "SGD ",
+    "SEK": "SEK ", "NOK": "NOK ", "DKK": "DKK ", "PLN": "PLN ", "MXN": "MX$", "BRL": "R$",
+    "ILS": "₪", "VND": "₫", "PHP": "₱", "TWD": "NT$", "THB": "THB ",
+}
 
 
 class MoneyError(ValueError):
     """An amount or currency the shop cannot represent."""
 
 
+def is_currency(code: str) -> bool:
+    """Say whether `code` is an ISO 4217 currency (any letter case)."""
+    return len(code) == 3 and pycountry.currencies.get(alpha_3=code.upper()) is not None
+
+
 def exponent(currency: str) -> int:
     """Return how many minor-unit digits the currency has."""
     code = currency.upper()
-    if pycountry.currencies.get(alpha_3=code) is None:
+    if not is_currency(code):
         raise MoneyError(f"unknown currency {currency!r}")
     if code in ZERO_DECIMAL:
         return 0
@@ -58,4 +68,4 @@ def format_money(amount: int, currency: str) -> str:
     whole, minor = divmod(abs(amount), 10**digits)
     number = f"{whole:,}" + (f".{minor:0{digits}d}" if digits else "")
     symbol = SYMBOLS.get(code)
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}"
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{code} {number}"

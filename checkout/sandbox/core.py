@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from checkout.domain.money import is_currency
 from checkout.sandbox import cards
 from checkout.sandbox import objects as build
 from checkout.sandbox.errors import StripeError
@@ -251,7 +252,7 @@ class Sandbox:
         if not currency:
             raise StripeError.missing_param(f"{where}[price_data][currency]")
         currency = as_str(currency, f"{where}[price_data][currency]").lower()
-        if len(currency) != 3 or not currency.isalpha():
+        if not is_currency(currency):
             raise StripeError.invalid(f"Invalid currency: {currency}.",
                                       param=f"{where}[price_data][currency]")
         if "unit_amount" not in price_data:

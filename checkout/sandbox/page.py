@@ -8,9 +8,9 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from checkout.domain.money import format_money as format_amount
 from checkout.sandbox.core import PREFIX, PaymentResult, Sandbox
 from checkout.sandbox.errors import StripeError
-from checkout.sandbox.money import format_amount
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 

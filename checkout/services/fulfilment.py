@@ -62,13 +62,19 @@ def _payment(session: CheckoutSessionInfo) -> Payment | None:
     )
 
 
-def apply_session(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
-    """Apply a completed session to its order (flush only); return what happened."""
-    order = lock_order(order.id)
+def _flag_mismatch(order: Order, session: CheckoutSessionInfo, *, actor: str) -> bool:
+    """Flag the order for staff if the session does not belong to it; say whether it did."""
     problem = mismatch(order, session)
     if problem:
         order.flag(FlagCode.PAYMENT_MISMATCH, problem, actor=actor)
         db.session.flush()
+    return problem is not None
+
+
+def apply_session(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
+    """Apply a completed session to its order (flush only); return what happened."""
+    order = lock_order(order.id)
+    if _flag_mismatch(order, session, actor=actor):
         return "flagged"
     if session.status != "complete":
         return "not_complete"
@@ -224,10 +230,7 @@ def payment_failed(order: Order, session: CheckoutSessionInfo, *, actor: str) ->
     from checkout.services.checkout import hold_deadline
 
     order = lock_order(order.id)
-    problem = mismatch(order, session)
-    if problem:
-        order.flag(FlagCode.PAYMENT_MISMATCH, problem, actor=actor)
-        db.session.flush()
+    if _flag_mismatch(order, session, actor=actor):
         return "flagged"
     payment = _payment(session)
     if payment is None or payment.status != PaymentStatus.PROCESSING:

@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import text as sql
 
+from checkout.domain.money import format_money as format_amount
 from checkout.sandbox import Sandbox
-from checkout.sandbox.money import format_amount
 
 from .conftest import BASE, session_params
 from .helpers import call
