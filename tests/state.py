@@ -59,6 +59,15 @@ def only_order(app: Flask) -> Order:
         return order
 
 
+def stock_of(app: Flask, product_id: int) -> tuple[int, int]:
+    """(on_hand, held) of a product."""
+    with app.app_context():
+        stock = db.session.get(Stock, product_id)
+        levels = stock.on_hand, stock.held
+        db.session.remove()
+        return levels
+
+
 def guest_token(app: Flask, number: str) -> str:
     """The signed token a guest's order link carries."""
     with app.app_context():

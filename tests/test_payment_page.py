@@ -16,8 +16,7 @@ from checkout.models.payment import AttemptStatus
 from checkout.payments import StripeGateway
 from tests.conftest import csrf_token
 from tests.shop import add_to_cart, place_and_get_session, submit_checkout
-from tests.state import guest_token, only_order, text_of
-from tests.test_checkout_flow import _stock as stock_of
+from tests.state import guest_token, only_order, stock_of, text_of
 
 GATEWAY_DOWN = "We could not reach the payment provider."
 
