@@ -2,13 +2,17 @@
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 
 class LoginForm(FlaskForm):
     email = EmailField(
         "Email",
-        validators=[DataRequired("Enter your email address."), Length(max=254)],
+        validators=[
+            DataRequired("Enter your email address."),
+            Length(max=254),
+            Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters."),
+        ],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(

@@ -14,7 +14,8 @@ PER_PAGE = 9
 @bp.get("/")
 def index():
     """List the products for sale, a page at a time."""
-    page = request.args.get("page", 1, type=int)
+    raw = request.args.get("page", "1")
+    page = int(raw) if raw.isdecimal() and len(raw) <= 5 else 0
     if page < 1 or page > 10_000:
         abort(404, "There is no such page of products.")
     products = db.paginate(

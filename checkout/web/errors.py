@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -16,6 +16,13 @@ def _wants_json() -> bool:
 
 
 def init_errorhandlers(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul_in_address():
+        # PostgreSQL cannot store or even compare text with a NUL byte: a lookup by an order
+        # number, slug or session id holding one would fail as a 500 rather than find nothing.
+        if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
+            abort(400, "That address contains a character we cannot accept.")
+
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         message = (
