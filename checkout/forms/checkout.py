@@ -5,7 +5,7 @@ import re
 import pycountry
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 # Countries the shop ships to.
 SHIPPING_COUNTRIES = [
@@ -74,7 +74,11 @@ class CheckoutForm(FlaskForm):
     country = SelectField(
         "Country",
         choices=country_choices(),
-        validators=[DataRequired("Choose the country to ship to.")],
+        validate_choice=False,
+        validators=[
+            DataRequired("Choose the country to ship to."),
+            AnyOf(SHIPPING_COUNTRIES, "We do not ship there yet: choose a country from the list."),
+        ],
         render_kw={"autocomplete": "country"},
     )
 

@@ -70,10 +70,13 @@ def set_quantity(cart: Cart, product_id: int, quantity: int) -> None:
     db.session.commit()
 
 
-def remove_item(cart: Cart, product_id: int) -> None:
-    """Take a product out of the cart (no error if it is already gone)."""
-    cart.lines[:] = [line for line in cart.lines if line.product_id != product_id]
+def remove_item(cart: Cart, product_id: int) -> bool:
+    """Take a product out of the cart; say whether it was there (gone already is no error)."""
+    kept = [line for line in cart.lines if line.product_id != product_id]
+    removed = len(kept) != len(cart.lines)
+    cart.lines[:] = kept
     db.session.commit()
+    return removed
 
 
 def adopt_guest_cart(token: str | None, user_id: int) -> None:

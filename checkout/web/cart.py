@@ -92,8 +92,10 @@ def remove(product_id: int):
     form = EmptyForm()
     if not form.validate():
         abort(400, "This form is out of date. Reload the page and try again.")
-    carts.remove_item(cart, product_id)
-    flash("The item was removed from your cart.", "success")
+    if carts.remove_item(cart, product_id):
+        flash("The item was removed from your cart.", "success")
+    else:
+        flash("That item was no longer in your cart.", "info")
     return redirect(url_for("cart.show"), 303)
 
 
