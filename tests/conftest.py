@@ -149,14 +149,6 @@ def products(app) -> dict[str, int]:
     return ids
 
 
-def assert_inventory_invariant(app) -> None:
-    """0 ≤ held ≤ on_hand, and held equals the sum of active holds, for every product."""
-    with app.app_context():
-        problems = inventory.check_invariant()
-        db.session.remove()
-    assert problems == []
-
-
 def csrf_token(client: FlaskClient, path: str = "/account/login") -> str:
     """Fetch a page with a form and return its CSRF token (tests send real tokens)."""
     page = client.get(path).get_data(as_text=True)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from checkout.domain.order_status import OrderStatus
 from checkout.extensions import db
-from checkout.models import CheckoutAttempt, Order, Payment, Stock, WebhookEvent
+from checkout.models import CheckoutAttempt, Order, Payment, WebhookEvent
 from checkout.models.payment import PaymentStatus
 from tests.shop import (
     add_to_cart,
@@ -16,29 +16,17 @@ from tests.shop import (
     session_id_of,
     submit_checkout,
 )
-
-
-def _order(app) -> Order:
-    with app.app_context():
-        order = db.session.scalar(select(Order))
-        db.session.expunge_all()
-        return order
-
-
-def _stock(app, product_id: int) -> tuple[int, int]:
-    with app.app_context():
-        stock = db.session.get(Stock, product_id)
-        return stock.on_hand, stock.held
+from tests.state import only_order, stock_of
 
 
 def test_cart_to_checkout_to_payment_to_webhook_confirms_the_order(app, client, sandbox, products):
     mug = products["MUG"]
     session_id = place_and_get_session(client, mug, 2)
 
-    order = _order(app)
+    order = only_order(app)
     assert order.status == OrderStatus.PENDING_PAYMENT
     assert (order.subtotal, order.total, order.currency) == (4800, 4800, "USD")
-    assert _stock(app, mug) == (20, 2)
+    assert stock_of(app, mug) == (20, 2)
 
     session = sandbox.retrieve_session(session_id)
     assert session["amount_total"] == 4800
@@ -52,9 +40,9 @@ def test_cart_to_checkout_to_payment_to_webhook_confirms_the_order(app, client, 
     # The webhook alone confirms the order; the shopper has not come back yet.
     deliveries = sandbox.deliver_pending()
     assert deliveries and all(d.ok for d in deliveries)
-    order = _order(app)
+    order = only_order(app)
     assert order.status == OrderStatus.PAYMENT_CONFIRMED
-    assert _stock(app, mug) == (18, 0)
+    assert stock_of(app, mug) == (18, 0)
     with app.app_context():
         payment = db.session.scalar(select(Payment))
         assert (payment.status, payment.amount) == (PaymentStatus.SUCCEEDED, 4800)
@@ -66,7 +54,7 @@ def test_cart_to_checkout_to_payment_to_webhook_confirms_the_order(app, client, 
     page = follow_success(client, result.redirect_url)
     assert page.status_code == 200
     assert "your order is confirmed" in page.get_data(as_text=True)
-    assert _stock(app, mug) == (18, 0)
+    assert stock_of(app, mug) == (18, 0)
 
 
 def test_the_success_page_confirms_before_the_webhook_arrives(app, client, sandbox, products):
@@ -75,11 +63,11 @@ def test_the_success_page_confirms_before_the_webhook_arrives(app, client, sandb
     page = follow_success(client, result.redirect_url)
     body = page.get_data(as_text=True)
     assert "your order is confirmed" in body
-    assert _order(app).status == OrderStatus.PAYMENT_CONFIRMED
-    assert _stock(app, products["PEN"]) == (2, 0)
+    assert only_order(app).status == OrderStatus.PAYMENT_CONFIRMED
+    assert stock_of(app, products["PEN"]) == (2, 0)
     # The webhook that follows is applied once, with no second effect.
     assert all(d.ok for d in sandbox.deliver_pending())
-    assert _stock(app, products["PEN"]) == (2, 0)
+    assert stock_of(app, products["PEN"]) == (2, 0)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Payment)) == 1
     order_link = next(
@@ -97,7 +85,7 @@ def test_submitting_the_form_twice_gives_the_same_order_and_session(app, client,
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Order)) == 1
         assert db.session.scalar(select(func.count()).select_from(CheckoutAttempt)) == 1
-    assert _stock(app, products["MUG"]) == (20, 1)
+    assert stock_of(app, products["MUG"]) == (20, 1)
 
 
 def test_the_session_carries_the_holds_expiry_and_an_order_derived_key(app, client, sandbox,
@@ -121,10 +109,10 @@ def test_declined_card_keeps_the_order_waiting_and_the_session_open(app, client,
     result = sandbox.pay(session_id, card="4000000000000002")
     assert not result.ok and result.outcome == "declined"
     sandbox.deliver_pending()
-    assert _order(app).status == OrderStatus.PENDING_PAYMENT
+    assert only_order(app).status == OrderStatus.PENDING_PAYMENT
     assert sandbox.pay(session_id).ok
     sandbox.deliver_pending()
-    assert _order(app).status == OrderStatus.PAYMENT_CONFIRMED
+    assert only_order(app).status == OrderStatus.PAYMENT_CONFIRMED
 
 
 def test_two_simultaneous_submits_of_one_form_make_one_order_and_one_session(app, client,
@@ -149,7 +137,7 @@ def test_two_simultaneous_submits_of_one_form_make_one_order_and_one_session(app
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Order)) == 1
         assert db.session.scalar(select(func.count()).select_from(CheckoutAttempt)) == 1
-    assert _stock(app, products["MUG"]) == (20, 3)
+    assert stock_of(app, products["MUG"]) == (20, 3)
 
 
 def _pay_page_token(app) -> tuple[str, str]:
@@ -171,8 +159,8 @@ def test_cancelling_an_order_paid_meanwhile_confirms_it_instead(app, client, san
     )
     assert response.status_code == 303
     assert f"/orders/{number}" in response.headers["Location"]
-    assert _order(app).status == OrderStatus.PAYMENT_CONFIRMED
-    assert _stock(app, products["MUG"]) == (19, 0)
+    assert only_order(app).status == OrderStatus.PAYMENT_CONFIRMED
+    assert stock_of(app, products["MUG"]) == (19, 0)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "was paid just now, so it was not cancelled" in page
 
@@ -194,6 +182,6 @@ def test_cancelling_after_a_lost_session_response_expires_the_session_stripe_mad
         f"/checkout/orders/{number}/cancel?t={token}", data={"csrf_token": csrf_token(client)}
     )
     assert response.status_code == 303 and response.headers["Location"].endswith("/cart/")
-    assert _order(app).status == OrderStatus.CANCELLED
+    assert only_order(app).status == OrderStatus.CANCELLED
     assert sandbox.retrieve_session(session_id)["status"] == "expired"
-    assert _stock(app, products["MUG"]) == (20, 0)
+    assert stock_of(app, products["MUG"]) == (20, 0)

@@ -17,6 +17,7 @@ from checkout.models.order import FlagCode
 from checkout.models.payment import PaymentStatus
 from checkout.services import inventory
 from tests.shop import place_and_get_session
+from tests.state import only_order, stock_of
 
 SECRET = "whsec_sandbox_checkout"
 
@@ -36,19 +37,6 @@ def post_event(client, event: dict, *, secret: str = SECRET, timestamp: int | No
         headers={"Stripe-Signature": sign(body, secret, timestamp),
                  "Content-Type": "application/json"},
     )
-
-
-def the_order(app) -> Order:
-    with app.app_context():
-        order = db.session.scalar(select(Order))
-        db.session.expunge_all()
-        return order
-
-
-def stock_of(app, product_id: int) -> tuple[int, int]:
-    with app.app_context():
-        stock = db.session.get(Stock, product_id)
-        return stock.on_hand, stock.held
 
 
 def count(app, model) -> int:
@@ -73,7 +61,7 @@ def test_a_bad_signature_is_rejected_with_no_state_change(app, client, sandbox, 
     event = event_of(sandbox, "checkout.session.completed")
     response = post_event(client, event, secret="whsec_wrong")
     assert response.status_code == 400
-    assert the_order(app).status == OrderStatus.PENDING_PAYMENT
+    assert only_order(app).status == OrderStatus.PENDING_PAYMENT
     assert count(app, WebhookEvent) == 0
 
 
@@ -91,7 +79,7 @@ def test_a_stale_timestamp_is_rejected(app, client, sandbox, paid_session):
     event = event_of(sandbox, "checkout.session.completed")
     response = post_event(client, event, timestamp=int(time.time()) - 301)
     assert response.status_code == 400
-    assert the_order(app).status == OrderStatus.PENDING_PAYMENT
+    assert only_order(app).status == OrderStatus.PENDING_PAYMENT
 
 
 @pytest.mark.parametrize("payload", [b"", b"not json", b"[]", b'{"id": "evt_1"}', b"\xff\xfe"])
@@ -111,7 +99,7 @@ def test_a_duplicate_event_has_exactly_one_effect(app, client, sandbox, paid_ses
     first, second = post_event(client, event), post_event(client, event)
     assert (first.status_code, second.status_code) == (200, 200)
     assert second.get_json()["outcome"] == "duplicate"
-    assert the_order(app).status == OrderStatus.PAYMENT_CONFIRMED
+    assert only_order(app).status == OrderStatus.PAYMENT_CONFIRMED
     assert stock_of(app, products["MUG"]) == (18, 0)
     assert count(app, WebhookEvent) == 1
     assert count(app, Payment) == 1
@@ -157,7 +145,7 @@ def test_expired_after_completed_does_not_undo_the_payment(app, client, sandbox,
     response = post_event(client, expired)
     assert response.status_code == 200
     assert response.get_json()["outcome"] == "stale"
-    assert the_order(app).status == OrderStatus.PAYMENT_CONFIRMED
+    assert only_order(app).status == OrderStatus.PAYMENT_CONFIRMED
     assert stock_of(app, products["MUG"]) == (18, 0)
 
 
@@ -180,7 +168,7 @@ def test_an_amount_mismatch_never_confirms_and_flags_the_order(app, client, sand
     event["data"]["object"]["amount_total"] = 1
     response = post_event(client, event)
     assert response.status_code == 200
-    order = the_order(app)
+    order = only_order(app)
     assert order.status == OrderStatus.PENDING_PAYMENT
     assert stock_of(app, products["MUG"]) == (20, 2)
     with app.app_context():
@@ -198,7 +186,7 @@ def test_any_session_order_mismatch_never_confirms(app, client, sandbox, paid_se
     event = event_of(sandbox, "checkout.session.completed")
     event["data"]["object"][field] = value
     assert post_event(client, event).status_code == 200
-    assert the_order(app).status == OrderStatus.PENDING_PAYMENT
+    assert only_order(app).status == OrderStatus.PENDING_PAYMENT
     assert count(app, Payment) == 0
 
 
@@ -215,11 +203,11 @@ def test_our_own_failure_answers_500_and_rolls_back(app, client, sandbox, paid_s
     response = post_event(client, event)
     assert response.status_code == 500
     assert count(app, WebhookEvent) == 0
-    assert the_order(app).status == OrderStatus.PENDING_PAYMENT
+    assert only_order(app).status == OrderStatus.PENDING_PAYMENT
     monkeypatch.undo()
     # Stripe's retry then succeeds.
     assert post_event(client, event).status_code == 200
-    assert the_order(app).status == OrderStatus.PAYMENT_CONFIRMED
+    assert only_order(app).status == OrderStatus.PAYMENT_CONFIRMED
 
 
 def test_expired_session_releases_the_hold(app, client, sandbox, products):
@@ -227,7 +215,7 @@ def test_expired_session_releases_the_hold(app, client, sandbox, products):
     assert stock_of(app, products["PEN"]) == (3, 2)
     sandbox.advance_clock(31 * 60)
     sandbox.deliver_pending()
-    assert the_order(app).status == OrderStatus.EXPIRED
+    assert only_order(app).status == OrderStatus.EXPIRED
     assert stock_of(app, products["PEN"]) == (3, 0)
 
 
@@ -244,7 +232,7 @@ def test_late_payment_re_reserves_when_stock_allows(app, client, sandbox, paid_s
                                                     products):
     _lapse_hold(app)
     sandbox.deliver_pending()
-    assert the_order(app).status == OrderStatus.PAYMENT_CONFIRMED
+    assert only_order(app).status == OrderStatus.PAYMENT_CONFIRMED
     assert stock_of(app, products["MUG"]) == (18, 0)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(OrderFlag)) == 0
@@ -262,7 +250,7 @@ def test_late_payment_without_stock_is_paid_and_flagged(app, client, sandbox, pa
     _lapse_hold(app)
     _sell_out(app, products["MUG"])
     sandbox.deliver_pending()
-    order = the_order(app)
+    order = only_order(app)
     assert order.status == OrderStatus.PAYMENT_CONFIRMED
     with app.app_context():
         [flag] = db.session.scalars(select(OrderFlag))
@@ -279,7 +267,7 @@ def test_late_payment_without_stock_is_refunded_under_the_refund_policy(
     _lapse_hold(app)
     _sell_out(app, products["MUG"])
     sandbox.deliver_pending()
-    order = the_order(app)
+    order = only_order(app)
     assert order.status == OrderStatus.CANCELLED
     with app.app_context():
         payment = db.session.scalar(select(Payment))
@@ -297,7 +285,7 @@ def test_bank_debit_keeps_the_hold_until_it_settles(app, client, sandbox, produc
     session_id = place_and_get_session(client, products["PEN"], 1)
     assert sandbox.pay(session_id, method="bank_debit").outcome == "processing"
     sandbox.deliver_pending()
-    assert the_order(app).status == OrderStatus.PAYMENT_PROCESSING
+    assert only_order(app).status == OrderStatus.PAYMENT_PROCESSING
     with app.app_context():
         hold = db.session.scalar(select(StockHold))
         assert (hold.status, hold.expires_at) == (HoldStatus.ACTIVE, None)
@@ -307,7 +295,7 @@ def test_bank_debit_keeps_the_hold_until_it_settles(app, client, sandbox, produc
     assert stock_of(app, products["PEN"]) == (3, 1)
     sandbox.settle_async(session_id, succeeded=True)
     sandbox.deliver_pending()
-    assert the_order(app).status == OrderStatus.PAYMENT_CONFIRMED
+    assert only_order(app).status == OrderStatus.PAYMENT_CONFIRMED
     assert stock_of(app, products["PEN"]) == (2, 0)
 
 
@@ -318,7 +306,7 @@ def test_a_failed_bank_debit_sends_the_order_back_to_awaiting_payment(app, clien
     sandbox.deliver_pending()
     sandbox.settle_async(session_id, succeeded=False)
     sandbox.deliver_pending()
-    order = the_order(app)
+    order = only_order(app)
     assert order.status == OrderStatus.PENDING_PAYMENT
     assert stock_of(app, products["PEN"]) == (3, 1)
     with app.app_context():
@@ -332,7 +320,7 @@ def test_webhook_delivery_retries_after_the_endpoint_was_down(app, client, sandb
     sandbox.set_endpoint_down(60)
     results = sandbox.deliver_pending()
     assert results and not any(r.ok for r in results)
-    assert the_order(app).status == OrderStatus.PENDING_PAYMENT
+    assert only_order(app).status == OrderStatus.PENDING_PAYMENT
     sandbox.advance_clock(120)
     sandbox.deliver_pending()
-    assert the_order(app).status == OrderStatus.PAYMENT_CONFIRMED
+    assert only_order(app).status == OrderStatus.PAYMENT_CONFIRMED
