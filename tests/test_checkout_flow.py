@@ -32,7 +32,10 @@ def test_cart_to_checkout_to_payment_to_webhook_confirms_the_order(app, client, 
     assert session["amount_total"] == 4800
     assert session["client_reference_id"] == order.number
     assert session["customer_email"] == "ada@example.com"
-    assert session["metadata"] == {"order_number": order.number}
+    assert session["metadata"] == {
+        "order_number": order.number,
+        "checkout_attempt": f"checkout-session-{order.number}-1",
+    }
     assert "{CHECKOUT_SESSION_ID}" in session["success_url"]
 
     result = sandbox.pay(session_id)

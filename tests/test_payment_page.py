@@ -113,7 +113,7 @@ def test_cancel_expires_the_session_releases_the_hold_and_refills_the_cart(
         again.headers["Location"]))
     twice = post(client, placed["cancel"])
     assert twice.status_code == 303
-    assert "Only an order that is still waiting for payment can be cancelled." in text_of(
+    assert "This order is no longer waiting for payment, so it was not cancelled." in text_of(
         client.get(twice.headers["Location"]))
     assert client.get(placed["pay_page"]).status_code == 302
 

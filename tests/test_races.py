@@ -2,7 +2,6 @@
 
 import threading
 
-import pytest
 from sqlalchemy import select
 
 from checkout.domain.errors import GatewayUnavailable
@@ -16,9 +15,6 @@ from tests.conftest import csrf_token
 from tests.shop import add_to_cart, place_and_get_session, submit_checkout
 from tests.state import guest_token, only_order, stock_of
 from tests.test_webhooks import post_event
-
-# Shown failing first; the fix commit removes this mark.
-pytestmark = pytest.mark.xfail(strict=True, reason="bug shown before its fix")
 
 
 def _post(client, path):

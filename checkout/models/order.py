@@ -151,6 +151,8 @@ class FlagCode(StrEnum):
     PAYMENT_MISMATCH = "payment_mismatch"
     # Money arrived for an order that was already cancelled.
     PAYMENT_FOR_CLOSED_ORDER = "payment_for_closed_order"
+    # A second payment arrived for an order that was already paid: refund one.
+    DUPLICATE_PAYMENT = "duplicate_payment"
 
 
 class OrderFlag(db.Model):

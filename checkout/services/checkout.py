@@ -129,7 +129,7 @@ def _order_placed_with(checkout_token: str) -> Order | None:
     return db.session.scalar(select(Order).where(Order.checkout_token == checkout_token))
 
 
-def _session_params(order: Order, expires_at: datetime) -> dict:
+def _session_params(order: Order, expires_at: datetime, attempt_key: str) -> dict:
     """The Checkout Session request for an order: amounts from its snapshot, never the browser."""
     base = current_app.config["PUBLIC_BASE_URL"]
     order_url = order_link(order, external=False)
@@ -148,7 +148,8 @@ def _session_params(order: Order, expires_at: datetime) -> dict:
         ],
         "customer_email": order.email,
         "client_reference_id": order.number,
-        "metadata": {"order_number": order.number},
+        # The attempt's key lets a webhook find a session whose creation answer we never got.
+        "metadata": {"order_number": order.number, "checkout_attempt": attempt_key},
         "payment_intent_data": {"metadata": {"order_number": order.number}},
         "success_url": base
         + url_for("checkout.success")
@@ -191,11 +192,12 @@ def _new_attempt(order: Order, expires_at: datetime) -> CheckoutAttempt:
         )
         or 0
     ) + 1
+    key = f"checkout-session-{order.number}-{number}"
     attempt = CheckoutAttempt(
         order_id=order.id,
         number=number,
-        idempotency_key=f"checkout-session-{order.number}-{number}",
-        params=json.dumps(_session_params(order, expires_at), sort_keys=True),
+        idempotency_key=key,
+        params=json.dumps(_session_params(order, expires_at, key), sort_keys=True),
         expires_at=expires_at,
     )
     db.session.add(attempt)
@@ -251,6 +253,9 @@ def start_payment(order: Order) -> str:
 
 
 def _send(order: Order, attempt: CheckoutAttempt, *, may_renew: bool) -> str:
+    """Send an attempt's request and keep the session it yields, if the order still wants it."""
+    from checkout.services.fulfilment import lock_order
+
     # Nothing is open in the database while we wait on the network.
     params, key = json.loads(attempt.params), attempt.idempotency_key
     try:
@@ -258,29 +263,75 @@ def _send(order: Order, attempt: CheckoutAttempt, *, may_renew: bool) -> str:
     except GatewayRequestRejected as exc:
         db.session.rollback()
         if exc.param == "expires_at" and may_renew:
-            # Stripe wants at least 30 minutes ahead: the first try aged past that. Give the
-            # hold a fresh period and ask again under a new key (the old one never ran).
-            attempt.status = AttemptStatus.EXPIRED
-            attempt.last_error = str(exc)
-            deadline = hold_deadline()
-            inventory.set_hold_expiry(order, deadline)
-            fresh = _new_attempt(order, deadline)
-            db.session.commit()
-            return _send(order, fresh, may_renew=False)
-        attempt.last_error = str(exc)
-        db.session.commit()
+            return _renew_and_send(order, attempt, str(exc))
+        _note_failure(attempt, str(exc))
         raise
     except GatewayUnavailable as exc:
         db.session.rollback()
-        attempt.last_error = str(exc)
-        db.session.commit()
+        _note_failure(attempt, str(exc))
         raise
+    # Look again under the lock: a cancel in another tab may have closed the order meanwhile.
+    order = lock_order(order.id)
+    db.session.refresh(attempt)
+    wanted = OrderStatus(order.status) == OrderStatus.PENDING_PAYMENT and attempt.status in (
+        AttemptStatus.CREATING,
+        AttemptStatus.OPEN,
+    )
+    if not wanted:
+        db.session.commit()
+        if session.status == "open":
+            _expire_quietly(session.id)
+        raise OrderNotPayable("This order is no longer waiting for payment.")
     _remember_session(order, attempt, session)
     db.session.commit()
     if session.url is None:
         # The replayed session was already paid or closed: let the success page sort it out.
         return url_for("checkout.success", session_id=session.id)
     return session.url
+
+
+def _note_failure(attempt: CheckoutAttempt, error: str) -> None:
+    attempt.last_error = error
+    db.session.commit()
+
+
+def _renew_and_send(order: Order, attempt: CheckoutAttempt, error: str) -> str:
+    """Give the hold a fresh period and ask again under a new key (the old one never ran).
+
+    Stripe wants a session's expiry at least 30 minutes ahead, and a first try can age past
+    that. A hold is renewed only while the order is young, so nobody camps on the last unit.
+    """
+    from checkout.services.fulfilment import lock_order
+
+    order = lock_order(order.id)
+    attempt.status = AttemptStatus.EXPIRED
+    attempt.last_error = error
+    minutes = current_app.config["CHECKOUT_HOLD_MINUTES"]
+    too_old = now_utc() > order.created_at + timedelta(minutes=2 * minutes)
+    if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT or too_old:
+        db.session.commit()
+        raise OrderNotPayable("The time to pay for this order has run out.")
+    deadline = hold_deadline()
+    inventory.set_hold_expiry(order, deadline)
+    order.record(
+        EventKind.STOCK,
+        f"Items held until {deadline:%H:%M} UTC for a new payment page.",
+        actor="shopper",
+    )
+    fresh = _new_attempt(order, deadline)
+    db.session.commit()
+    return _send(order, fresh, may_renew=False)
+
+
+def _expire_quietly(session_id: str) -> None:
+    """Close a session nobody should pay any more; one already closed is fine."""
+    try:
+        gateway().expire_checkout(session_id)
+    except GatewayRequestRejected:
+        pass
+    except GatewayUnavailable:
+        # Its payment, should one come, is flagged for staff as money for a closed order.
+        log.error("could not expire unwanted session %s", session_id)
 
 
 def expire_open_sessions(order: Order, attempts: list[CheckoutAttempt]) -> bool:
@@ -350,23 +401,29 @@ def _expire_session(attempt: CheckoutAttempt) -> CheckoutSessionInfo:
 
 
 def cancel_order(order: Order, cart: Cart | None, user_id: int | None) -> Cart | None:
-    """Cancel an unpaid order: expire its session, release its hold, refill the cart.
+    """Cancel an unpaid order: expire its sessions, release its hold, refill the cart.
 
     If the shopper paid in another tab before the session could be expired, the payment wins:
-    the order is confirmed instead and OrderNotPayable tells the shopper so.
+    the order is confirmed instead and OrderNotPayable tells the shopper so. A session opened
+    meanwhile (resume in another tab) is expired too before the order is cancelled.
     """
-    from checkout.services import fulfilment
+    from checkout.services.fulfilment import lock_order
 
-    if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
-        raise OrderNotPayable("Only an order that is still waiting for payment can be cancelled.")
-    try:
-        expire_open_sessions(order, attempts_of(order))
-    except OrderNotPayable:
-        raise OrderNotPayable("This order was paid just now, so it was not cancelled.") from None
-    order = fulfilment.lock_order(order.id)
-    if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
-        db.session.commit()
-        raise OrderNotPayable("This order changed meanwhile and was not cancelled.")
+    while True:
+        order = lock_order(order.id)
+        if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
+            db.session.commit()
+            raise OrderNotPayable("This order is no longer waiting for payment, so it was not "
+                                  "cancelled.")
+        live = [a for a in attempts_of(order)
+                if a.status in (AttemptStatus.OPEN, AttemptStatus.CREATING)]
+        if not live:
+            break
+        try:
+            expire_open_sessions(order, live)
+        except OrderNotPayable:
+            paid = "This order was paid just now, so it was not cancelled."
+            raise OrderNotPayable(paid) from None
     inventory.release_holds(order, actor="shopper")
     order.transition_to(OrderStatus.CANCELLED, actor="shopper", message="Cancelled by the shopper.")
     cart = carts.put_back(
@@ -399,10 +456,35 @@ def confirm_return(session_id: str) -> Order | None:
 
 
 def find_order_by_session(session_id: str) -> Order | None:
+    """The order a session was made for, as far as we heard back from the provider."""
     attempt = db.session.scalar(
         select(CheckoutAttempt).where(CheckoutAttempt.session_id == session_id)
     )
     return db.session.get(Order, attempt.order_id) if attempt else None
+
+
+def adopt_session(session: CheckoutSessionInfo) -> Order | None:
+    """Tie a session to the attempt that asked for it when its creation answer was lost.
+
+    The attempt's key travels in the session's metadata; only an attempt still waiting for
+    its answer, of the order the session names, adopts it.
+    """
+    key = session.metadata.get("checkout_attempt")
+    if not key:
+        return None
+    attempt = db.session.scalar(
+        select(CheckoutAttempt).where(
+            CheckoutAttempt.idempotency_key == key,
+            CheckoutAttempt.session_id.is_(None),
+            CheckoutAttempt.status == AttemptStatus.CREATING,
+        )
+    )
+    order = db.session.get(Order, attempt.order_id) if attempt else None
+    if order is None or order.number != session.client_reference_id:
+        return None
+    attempt.session_id = session.id
+    attempt.status = AttemptStatus.OPEN
+    return order
 
 
 def awaiting_retry(order: Order) -> bool:

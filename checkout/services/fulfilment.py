@@ -101,6 +101,7 @@ def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
     payment = _payment(session)
     if payment is not None and payment.status != PaymentStatus.PROCESSING:
         return "duplicate"
+    status = OrderStatus(order.status)
     if payment is None:
         payment = Payment(
             order_id=order.id,
@@ -116,9 +117,15 @@ def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
         f"Payment of {format_money(payment.amount, order.currency)} received.",
         actor=actor,
     )
-    status = OrderStatus(order.status)
     if status in PAID_STATUSES:
-        return "duplicate"
+        order.flag(
+            FlagCode.DUPLICATE_PAYMENT,
+            f"a second payment (session {session.id}) arrived for an order already paid; "
+            "refund it",
+            actor=actor,
+        )
+        db.session.flush()
+        return "flagged"
     if status == OrderStatus.CANCELLED:
         order.flag(
             FlagCode.PAYMENT_FOR_CLOSED_ORDER,
@@ -233,7 +240,24 @@ def payment_failed(order: Order, session: CheckoutSessionInfo, *, actor: str) ->
     if _flag_mismatch(order, session, actor=actor):
         return "flagged"
     payment = _payment(session)
-    if payment is None or payment.status != PaymentStatus.PROCESSING:
+    if payment is None:
+        # The failure outran the completion (Stripe keeps no order): remember it, so the
+        # completion arriving later finds the payment settled and leaves the hold alone.
+        _attempt(session.id).status = AttemptStatus.COMPLETE
+        db.session.add(
+            Payment(
+                order_id=order.id,
+                checkout_session_id=session.id,
+                payment_intent_id=session.payment_intent,
+                amount=session.amount_total or 0,
+                currency=order.currency,
+                status=PaymentStatus.FAILED,
+            )
+        )
+        order.record(EventKind.PAYMENT, "The bank debit failed.", actor=actor)
+        db.session.flush()
+        return "payment_failed"
+    if payment.status != PaymentStatus.PROCESSING:
         return "stale"
     payment.status = PaymentStatus.FAILED
     order.record(EventKind.PAYMENT, "The bank debit failed.", actor=actor)
@@ -253,8 +277,12 @@ def payment_failed(order: Order, session: CheckoutSessionInfo, *, actor: str) ->
     return "payment_failed"
 
 
-def expire(order: Order, session_id: str | None, *, actor: str) -> str:
-    """Expire an unpaid order and release its hold, unless something newer supersedes it."""
+def expire(order: Order, session_id: str | None, *, actor: str, lapsed: bool = True) -> str:
+    """Expire an unpaid order and release its hold, unless something newer supersedes it.
+
+    `lapsed` says the session ran out of time; a session closed early (by our own cancel or
+    resume) only stops being payable: the hold, not the session, decides the order's life.
+    """
     order = lock_order(order.id)
     if session_id is not None:
         attempts = [a for a in [_attempt(session_id)] if a is not None]
@@ -270,6 +298,9 @@ def expire(order: Order, session_id: str | None, *, actor: str) -> str:
     if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
         db.session.flush()
         return "stale"
+    if not lapsed:
+        db.session.flush()
+        return "session_closed"
     still_open = db.session.scalar(
         select(CheckoutAttempt).where(
             CheckoutAttempt.order_id == order.id,

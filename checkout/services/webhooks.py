@@ -13,7 +13,7 @@ from checkout.models import Order, WebhookEvent
 from checkout.models.order import FlagCode
 from checkout.payments.gateway import session_info
 from checkout.services import fulfilment
-from checkout.services.checkout import find_order_by_session
+from checkout.services.checkout import adopt_session, find_order_by_session
 
 log = logging.getLogger(__name__)
 ACTOR = "stripe"
@@ -22,7 +22,7 @@ ACTOR = "stripe"
 def _session_order(event: stripe.Event) -> tuple[Order | None, str]:
     """Find the order a session event is about; flag one that names an order we never paid."""
     session = session_info(event.data.object)
-    order = find_order_by_session(session.id)
+    order = find_order_by_session(session.id) or adopt_session(session)
     if order is not None:
         return order, ""
     if session.client_reference_id:
@@ -51,11 +51,17 @@ def _on_async_failed(event: stripe.Event) -> tuple[str, str]:
     return fulfilment.payment_failed(order, session_info(event.data.object), actor=ACTOR), ""
 
 
+# Stripe's clock and ours may differ a little; an expiry this close to expires_at is a lapse.
+CLOCK_SKEW_SECONDS = 60
+
+
 def _on_session_expired(event: stripe.Event) -> tuple[str, str]:
     order, why = _session_order(event)
     if order is None:
         return "unmatched", why
-    return fulfilment.expire(order, event.data.object.id, actor=ACTOR), ""
+    session = event.data.object
+    lapsed = event.created >= session.expires_at - CLOCK_SKEW_SECONDS
+    return fulfilment.expire(order, session.id, actor=ACTOR, lapsed=lapsed), ""
 
 
 HANDLERS: dict[str, Callable[[stripe.Event], tuple[str, str]]] = {
