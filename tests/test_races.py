@@ -161,3 +161,55 @@ def test_a_second_payment_for_a_paid_order_is_flagged_for_a_refund(
         flags = [f.code for f in db.session.scalars(select(OrderFlag))]
         assert flags == [FlagCode.DUPLICATE_PAYMENT]
         assert len(db.session.scalars(select(Payment)).all()) == 2
+
+
+def test_two_tabs_checking_out_one_cart_at_once_place_one_order(app, client, products):
+    from tests.shop import checkout_form
+
+    assert add_to_cart(client, products["MUG"], 2).status_code == 303
+    forms = [checkout_form(client), checkout_form(client)]
+    assert forms[0]["checkout_token"] != forms[1]["checkout_token"]
+    start = threading.Barrier(2)
+    statuses = []
+
+    def tab(hidden) -> None:
+        start.wait()
+        statuses.append(submit_checkout(client, hidden).status_code)
+
+    tabs = [threading.Thread(target=tab, args=(hidden,)) for hidden in forms]
+    for thread in tabs:
+        thread.start()
+    for thread in tabs:
+        thread.join(60)
+    with app.app_context():
+        assert len(db.session.scalars(select(Order)).all()) == 1
+    assert stock_of(app, products["MUG"]) == (20, 2)
+    assert sorted(statuses) == [303, 303]  # the second tab is sent back to an empty cart
+
+
+def test_a_refund_the_provider_cannot_make_now_leaves_the_order_to_the_webhook(
+    app, client, sandbox, products, monkeypatch
+):
+    from tests.shop import follow_success
+    from tests.test_webhooks import _lapse_hold, _sell_out
+
+    monkeypatch.setitem(app.config, "LATE_PAYMENT_POLICY", "refund")
+    session_id = place_and_get_session(client, products["MUG"], 2)
+    result = sandbox.pay(session_id)
+    _lapse_hold(app)
+    _sell_out(app, products["MUG"])
+    gateway = app.extensions["payments"]
+
+    def provider_down(*args, **kwargs):
+        raise GatewayUnavailable("The payment provider could not be reached.")
+
+    monkeypatch.setattr(gateway, "refund", provider_down)
+    page = follow_success(client, result.redirect_url)
+    assert page.status_code == 200
+    assert only_order(app).status == OrderStatus.EXPIRED  # nothing half-applied
+    monkeypatch.undo()
+    monkeypatch.setitem(app.config, "LATE_PAYMENT_POLICY", "refund")
+    sandbox.deliver_pending()
+    assert only_order(app).status == OrderStatus.CANCELLED
+    with app.app_context():
+        assert db.session.scalar(select(Payment)).status == PaymentStatus.REFUNDED

@@ -63,6 +63,15 @@ def place_order(
     existing = _order_placed_with(checkout_token)
     if existing is not None:
         return existing
+    if cart is not None:
+        # Two tabs checking out one cart at once: the second waits, then finds it empty.
+        cart = db.session.execute(
+            select(Cart)
+            .where(Cart.id == cart.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()
+        db.session.expire(cart, ["lines"])
     if cart is None or not cart.lines:
         # A simultaneous submit of this same form may have just placed it and emptied the cart.
         existing = _order_placed_with(checkout_token)
@@ -450,7 +459,11 @@ def confirm_return(session_id: str) -> Order | None:
     except GatewayUnavailable:
         return order
     if session.status == "complete":
-        fulfilment.apply_checkout_session(order, session, actor="shopper")
+        try:
+            fulfilment.apply_checkout_session(order, session, actor="shopper")
+        except GatewayUnavailable:
+            # A late-payment refund could not be made now: the webhook will try again.
+            log.warning("confirming session %s left to the webhook", session_id)
     db.session.refresh(order)
     return order
 

@@ -165,17 +165,23 @@ def _late_payment_short_of_stock(order: Order, payment: Payment, *, actor: str) 
         idempotency_key=f"late-payment-refund-{payment.checkout_session_id}",
         metadata={"order_number": order.number, "reason": "late_payment_out_of_stock"},
     )
+    if refund.status in ("failed", "canceled"):
+        order.flag(
+            FlagCode.STOCK_SHORTAGE,
+            "paid after its hold lapsed, the items sold out, and the automatic refund "
+            f"{refund.id} failed: refund it by hand",
+            actor=actor,
+        )
+        return
     payment.amount_refunded = refund.amount
-    payment.status = (
-        PaymentStatus.REFUNDED if refund.amount == payment.amount
-        else PaymentStatus.PARTIALLY_REFUNDED
-    )
+    full = refund.amount == payment.amount
+    payment.status = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
     for movement_line in order.lines:
         _return_reserved(order, movement_line)
     order.record(
         EventKind.PAYMENT,
-        f"Refunded {format_money(refund.amount, order.currency)} in full: the items sold out "
-        "before the payment arrived.",
+        f"Refunded {format_money(refund.amount, order.currency)}"
+        f"{' in full' if full else ''}: the items sold out before the payment arrived.",
         actor=actor,
     )
     order.transition_to(
