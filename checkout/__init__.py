@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_errorhandlers(app)
     register_cli(app)
+    register_background(app)
     return app
 
 
@@ -82,6 +83,12 @@ def register_errorhandlers(app: Flask) -> None:
     from checkout.web.errors import init_errorhandlers
 
     init_errorhandlers(app)
+
+
+def register_background(app: Flask) -> None:
+    from checkout.background import init_background
+
+    init_background(app)
 
 
 def register_cli(app: Flask) -> None:

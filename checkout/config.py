@@ -94,6 +94,8 @@ def from_environment(instance_path: Path) -> dict:
         "STORE_CURRENCY": os.environ.get("STORE_CURRENCY", "USD").upper(),
         "CHECKOUT_HOLD_MINUTES": hold_minutes,
         "LATE_PAYMENT_POLICY": late_policy,
+        "BACKGROUND_JOBS": os.environ.get("BACKGROUND_JOBS", "1") not in ("0", "false", "no"),
+        "HOLD_SWEEP_SECONDS": _int("HOLD_SWEEP_SECONDS", 60),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",

@@ -51,6 +51,7 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
             "PAYMENTS": "sandbox",
             "SANDBOX_DATABASE_URL": f"sqlite:///{sandbox_dir / 'sandbox.sqlite'}",
             "SANDBOX_BACKGROUND": False,
+            "BACKGROUND_JOBS": False,
             "PUBLIC_BASE_URL": BASE_URL,
             "SANDBOX_WEBHOOK_URL": f"{BASE_URL}/webhooks/stripe",
             "STORE_CURRENCY": "USD",

@@ -181,3 +181,18 @@ def test_tracking_carrier_and_number_are_shown_once_shipped(app, client, guest_o
     assert "Shipped with UPS · tracking number 1Z999AA10123456784" in re.sub(r"<[^>]+>", "", page)
     assert "Handed to UPS." in page
     assert re.search(r'class="status status-shipped">Shipped<', page)
+
+
+def test_the_success_page_shows_the_order_link_only_to_the_browser_that_placed_it(
+    app, client, sandbox, products
+):
+    from tests.shop import follow_success, place_and_get_session
+
+    session_id = place_and_get_session(client, products["MUG"], 1)
+    result = sandbox.pay(session_id)
+    assert "?t=" in follow_success(client, result.redirect_url).get_data(as_text=True)
+    stranger = app.test_client()
+    page = follow_success(stranger, result.redirect_url).get_data(as_text=True)
+    assert "your order is confirmed" in page
+    assert "?t=" not in page
+    assert "use the link shown in the browser it was placed from" in page

@@ -10,6 +10,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user
@@ -88,6 +89,9 @@ def place():
         return redirect(url_for("cart.show"), 303)
     except OutOfStock as exc:
         return _review(form, 409, shortages=exc.shortages)
+    # This browser placed it: the success page may show it the order's private link.
+    placed = [n for n in session.get("placed_orders", []) if n != order.number][-19:]
+    session["placed_orders"] = [*placed, order.number]
     return _pay(order)
 
 
@@ -159,6 +163,11 @@ def cancel(number: str):
     return redirect(url_for("cart.show"), 303)
 
 
+def _placed_here(order: Order) -> bool:
+    owner = current_user.is_authenticated and current_user.id == order.user_id
+    return owner or order.number in session.get("placed_orders", [])
+
+
 @bp.get("/success")
 def success():
     """Confirm the payment from the session right away, or wait for it to be confirmed."""
@@ -176,5 +185,7 @@ def success():
         paid=status in PAID_STATUSES,
         processing=status == OrderStatus.PAYMENT_PROCESSING,
         waiting=waiting,
-        order_url=checkouts.order_link(order),
+        # A session id can leak through history or logs: only the browser that placed the
+        # order, or its owner, is shown the link that opens it.
+        order_url=checkouts.order_link(order) if _placed_here(order) else None,
     )
