@@ -128,7 +128,6 @@ def make_product(
         description="A thing.",
         image="img/products/placeholder.svg",
         price=price,
-        currency="USD",
     )
     product.stock = Stock(on_hand=on_hand, held=0)
     db.session.add(product)

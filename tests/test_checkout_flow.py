@@ -188,3 +188,15 @@ def test_cancelling_after_a_lost_session_response_expires_the_session_stripe_mad
     assert only_order(app).status == OrderStatus.CANCELLED
     assert sandbox.retrieve_session(session_id)["status"] == "expired"
     assert stock_of(app, products["MUG"]) == (20, 0)
+
+
+def test_a_zero_decimal_store_currency_is_shown_and_charged_the_same(app, client, sandbox,
+                                                                     products, monkeypatch):
+    monkeypatch.setitem(app.config, "STORE_CURRENCY", "JPY")
+    assert "¥2,400" in client.get("/products/mug").get_data(as_text=True)
+    session_id = place_and_get_session(client, products["MUG"], 2)
+    session = sandbox.retrieve_session(session_id)
+    assert (session["currency"], session["amount_total"]) == ("jpy", 4800)
+    assert only_order(app).currency == "JPY"
+    assert "¥4,800" in client.get(sandbox.retrieve_session(session_id)["url"].removeprefix(
+        "http://shop.test")).get_data(as_text=True)

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 class Product(db.Model):
+    """Something for sale. Its price is in the shop's one currency, STORE_CURRENCY."""
+
     __tablename__ = "product"
     __table_args__ = (CheckConstraint("price >= 0", name="price_not_negative"),)
 
@@ -24,7 +26,6 @@ class Product(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     image: Mapped[str | None] = mapped_column(String(200))
     price: Mapped[int]
-    currency: Mapped[str] = mapped_column(String(3))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 

@@ -8,11 +8,8 @@ from checkout.models import Product, Stock, StockMovement
 from checkout.models.inventory import MovementReason
 
 
-def load_demo_catalog(currency: str | None = None) -> int:
+def load_demo_catalog() -> int:
     """Add the demo products that are not there yet; return how many were added."""
-    from flask import current_app
-
-    currency = currency or current_app.config["STORE_CURRENCY"]
     existing = set(db.session.scalars(select(Product.sku)))
     added = 0
     for item in PRODUCTS:
@@ -25,7 +22,6 @@ def load_demo_catalog(currency: str | None = None) -> int:
             description=item["description"],
             image=f"img/products/{item['slug']}.svg",
             price=item["price"],
-            currency=currency,
         )
         product.stock = Stock(on_hand=item["on_hand"], held=0)
         db.session.add(product)
