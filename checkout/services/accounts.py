@@ -11,6 +11,12 @@ def _find(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
 
 
+def authenticate(email: str, password: str) -> User | None:
+    """The account these credentials open, if any."""
+    user = _find(email.strip())
+    return user if user is not None and user.check_password(password) else None
+
+
 def register_shopper(email: str, password: str) -> User | None:
     """Create a shopper account; None if the email is taken."""
     email = email.strip().lower()

@@ -1,12 +1,13 @@
 """Carts: add, change and remove lines, checked against what is free to sell."""
 
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.errors import OutOfStock, ProductUnavailable, QuantityInvalid, Shortage
-from checkout.domain.pricing import MAX_QUANTITY_PER_LINE, PricedLine
+from checkout.domain.pricing import MAX_QUANTITY_PER_LINE, PricedLine, Totals, price_lines
 from checkout.extensions import db
 from checkout.models import Cart, CartLine, Product
 
@@ -45,15 +46,19 @@ def _product_for_sale(product_id: int) -> Product:
 
 def add_item(cart: Cart | None, user_id: int | None, product_id: int, quantity: int) -> Cart:
     """Add units of a product (creating the cart if needed); commit and return the cart."""
-    product = _product_for_sale(product_id)
-    cart = cart or _new_cart(user_id)
-    line = next((line for line in cart.lines if line.product_id == product.id), None)
-    _check_quantity(product, quantity + (line.quantity if line else 0))
-    if line is None:
-        cart.lines.append(CartLine(product_id=product.id, quantity=quantity))
-    else:
-        line.quantity += quantity
-    db.session.commit()
+    try:
+        product = _product_for_sale(product_id)
+        cart = cart or _new_cart(user_id)
+        line = next((line for line in cart.lines if line.product_id == product.id), None)
+        _check_quantity(product, quantity + (line.quantity if line else 0))
+        if line is None:
+            cart.lines.append(CartLine(product_id=product.id, quantity=quantity))
+        else:
+            line.quantity += quantity
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return cart
 
 
@@ -65,7 +70,7 @@ def set_quantity(cart: Cart, product_id: int, quantity: int) -> None:
     if quantity == 0:
         cart.lines.remove(line)
     else:
-        _check_quantity(line.product, quantity)
+        _check_quantity(line.product, quantity)  # raises before anything changed
         line.quantity = quantity
     db.session.commit()
 
@@ -117,6 +122,28 @@ def put_back(cart: Cart | None, user_id: int | None, items: list[tuple[int, int]
             line.quantity = min(line.quantity + quantity, MAX_QUANTITY_PER_LINE)
     db.session.flush()
     return cart
+
+
+@dataclass(frozen=True)
+class CartSummary:
+    """A cart as the pages show it: each line with its price, and the totals."""
+
+    rows: list[tuple[CartLine, PricedLine]]
+    totals: Totals | None
+
+    @property
+    def lines(self) -> list[PricedLine]:
+        return [priced for _, priced in self.rows]
+
+
+def summarize(cart: Cart | None, currency: str) -> CartSummary:
+    """Price a cart (possibly none) at today's database prices."""
+    if cart is None or not cart.lines:
+        return CartSummary(rows=[], totals=None)
+    lines = priced_lines(cart)
+    return CartSummary(
+        rows=list(zip(cart.lines, lines, strict=True)), totals=price_lines(lines, currency)
+    )
 
 
 def priced_lines(cart: Cart) -> list[PricedLine]:

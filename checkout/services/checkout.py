@@ -43,6 +43,7 @@ class ShippingDetails:
 
 
 def gateway() -> PaymentGateway:
+    """The payment gateway this app was built with."""
     return current_app.extensions["payments"]
 
 
@@ -185,6 +186,7 @@ def order_link(order: Order, *, external: bool = False) -> str:
 
 
 def attempts_of(order: Order) -> list[CheckoutAttempt]:
+    """The order's Checkout Session requests, oldest first."""
     return list(
         db.session.scalars(
             select(CheckoutAttempt)
@@ -214,6 +216,7 @@ def _new_attempt(order: Order, expires_at: datetime) -> CheckoutAttempt:
 
 
 def current_hold_expiry(order: Order) -> datetime | None:
+    """When the order's stock hold runs out (None: no timed hold left)."""
     holds = inventory.active_holds(order)
     expiries = [h.expires_at for h in holds if h.expires_at is not None]
     return min(expiries) if expiries else None

@@ -64,6 +64,7 @@ def hold_stock(order: Order, expires_at: datetime) -> None:
 
 
 def active_holds(order: Order) -> list[StockHold]:
+    """The order's holds still counted in Stock.held."""
     return list(
         db.session.scalars(
             select(StockHold).where(

@@ -41,10 +41,12 @@ def may_view(order: Order, token: str | None, user) -> bool:
 
 
 def find_order(number: str) -> Order | None:
+    """The order with this public number, if any."""
     return db.session.scalar(select(Order).where(Order.number == number))
 
 
 def orders_of(user_id: int) -> list[Order]:
+    """A shopper's orders, newest first."""
     return list(
         db.session.scalars(
             select(Order).where(Order.user_id == user_id).order_by(Order.created_at.desc())

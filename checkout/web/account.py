@@ -4,14 +4,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 
-from checkout.extensions import db
 from checkout.forms import EmptyForm
 from checkout.forms.account import LoginForm, RegisterForm
-from checkout.models import User
 from checkout.services import orders
-from checkout.services.accounts import register_shopper
+from checkout.services.accounts import authenticate, register_shopper
 from checkout.services.cart import adopt_guest_cart
 from checkout.web.shopper import CART_COOKIE
 
@@ -31,10 +28,8 @@ def login():
     """Sign in, bringing the guest cart along."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(
-            select(User).where(func.lower(User.email) == form.email.data.strip().lower())
-        )
-        if user is not None and user.check_password(form.password.data):
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
             login_user(user)
             adopt_guest_cart(request.cookies.get(CART_COOKIE), user.id)
             return redirect(_safe_next(), 303)

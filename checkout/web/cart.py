@@ -3,12 +3,11 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from checkout.domain.errors import DomainError, ProductUnavailable
-from checkout.domain.pricing import price_lines
-from checkout.extensions import db
 from checkout.forms import EmptyForm
 from checkout.forms.cart import AddToCartForm, UpdateLineForm
 from checkout.models import Product
 from checkout.services import cart as carts
+from checkout.services import catalog
 from checkout.web.shopper import current_cart, remember_cart, user_id
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
@@ -23,14 +22,11 @@ def _first_error(form) -> str:
 @bp.get("/")
 def show():
     """Show the cart with today's prices and totals."""
-    cart = current_cart()
-    lines = carts.priced_lines(cart) if cart else []
-    totals = price_lines(lines, current_app.config["STORE_CURRENCY"]) if lines else None
+    summary = carts.summarize(current_cart(), current_app.config["STORE_CURRENCY"])
     return render_template(
         "cart/show.html",
-        cart=cart,
-        rows=list(zip(cart.lines, lines, strict=True)) if cart else [],
-        totals=totals,
+        rows=summary.rows,
+        totals=summary.totals,
         update_form=UpdateLineForm(),
         remove_form=EmptyForm(),
     )
@@ -40,12 +36,10 @@ def show():
 def add():
     """Add a product to the cart, within what is in stock."""
     form = AddToCartForm()
-    product = (
-        db.session.get(Product, int(form.product_id.data))
-        if (form.product_id.data or "").isdigit() and len(form.product_id.data) < 10
-        else None
-    )
-    if product is None or not product.is_active:
+    raw_id = form.product_id.data or ""
+    is_id = raw_id.isdecimal() and len(raw_id) < 10
+    product = catalog.product_for_sale(int(raw_id)) if is_id else None
+    if product is None:
         abort(404, "That product is not for sale.")
     if not form.validate():
         return _product_page(product, form, _first_error(form), 422)
@@ -54,7 +48,6 @@ def add():
     except ProductUnavailable as exc:
         abort(404, str(exc))
     except DomainError as exc:
-        db.session.rollback()
         return _product_page(product, form, str(exc), 409)
     remember_cart(cart)
     flash(f"Added {form.quantity.data} × {product.title} to your cart.", "success")
@@ -76,7 +69,6 @@ def update(product_id: int):
     except ProductUnavailable as exc:
         abort(404, str(exc))
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc), "error")
         return _cart_page(409)
     flash("Your cart was updated.", "success")

@@ -1,11 +1,9 @@
 """The catalog: a paginated product list and product pages."""
 
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import select
 
-from checkout.extensions import db
 from checkout.forms.cart import AddToCartForm
-from checkout.models import Product
+from checkout.services import catalog
 
 bp = Blueprint("catalog", __name__)
 PER_PAGE = 9
@@ -18,12 +16,7 @@ def index():
     page = int(raw) if raw.isdecimal() and len(raw) <= 5 else 0
     if page < 1 or page > 10_000:
         abort(404, "There is no such page of products.")
-    products = db.paginate(
-        select(Product).where(Product.is_active).order_by(Product.id),
-        page=page,
-        per_page=PER_PAGE,
-        error_out=False,
-    )
+    products = catalog.products_page(page, PER_PAGE)
     if page > 1 and not products.items:
         abort(404, "There is no such page of products.")
     return render_template("catalog/index.html", products=products)
@@ -32,7 +25,7 @@ def index():
 @bp.get("/products/<slug>")
 def product(slug: str):
     """Show one product with its availability and an add-to-cart form."""
-    item = db.session.scalar(select(Product).where(Product.slug == slug, Product.is_active))
+    item = catalog.product_by_slug(slug)
     if item is None:
         abort(404, "We could not find that product.")
     form = AddToCartForm(product_id=str(item.id))

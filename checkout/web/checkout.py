@@ -23,7 +23,6 @@ from checkout.domain.errors import (
     PaymentDeclined,
 )
 from checkout.domain.order_status import PAID_STATUSES, OrderStatus
-from checkout.domain.pricing import price_lines
 from checkout.forms import EmptyForm
 from checkout.forms.checkout import CheckoutForm
 from checkout.models import Order
@@ -41,12 +40,14 @@ GATEWAY_DOWN = (
 
 
 def _review(form: CheckoutForm, status: int = 200, shortages=None):
-    cart = current_cart()
-    lines = carts.priced_lines(cart) if cart else []
-    totals = price_lines(lines, current_app.config["STORE_CURRENCY"]) if lines else None
+    summary = carts.summarize(current_cart(), current_app.config["STORE_CURRENCY"])
     return (
         render_template(
-            "checkout/form.html", form=form, lines=lines, totals=totals, shortages=shortages
+            "checkout/form.html",
+            form=form,
+            lines=summary.lines,
+            totals=summary.totals,
+            shortages=shortages,
         ),
         status,
     )

@@ -16,6 +16,7 @@ def _wants_json() -> bool:
 
 
 def init_errorhandlers(app: Flask) -> None:
+    """Register the error pages and the NUL-byte guard."""
     @app.before_request
     def _refuse_nul_in_address():
         # PostgreSQL cannot store or even compare text with a NUL byte: a lookup by an order

@@ -11,6 +11,7 @@ CART_COOKIE_AGE = 60 * 60 * 24 * 30
 
 
 def user_id() -> int | None:
+    """The signed-in shopper's id, or None for a guest."""
     return current_user.id if current_user.is_authenticated else None
 
 
@@ -29,6 +30,7 @@ def remember_cart(cart: Cart | None) -> None:
 
 
 def init_cart_cookie(app: Flask) -> None:
+    """Keep the guest cart cookie set and the cart count in every template."""
     @app.after_request
     def _set_cart_cookie(response: Response) -> Response:
         token = g.pop("cart_cookie", None)

@@ -32,6 +32,7 @@ def _city_line(city: str, postal_code: str, country: str) -> str:
 
 
 def init_templating(app: Flask) -> None:
+    """Register the money and date filters and the store globals."""
     app.add_template_filter(_money, "money")
     app.add_template_filter(_datetime, "datetime")
     init_cart_cookie(app)
