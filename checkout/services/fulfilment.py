@@ -71,6 +71,19 @@ def _flag_mismatch(order: Order, session: CheckoutSessionInfo, *, actor: str) ->
     return problem is not None
 
 
+def _new_payment(order: Order, session: CheckoutSessionInfo, status: PaymentStatus) -> Payment:
+    payment = Payment(
+        order_id=order.id,
+        checkout_session_id=session.id,
+        payment_intent_id=session.payment_intent,
+        amount=session.amount_total or 0,
+        currency=order.currency,
+        status=status,
+    )
+    db.session.add(payment)
+    return payment
+
+
 def apply_session(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
     """Apply a completed session to its order (flush only); return what happened."""
     order = lock_order(order.id)
@@ -103,13 +116,7 @@ def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
         return "duplicate"
     status = OrderStatus(order.status)
     if payment is None:
-        payment = Payment(
-            order_id=order.id,
-            checkout_session_id=session.id,
-            amount=session.amount_total or 0,
-            currency=order.currency,
-        )
-        db.session.add(payment)
+        payment = _new_payment(order, session, PaymentStatus.SUCCEEDED)
     payment.status = PaymentStatus.SUCCEEDED
     payment.payment_intent_id = session.payment_intent
     order.record(
@@ -213,16 +220,7 @@ def _return_reserved(order: Order, line) -> None:
 def _processing(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
     if _payment(session) is not None:
         return "duplicate"
-    db.session.add(
-        Payment(
-            order_id=order.id,
-            checkout_session_id=session.id,
-            payment_intent_id=session.payment_intent,
-            amount=session.amount_total or 0,
-            currency=order.currency,
-            status=PaymentStatus.PROCESSING,
-        )
-    )
+    _new_payment(order, session, PaymentStatus.PROCESSING)
     status = OrderStatus(order.status)
     if status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
         db.session.flush()
@@ -250,16 +248,7 @@ def payment_failed(order: Order, session: CheckoutSessionInfo, *, actor: str) ->
         # The failure outran the completion (Stripe keeps no order): remember it, so the
         # completion arriving later finds the payment settled and leaves the hold alone.
         _attempt(session.id).status = AttemptStatus.COMPLETE
-        db.session.add(
-            Payment(
-                order_id=order.id,
-                checkout_session_id=session.id,
-                payment_intent_id=session.payment_intent,
-                amount=session.amount_total or 0,
-                currency=order.currency,
-                status=PaymentStatus.FAILED,
-            )
-        )
+        _new_payment(order, session, PaymentStatus.FAILED)
         order.record(EventKind.PAYMENT, "The bank debit failed.", actor=actor)
         db.session.flush()
         return "payment_failed"
