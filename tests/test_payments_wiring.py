@@ -1,0 +1,73 @@
+"""Which payment backend the app wires up: the sandbox only when asked, with the keys given."""
+
+import pytest
+
+from checkout import create_app
+from checkout.extensions import db
+
+SESSION = {
+    "mode": "payment",
+    "line_items": [{"price_data": {"currency": "usd", "unit_amount": 1500,
+                                   "product_data": {"name": "Mug"}}, "quantity": 1}],
+    "success_url": "http://shop.test/checkout/success?session_id={CHECKOUT_SESSION_ID}",
+    "cancel_url": "http://shop.test/cart/",
+}
+
+
+def _app(tmp_path, **config):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "wiring-test",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'shop.sqlite'}",
+        "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite'}",
+        "SANDBOX_BACKGROUND": False,
+        "BACKGROUND_JOBS": False,
+        "PUBLIC_BASE_URL": "http://shop.test",
+        **config,
+    })
+    return app
+
+
+def _close(app) -> None:
+    with app.app_context():
+        db.engine.dispose()
+    if "sandbox" in app.extensions:
+        app.extensions["sandbox"].close()
+
+
+def test_real_stripe_mode_mounts_no_sandbox_and_talks_to_stripe(tmp_path):
+    app = _app(tmp_path, PAYMENTS="stripe", STRIPE_SECRET_KEY="sk_test_real_account",
+               STRIPE_WEBHOOK_SECRET="whsec_real", STRIPE_API_BASE=None)
+    try:
+        assert "sandbox" not in app.extensions
+        assert not [r for r in app.url_map.iter_rules() if r.rule.startswith("/sandbox")]
+        assert app.test_client().get("/sandbox/stripe/v1/checkout/sessions").status_code == 404
+        client = app.extensions["payments"].client
+        assert client._requestor.base_addresses.get("api") in (None, "https://api.stripe.com")
+    finally:
+        _close(app)
+
+
+def test_the_sandbox_accepts_exactly_the_configured_test_key(tmp_path):
+    app = _app(tmp_path, PAYMENTS="sandbox", STRIPE_SECRET_KEY="sk_test_my_own_key",
+               STRIPE_WEBHOOK_SECRET="whsec_my_own_secret")
+    try:
+        with app.test_request_context():
+            session = app.extensions["payments"].create_checkout(SESSION, "wiring-key-1")
+        assert session.id.startswith("cs_test_") and session.status == "open"
+        http = app.test_client()
+        wrong = http.get("/sandbox/stripe/v1/checkout/sessions",
+                         headers={"Authorization": "Bearer sk_test_sandbox_checkout"})
+        right = http.get("/sandbox/stripe/v1/checkout/sessions",
+                         headers={"Authorization": "Bearer sk_test_my_own_key"})
+        assert (wrong.status_code, right.status_code) == (401, 200)
+        assert right.get_json()["data"][0]["id"] == session.id
+    finally:
+        _close(app)
+
+
+def test_a_live_key_is_refused_in_sandbox_mode(tmp_path):
+    with pytest.raises(Exception, match="sk_test_"):
+        _app(tmp_path, PAYMENTS="sandbox", STRIPE_SECRET_KEY="sk_live_oops")
+
+
