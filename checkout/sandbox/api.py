@@ -76,6 +76,9 @@ def dispatch(handler: Handler) -> Response:
         if error.status == 409:
             headers["Stripe-Should-Retry"] = "true"
         return _json(error.status, dumps(error.body()), headers)
+    except ValueError as error:  # input the parser could not read at all; never an HTML 500
+        return _json(400, dumps(StripeError.invalid(f"Invalid request: {error}",
+                                                    code=None).body()), headers)
     if stored is not None:
         status, text, original = stored
         headers["Idempotent-Replayed"] = "true"
@@ -87,6 +90,11 @@ def dispatch(handler: Handler) -> Response:
         status, text = 200, dumps(handler(params, RequestInfo(request_id, key)))
     except StripeError as error:
         status, text = error.status, dumps(error.body())
+    except ValueError as error:  # input no validator caught: the caller's fault, not a retry
+        log.warning("sandbox API %s %s: unreadable input", request.method, request.path,
+                    exc_info=True)
+        status, text = 400, dumps(StripeError.invalid(f"Invalid request: {error}",
+                                                      code=None).body())
     except Exception:
         log.exception("sandbox API %s %s failed", request.method, request.path)
         status = 500

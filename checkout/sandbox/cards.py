@@ -90,7 +90,7 @@ def check_card(number: str, expiry: str, cvc: str, name: str, *,
     digits = re.sub(r"[\s-]", "", number or "")
     if not digits:
         card.errors["number"] = "Your card number is incomplete."
-    elif not digits.isdigit():
+    elif not re.fullmatch(r"[0-9]+", digits):  # ASCII only: "²".isdigit() is True
         card.errors["number"] = "Your card number is invalid."
     elif len(digits) < 12 or len(digits) > 19:
         card.errors["number"] = "Your card number is incomplete."
@@ -100,7 +100,7 @@ def check_card(number: str, expiry: str, cvc: str, name: str, *,
         card.number = digits
         card.brand = brand_of(digits)
 
-    match = re.fullmatch(r"\s*(\d{1,2})\s*/?\s*(\d{2}|\d{4})\s*", expiry or "")
+    match = re.fullmatch(r"\s*([0-9]{1,2})\s*/?\s*([0-9]{2}|[0-9]{4})\s*", expiry or "")
     if not (expiry or "").strip() or not match:
         card.errors["exp"] = "Your card's expiration date is incomplete."
     else:
@@ -119,7 +119,7 @@ def check_card(number: str, expiry: str, cvc: str, name: str, *,
     cvc = (cvc or "").strip()
     if not cvc:
         card.errors["cvc"] = "Your card's security code is incomplete."
-    elif not re.fullmatch(r"\d{3,4}", cvc):
+    elif not re.fullmatch(r"[0-9]{3,4}", cvc):
         card.errors["cvc"] = "Your card's security code is invalid."
 
     if not (name or "").strip():

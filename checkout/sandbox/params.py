@@ -10,6 +10,15 @@ from urllib.parse import parse_qsl
 from checkout.sandbox.errors import StripeError
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+# Only ASCII digits count: str.isdigit() and `\d` also match "²" or "٢", which int() rejects
+# or reads as a number no client meant.
+_DIGITS = re.compile(r"[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def is_digits(text: str) -> bool:
+    """Return whether `text` is one or more ASCII digits."""
+    return _DIGITS.fullmatch(text) is not None
 
 
 def parse_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -50,7 +59,7 @@ def _lists(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     converted = {key: _lists(value) for key, value in node.items()}
-    if converted and all(key.isdigit() for key in converted):
+    if converted and all(is_digits(key) for key in converted):
         indices = sorted(int(key) for key in converted)
         if indices == list(range(len(indices))):
             return [converted[str(i)] for i in indices]
@@ -59,7 +68,11 @@ def _lists(node: Any) -> Any:
 
 def parse_form(body: bytes | str) -> dict[str, Any]:
     """Parse an application/x-www-form-urlencoded body."""
-    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError:
+        raise StripeError.invalid("Invalid request body: it is not valid UTF-8.",
+                                  code=None) from None
     return parse_pairs(parse_qsl(text, keep_blank_values=True))
 
 
@@ -73,7 +86,7 @@ def as_int(value: Any, param: str, *, minimum: int | None = None,
     """Read an integer parameter or fail the way Stripe does."""
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         number = int(value)
     else:
         raise StripeError.invalid(f"Invalid integer: {value}", param=param,
