@@ -312,9 +312,10 @@ class Sandbox:
                                 "starting_after", "status"})
         where = [objects.c.kind == "checkout.session"]
         if params.get("payment_intent"):
-            where.append(objects.c.payment_intent == params["payment_intent"])
+            where.append(objects.c.payment_intent == as_str(params["payment_intent"],
+                                                            "payment_intent"))
         if params.get("status"):
-            where.append(objects.c.status == params["status"])
+            where.append(objects.c.status == as_str(params["status"], "status"))
         where += self._created_filter(objects.c.created, params.get("created"))
         expand = [path.removeprefix("data.") for path in expand_list(params)]
         page = self._page(objects, where, params, "/v1/checkout/sessions", "checkout.session")
@@ -343,7 +344,8 @@ class Sandbox:
                 "url": f"/v1/checkout/sessions/{session_id}/line_items"}
 
     @staticmethod
-    def _cursor_index(ids: list[str], cursor: str, param: str) -> int:
+    def _cursor_index(ids: list[str], cursor: Any, param: str) -> int:
+        cursor = as_str(cursor, param)
         if cursor not in ids:
             raise StripeError.no_such("item", cursor, param)
         return ids.index(cursor)
@@ -723,7 +725,7 @@ class Sandbox:
             types = params["types"]
             if not isinstance(types, list):
                 raise StripeError.invalid("Invalid array", param="types")
-            where.append(events.c.type.in_(types))
+            where.append(events.c.type.in_([as_str(item, "types") for item in types]))
         where += self._created_filter(events.c.created, params.get("created"))
         page = self._page(events, where, params, "/v1/events", "event")
         with self.store.read() as conn:
@@ -944,6 +946,7 @@ class Sandbox:
             for cursor_param in ("starting_after", "ending_before"):
                 cursor = params.get(cursor_param)
                 if cursor:
+                    cursor = as_str(cursor, cursor_param)
                     seq = conn.execute(select(table.c.seq).where(table.c.id == cursor)).scalar()
                     if seq is None:
                         raise StripeError.no_such(object_name, cursor, cursor_param)

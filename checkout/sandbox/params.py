@@ -13,7 +13,9 @@ _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 # Only ASCII digits count: str.isdigit() and `\d` also match "²" or "٢", which int() rejects
 # or reads as a number no client meant.
 _DIGITS = re.compile(r"[0-9]+")
-_INTEGER = re.compile(r"-?[0-9]+")
+_INTEGER = re.compile(r"(-?)0*([0-9]+)")
+# Stripe's integers are signed 64-bit, and so are the database columns they are compared with.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def is_digits(text: str) -> bool:
@@ -83,13 +85,16 @@ def parse_query(query: str) -> dict[str, Any]:
 
 def as_int(value: Any, param: str, *, minimum: int | None = None,
            maximum: int | None = None) -> int:
-    """Read an integer parameter or fail the way Stripe does."""
+    """Read a signed 64-bit integer parameter or fail the way Stripe does."""
+    match = _INTEGER.fullmatch(value.strip()) if isinstance(value, str) else None
+    number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        number = int(value)
-    else:
-        raise StripeError.invalid(f"Invalid integer: {value}", param=param,
+    elif match and len(match.group(2)) <= 19:  # more digits cannot fit in 64 bits
+        number = int(match.group(1) + match.group(2))
+    if number is None or not INT64_MIN <= number <= INT64_MAX:
+        shown = value if isinstance(value, str) and len(value) <= 40 else "out of range"
+        raise StripeError.invalid(f"Invalid integer: {shown}", param=param,
                                   code="parameter_invalid_integer")
     if minimum is not None and number < minimum:
         raise StripeError.invalid(
