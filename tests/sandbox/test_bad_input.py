@@ -8,8 +8,11 @@ from urllib.parse import urlencode
 import pytest
 from flask import Flask
 
+from checkout.sandbox import Sandbox
+
 from .conftest import API_KEY, session_params
 from .helpers import call, encode
+from .test_http import control
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -102,3 +105,47 @@ def test_a_mistyped_line_item_cursor_is_a_400(app: Flask, raw) -> None:
     status, body, _ = raw("GET", f"/v1/checkout/sessions/{session['id']}/line_items"
                                  "?starting_after[x]=1")
     assert (status, body["error"]["param"]) == (400, "starting_after")
+
+
+TEN_YEARS = 10 * 365 * 24 * 3600
+
+
+@pytest.mark.xfail(strict=True, reason="gap 3: a huge clock advance breaks the sandbox")
+@pytest.mark.parametrize("seconds", [-1, TEN_YEARS + 1, 10**30, 1e30, 1.5, True, "60"])
+def test_the_clock_and_outages_take_only_a_sane_number_of_seconds(sandbox: Sandbox,
+                                                                  seconds: Any) -> None:
+    before = sandbox.now()
+    with pytest.raises(ValueError):
+        sandbox.advance_clock(seconds)
+    with pytest.raises(ValueError):
+        sandbox.set_endpoint_down(seconds)
+    assert sandbox.now() - before < 60
+    assert sandbox.advance_clock(TEN_YEARS) >= before + TEN_YEARS
+
+
+@pytest.mark.parametrize("seconds", [
+    pytest.param(value, marks=pytest.mark.xfail(
+        strict=True, reason="gap 3: a huge clock advance breaks the sandbox"))
+    for value in (1e30, 10**30, -5, "\u0662")] + ["x", [1]])
+def test_the_http_controls_reject_bad_seconds_and_keep_working(app: Flask, sandbox: Sandbox,
+                                                               monkeypatch,
+                                                               seconds: Any) -> None:
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    before = sandbox.now()
+    for path in ("/clock/advance", "/endpoint_down"):
+        status, body = control(app, "POST", path, seconds=seconds)
+        assert status == 400 and body["error"]["type"] == "invalid_request_error"
+    assert sandbox.now() - before < 60
+    assert control(app, "GET", "/clock")[0] == 200
+    assert call(app, "POST", "/v1/checkout/sessions", session_params())[0] == 200
+    assert control(app, "POST", "/clock/advance", seconds="60")[0] == 200
+
+
+@pytest.mark.xfail(strict=True, reason="gap 3: a huge clock advance breaks the sandbox")
+def test_the_cli_rejects_bad_seconds(app: Flask, sandbox: Sandbox) -> None:
+    runner = app.test_cli_runner()
+    before = sandbox.now()
+    for command in ("advance-clock", "endpoint-down"):
+        result = runner.invoke(args=["sandbox", command, str(10**30)])
+        assert result.exit_code != 0 and "Traceback" not in result.output
+    assert sandbox.now() - before < 60
