@@ -55,6 +55,9 @@ RETRY_DELAYS = (2, 4, 8, 16, 32)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 DELIVERY_TIMEOUT = 10.0
 CLAIM_LEASE = 60.0
+# The most the clock and endpoint-down controls take at once; more is a typo, and beyond 64 bits
+# it would break every later query.
+MAX_CONTROL_SECONDS = 10 * 365 * 24 * 60 * 60
 TICK_SECONDS = 1.0
 
 SESSION_PARAMS = {
@@ -151,10 +154,9 @@ class Sandbox:
 
     def advance_clock(self, seconds: int) -> int:
         """Move the sandbox clock forward for every process; expire what is now due."""
-        if seconds < 0:
-            raise ValueError("the sandbox clock only moves forward")
+        seconds = control_seconds(seconds)
         with self.store.write() as conn:
-            offset = int(self.store.get_state(conn, "clock_offset", "0")) + int(seconds)
+            offset = int(self.store.get_state(conn, "clock_offset", "0")) + seconds
             self.store.set_state(conn, "clock_offset", str(offset))
         self.run_due()
         return self.now()
@@ -768,8 +770,9 @@ class Sandbox:
 
     def set_endpoint_down(self, seconds: int) -> int:
         """Make every endpoint answer 503 for `seconds` of sandbox time; return when it ends."""
+        seconds = control_seconds(seconds)
         with self.store.write() as conn:
-            until = self._now(conn) + int(seconds)
+            until = self._now(conn) + seconds
             self.store.set_state(conn, "endpoint_down_until", str(until))
         return until
 
@@ -993,6 +996,16 @@ class Sandbox:
             self._worker.join(timeout=5)
             self._worker = None
         self.store.dispose()
+
+
+def control_seconds(seconds: Any) -> int:
+    """Check a control's `seconds`: a whole number from 0 to MAX_CONTROL_SECONDS (10 years)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise ValueError(f"seconds must be a whole number, not {seconds!r}")
+    if not 0 <= seconds <= MAX_CONTROL_SECONDS:
+        raise ValueError(f"seconds must be between 0 and {MAX_CONTROL_SECONDS} (10 years); "
+                         "the sandbox clock only moves forward")
+    return seconds
 
 
 def _in_use(key: str) -> StripeError:
