@@ -118,7 +118,6 @@ def test_expires_at_must_be_30_minutes_to_24_hours_ahead(app, sandbox: Sandbox) 
         assert status == 200 and body["expires_at"] == expires_at
 
 
-@pytest.mark.xfail(strict=True, reason="gap 4: expires_at is checked against two clocks")
 def test_expires_at_is_measured_on_the_sandbox_clock_only(app, sandbox: Sandbox) -> None:
     wall = int(time.time())
     now = sandbox.advance_clock(2 * 24 * 3600)
