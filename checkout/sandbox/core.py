@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from flask import Flask
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -185,6 +186,9 @@ class Sandbox:
                             ("success_url", 5000), ("cancel_url", 5000)):
             if params.get(name) not in (None, ""):
                 strings[name] = as_str(params[name], name, max_length=limit)
+        for name in ("success_url", "cancel_url"):
+            if name in strings:
+                _check_redirect_url(strings[name], name)
         pi_data = params.get("payment_intent_data", {})
         if not isinstance(pi_data, dict):
             raise StripeError.invalid("Invalid hash", param="payment_intent_data")
@@ -993,6 +997,22 @@ class Sandbox:
             self._worker.join(timeout=5)
             self._worker = None
         self.store.dispose()
+
+
+def _check_redirect_url(url: str, param: str) -> None:
+    """Accept only an absolute http(s) URL, as Stripe does for success_url and cancel_url.
+
+    The hosted page renders these as links and redirects to them, so `javascript:` and the
+    like must never get in.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if (host is None or parts.scheme.lower() not in ("http", "https")
+            or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url)):
+        raise StripeError.invalid("Not a valid URL", param=param, code="url_invalid")
 
 
 def control_seconds(seconds: Any) -> int:
