@@ -44,11 +44,12 @@ NOT_A_TEST_CARD = Decline(
 
 @dataclass
 class CardInput:
-    """A card as typed on the page, checked; only brand and last4 (and expiry) leave here."""
+    """A card as typed on the page, checked; only brand and last4 are ever stored.
+
+    The expiry and CVC are checked and then dropped: they never reach this object.
+    """
 
     number: str = ""
-    exp_month: int = 0
-    exp_year: int = 0
     brand: str = "unknown"
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -113,8 +114,6 @@ def check_card(number: str, expiry: str, cvc: str, name: str, *,
             card.errors["exp"] = "Your card's expiration date is in the past."
         elif year > today_year + 50:
             card.errors["exp"] = "Your card's expiration year is invalid."
-        else:
-            card.exp_month, card.exp_year = month, year
 
     cvc = (cvc or "").strip()
     if not cvc:

@@ -586,8 +586,7 @@ class Sandbox:
             self._emit(conn, "payment_intent.payment_failed", pi, CUSTOMER_ACTION)
             return PaymentResult("declined", session, decline.message,
                                  decline_code=decline.decline_code or decline.code)
-        details = build.card_details(brand=card.brand, last4=card.last4,
-                                     exp_month=card.exp_month, exp_year=card.exp_year)
+        details = build.card_details(brand=card.brand, last4=card.last4)
         charge = self._new_charge(conn, pi, name, email, details, "succeeded", now,
                                   refund_fails=card.number == cards.REFUND_FAILS)
         pi = {**pi, "status": "succeeded", "amount_received": pi["amount"],

@@ -204,7 +204,6 @@ def _scalars(node: object) -> list[str]:
     return [str(node)]
 
 
-@pytest.mark.xfail(strict=True, reason="gap 6: the typed expiry is stored on the charge")
 def test_only_brand_and_last_four_are_stored(app, sandbox: Sandbox) -> None:
     session = open_session(app)
     response = app.test_client().post(page_path(session), data={
