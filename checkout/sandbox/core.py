@@ -536,6 +536,8 @@ class Sandbox:
                 if errors:
                     return PaymentResult("invalid", session, "Check the highlighted fields.",
                                          field_errors=errors)
+                if session["amount_total"] == 0:
+                    return self._complete_free(conn, session, extra, name.strip(), email)
                 return self._pay_bank_debit(conn, session, extra, name.strip(), email, now)
             if method != "card":
                 raise ValueError(f"unknown payment method {method!r}")
@@ -549,7 +551,16 @@ class Sandbox:
             if checked.errors:
                 return PaymentResult("invalid", session, "Check the highlighted fields.",
                                      field_errors=checked.errors)
+            if session["amount_total"] == 0:
+                return self._complete_free(conn, session, extra, name.strip(), email)
             return self._pay_card(conn, session, extra, checked, name.strip(), email, now)
+
+    def _complete_free(self, conn: Connection, session: dict[str, Any], extra: dict[str, Any],
+                       name: str, email: str | None) -> PaymentResult:
+        # Nothing to charge: as Stripe, no PaymentIntent and payment_status no_payment_required.
+        session = self._complete(conn, session, extra, None, name, email, "no_payment_required")
+        self._emit(conn, "checkout.session.completed", session, CUSTOMER_ACTION)
+        return PaymentResult("succeeded", session, redirect_url=self.success_redirect(session))
 
     def _intent_for(self, conn: Connection, session: dict[str, Any], extra: dict[str, Any],
                     method: str, now: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -624,11 +635,11 @@ class Sandbox:
         return charge
 
     def _complete(self, conn: Connection, session: dict[str, Any], extra: dict[str, Any],
-                  pi: dict[str, Any], name: str, email: str | None, payment_status: str
-                  ) -> dict[str, Any]:
+                  pi: dict[str, Any] | None, name: str, email: str | None,
+                  payment_status: str) -> dict[str, Any]:
         session = {
             **session, "status": "complete", "payment_status": payment_status, "url": None,
-            "payment_intent": pi["id"],
+            "payment_intent": pi["id"] if pi else None,
             "customer_details": build.customer_details(email=email, name=name),
             "collected_information": {"business_name": None, "individual_name": None,
                                       "shipping_details": None},

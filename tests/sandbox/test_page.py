@@ -226,7 +226,6 @@ def test_only_brand_and_last_four_are_stored(app, sandbox: Sandbox) -> None:
     assert [(c["exp_month"], c["exp_year"]) for c in cards] == [(12, 2034)]
 
 
-@pytest.mark.xfail(strict=True, reason="gap 7: a zero-amount session completes as paid")
 def test_a_zero_amount_session_completes_with_no_payment_required(app, sandbox: Sandbox,
                                                                   schema) -> None:
     free = [{"price_data": {"currency": "usd", "unit_amount": 0,
