@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from checkout.sandbox.core import PREFIX, RequestInfo, Sandbox
+from checkout.sandbox.core import PREFIX, RequestInfo, Sandbox, control_seconds
 from checkout.sandbox.errors import StripeError
 from checkout.sandbox.ids import new_id
 from checkout.sandbox.objects import API_VERSION
@@ -76,6 +77,9 @@ def dispatch(handler: Handler) -> Response:
         if error.status == 409:
             headers["Stripe-Should-Retry"] = "true"
         return _json(error.status, dumps(error.body()), headers)
+    except ValueError as error:  # input the parser could not read at all; never an HTML 500
+        return _json(400, dumps(StripeError.invalid(f"Invalid request: {error}",
+                                                    code=None).body()), headers)
     if stored is not None:
         status, text, original = stored
         headers["Idempotent-Replayed"] = "true"
@@ -87,6 +91,11 @@ def dispatch(handler: Handler) -> Response:
         status, text = 200, dumps(handler(params, RequestInfo(request_id, key)))
     except StripeError as error:
         status, text = error.status, dumps(error.body())
+    except ValueError as error:  # input no validator caught: the caller's fault, not a retry
+        log.warning("sandbox API %s %s: unreadable input", request.method, request.path,
+                    exc_info=True)
+        status, text = 400, dumps(StripeError.invalid(f"Invalid request: {error}",
+                                                      code=None).body())
     except Exception:
         log.exception("sandbox API %s %s failed", request.method, request.path)
         status = 500
@@ -201,9 +210,17 @@ def control(handler: Callable[[dict[str, Any]], Any]) -> Response:
         result = handler(params)
     except StripeError as error:
         return _json(error.status, dumps(error.body()), {})
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, OverflowError) as error:
         return _json(400, dumps(StripeError.invalid(str(error)).body()), {})
     return _json(200, dumps(result), {})
+
+
+def _seconds(params: dict[str, Any], default: int) -> int:
+    """Read a control's `seconds` from JSON (an integer) or a form/query (ASCII digits)."""
+    value = params.get("seconds", default)
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,12}", value.strip()):
+        value = int(value)
+    return control_seconds(value)
 
 
 def _flag(value: Any) -> bool:
@@ -225,7 +242,7 @@ def control_clock() -> Response:
 @bp.post("/_controls/clock/advance")
 def control_advance_clock() -> Response:
     """Move the sandbox clock forward by `seconds`."""
-    return control(lambda p: {"now": sandbox().advance_clock(int(p.get("seconds", 0)))})
+    return control(lambda p: {"now": sandbox().advance_clock(_seconds(p, 0))})
 
 
 @bp.post("/_controls/sessions/<session_id>/pay")
@@ -253,8 +270,7 @@ def control_settle() -> Response:
 @bp.post("/_controls/endpoint_down")
 def control_endpoint_down() -> Response:
     """Make the webhook endpoints answer 503 for `seconds`."""
-    return control(lambda p: {"down_until": sandbox().set_endpoint_down(
-        int(p.get("seconds", 60)))})
+    return control(lambda p: {"down_until": sandbox().set_endpoint_down(_seconds(p, 60))})
 
 
 @bp.post("/_controls/events/<event_id>/resend")

@@ -44,11 +44,12 @@ NOT_A_TEST_CARD = Decline(
 
 @dataclass
 class CardInput:
-    """A card as typed on the page, checked; only brand and last4 (and expiry) leave here."""
+    """A card as typed on the page, checked; only brand and last4 are ever stored.
+
+    The expiry and CVC are checked and then dropped: they never reach this object.
+    """
 
     number: str = ""
-    exp_month: int = 0
-    exp_year: int = 0
     brand: str = "unknown"
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -90,7 +91,7 @@ def check_card(number: str, expiry: str, cvc: str, name: str, *,
     digits = re.sub(r"[\s-]", "", number or "")
     if not digits:
         card.errors["number"] = "Your card number is incomplete."
-    elif not digits.isdigit():
+    elif not re.fullmatch(r"[0-9]+", digits):  # ASCII only: "²".isdigit() is True
         card.errors["number"] = "Your card number is invalid."
     elif len(digits) < 12 or len(digits) > 19:
         card.errors["number"] = "Your card number is incomplete."
@@ -100,7 +101,7 @@ def check_card(number: str, expiry: str, cvc: str, name: str, *,
         card.number = digits
         card.brand = brand_of(digits)
 
-    match = re.fullmatch(r"\s*(\d{1,2})\s*/?\s*(\d{2}|\d{4})\s*", expiry or "")
+    match = re.fullmatch(r"\s*([0-9]{1,2})\s*/?\s*([0-9]{2}|[0-9]{4})\s*", expiry or "")
     if not (expiry or "").strip() or not match:
         card.errors["exp"] = "Your card's expiration date is incomplete."
     else:
@@ -113,13 +114,11 @@ def check_card(number: str, expiry: str, cvc: str, name: str, *,
             card.errors["exp"] = "Your card's expiration date is in the past."
         elif year > today_year + 50:
             card.errors["exp"] = "Your card's expiration year is invalid."
-        else:
-            card.exp_month, card.exp_year = month, year
 
     cvc = (cvc or "").strip()
     if not cvc:
         card.errors["cvc"] = "Your card's security code is incomplete."
-    elif not re.fullmatch(r"\d{3,4}", cvc):
+    elif not re.fullmatch(r"[0-9]{3,4}", cvc):
         card.errors["cvc"] = "Your card's security code is invalid."
 
     if not (name or "").strip():

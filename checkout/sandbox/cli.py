@@ -8,10 +8,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from checkout.sandbox.core import Sandbox
+from checkout.sandbox.core import MAX_CONTROL_SECONDS, Sandbox
 from checkout.sandbox.errors import StripeError
 
 sandbox_cli = AppGroup("sandbox", help="Drive the Stripe-compatible payment sandbox.")
+SECONDS = click.IntRange(0, MAX_CONTROL_SECONDS)
 
 
 def _sandbox() -> Sandbox:
@@ -38,7 +39,7 @@ def now() -> None:
 
 
 @sandbox_cli.command("advance-clock")
-@click.argument("seconds", type=int)
+@click.argument("seconds", type=SECONDS)
 def advance_clock(seconds: int) -> None:
     """Move the sandbox clock forward, expiring sessions that are now due."""
     click.echo(_sandbox().advance_clock(seconds))
@@ -70,7 +71,7 @@ def settle(target: str, failed: bool) -> None:
 
 
 @sandbox_cli.command("endpoint-down")
-@click.argument("seconds", type=int)
+@click.argument("seconds", type=SECONDS)
 def endpoint_down(seconds: int) -> None:
     """Make webhook endpoints answer 503 for SECONDS of sandbox time."""
     click.echo(f"down until {_sandbox().set_endpoint_down(seconds)}")

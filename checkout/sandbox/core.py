@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from flask import Flask
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -55,6 +56,9 @@ RETRY_DELAYS = (2, 4, 8, 16, 32)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 DELIVERY_TIMEOUT = 10.0
 CLAIM_LEASE = 60.0
+# The most the clock and endpoint-down controls take at once; more is a typo, and beyond 64 bits
+# it would break every later query.
+MAX_CONTROL_SECONDS = 10 * 365 * 24 * 60 * 60
 TICK_SECONDS = 1.0
 
 SESSION_PARAMS = {
@@ -151,10 +155,9 @@ class Sandbox:
 
     def advance_clock(self, seconds: int) -> int:
         """Move the sandbox clock forward for every process; expire what is now due."""
-        if seconds < 0:
-            raise ValueError("the sandbox clock only moves forward")
+        seconds = control_seconds(seconds)
         with self.store.write() as conn:
-            offset = int(self.store.get_state(conn, "clock_offset", "0")) + int(seconds)
+            offset = int(self.store.get_state(conn, "clock_offset", "0")) + seconds
             self.store.set_state(conn, "clock_offset", str(offset))
         self.run_due()
         return self.now()
@@ -183,6 +186,9 @@ class Sandbox:
                             ("success_url", 5000), ("cancel_url", 5000)):
             if params.get(name) not in (None, ""):
                 strings[name] = as_str(params[name], name, max_length=limit)
+        for name in ("success_url", "cancel_url"):
+            if name in strings:
+                _check_redirect_url(strings[name], name)
         pi_data = params.get("payment_intent_data", {})
         if not isinstance(pi_data, dict):
             raise StripeError.invalid("Invalid hash", param="payment_intent_data")
@@ -273,12 +279,9 @@ class Sandbox:
 
     @staticmethod
     def _check_expires_at(expires_at: int, now: int) -> None:
-        # The shop computes expires_at from the wall clock, which advance_clock does not move:
-        # the window is checked against both clocks so a demo that advanced time still works.
-        wall = int(time.time())
-        lowest = min(now, wall) + MIN_TTL - EXPIRES_GRACE
-        highest = max(now, wall) + MAX_TTL + EXPIRES_GRACE
-        if not lowest <= expires_at <= highest:
+        # Measured on the sandbox clock alone (the wall clock until advance_clock moves it), as
+        # Stripe measures it on its own clock; the grace covers the request's travel time.
+        if not now + MIN_TTL - EXPIRES_GRACE <= expires_at <= now + MAX_TTL + EXPIRES_GRACE:
             raise StripeError.invalid(
                 "The `expires_at` timestamp must be at least 30 minutes and at most 24 hours "
                 "after the Checkout Session is created.", param="expires_at")
@@ -312,9 +315,10 @@ class Sandbox:
                                 "starting_after", "status"})
         where = [objects.c.kind == "checkout.session"]
         if params.get("payment_intent"):
-            where.append(objects.c.payment_intent == params["payment_intent"])
+            where.append(objects.c.payment_intent == as_str(params["payment_intent"],
+                                                            "payment_intent"))
         if params.get("status"):
-            where.append(objects.c.status == params["status"])
+            where.append(objects.c.status == as_str(params["status"], "status"))
         where += self._created_filter(objects.c.created, params.get("created"))
         expand = [path.removeprefix("data.") for path in expand_list(params)]
         page = self._page(objects, where, params, "/v1/checkout/sessions", "checkout.session")
@@ -343,7 +347,8 @@ class Sandbox:
                 "url": f"/v1/checkout/sessions/{session_id}/line_items"}
 
     @staticmethod
-    def _cursor_index(ids: list[str], cursor: str, param: str) -> int:
+    def _cursor_index(ids: list[str], cursor: Any, param: str) -> int:
+        cursor = as_str(cursor, param)
         if cursor not in ids:
             raise StripeError.no_such("item", cursor, param)
         return ids.index(cursor)
@@ -531,6 +536,8 @@ class Sandbox:
                 if errors:
                     return PaymentResult("invalid", session, "Check the highlighted fields.",
                                          field_errors=errors)
+                if session["amount_total"] == 0:
+                    return self._complete_free(conn, session, extra, name.strip(), email)
                 return self._pay_bank_debit(conn, session, extra, name.strip(), email, now)
             if method != "card":
                 raise ValueError(f"unknown payment method {method!r}")
@@ -544,7 +551,16 @@ class Sandbox:
             if checked.errors:
                 return PaymentResult("invalid", session, "Check the highlighted fields.",
                                      field_errors=checked.errors)
+            if session["amount_total"] == 0:
+                return self._complete_free(conn, session, extra, name.strip(), email)
             return self._pay_card(conn, session, extra, checked, name.strip(), email, now)
+
+    def _complete_free(self, conn: Connection, session: dict[str, Any], extra: dict[str, Any],
+                       name: str, email: str | None) -> PaymentResult:
+        # Nothing to charge: as Stripe, no PaymentIntent and payment_status no_payment_required.
+        session = self._complete(conn, session, extra, None, name, email, "no_payment_required")
+        self._emit(conn, "checkout.session.completed", session, CUSTOMER_ACTION)
+        return PaymentResult("succeeded", session, redirect_url=self.success_redirect(session))
 
     def _intent_for(self, conn: Connection, session: dict[str, Any], extra: dict[str, Any],
                     method: str, now: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -581,8 +597,7 @@ class Sandbox:
             self._emit(conn, "payment_intent.payment_failed", pi, CUSTOMER_ACTION)
             return PaymentResult("declined", session, decline.message,
                                  decline_code=decline.decline_code or decline.code)
-        details = build.card_details(brand=card.brand, last4=card.last4,
-                                     exp_month=card.exp_month, exp_year=card.exp_year)
+        details = build.card_details(brand=card.brand, last4=card.last4)
         charge = self._new_charge(conn, pi, name, email, details, "succeeded", now,
                                   refund_fails=card.number == cards.REFUND_FAILS)
         pi = {**pi, "status": "succeeded", "amount_received": pi["amount"],
@@ -620,11 +635,11 @@ class Sandbox:
         return charge
 
     def _complete(self, conn: Connection, session: dict[str, Any], extra: dict[str, Any],
-                  pi: dict[str, Any], name: str, email: str | None, payment_status: str
-                  ) -> dict[str, Any]:
+                  pi: dict[str, Any] | None, name: str, email: str | None,
+                  payment_status: str) -> dict[str, Any]:
         session = {
             **session, "status": "complete", "payment_status": payment_status, "url": None,
-            "payment_intent": pi["id"],
+            "payment_intent": pi["id"] if pi else None,
             "customer_details": build.customer_details(email=email, name=name),
             "collected_information": {"business_name": None, "individual_name": None,
                                       "shipping_details": None},
@@ -723,7 +738,7 @@ class Sandbox:
             types = params["types"]
             if not isinstance(types, list):
                 raise StripeError.invalid("Invalid array", param="types")
-            where.append(events.c.type.in_(types))
+            where.append(events.c.type.in_([as_str(item, "types") for item in types]))
         where += self._created_filter(events.c.created, params.get("created"))
         page = self._page(events, where, params, "/v1/events", "event")
         with self.store.read() as conn:
@@ -766,8 +781,9 @@ class Sandbox:
 
     def set_endpoint_down(self, seconds: int) -> int:
         """Make every endpoint answer 503 for `seconds` of sandbox time; return when it ends."""
+        seconds = control_seconds(seconds)
         with self.store.write() as conn:
-            until = self._now(conn) + int(seconds)
+            until = self._now(conn) + seconds
             self.store.set_state(conn, "endpoint_down_until", str(until))
         return until
 
@@ -944,6 +960,7 @@ class Sandbox:
             for cursor_param in ("starting_after", "ending_before"):
                 cursor = params.get(cursor_param)
                 if cursor:
+                    cursor = as_str(cursor, cursor_param)
                     seq = conn.execute(select(table.c.seq).where(table.c.id == cursor)).scalar()
                     if seq is None:
                         raise StripeError.no_such(object_name, cursor, cursor_param)
@@ -990,6 +1007,32 @@ class Sandbox:
             self._worker.join(timeout=5)
             self._worker = None
         self.store.dispose()
+
+
+def _check_redirect_url(url: str, param: str) -> None:
+    """Accept only an absolute http(s) URL, as Stripe does for success_url and cancel_url.
+
+    The hosted page renders these as links and redirects to them, so `javascript:` and the
+    like must never get in.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if (host is None or parts.scheme.lower() not in ("http", "https")
+            or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url)):
+        raise StripeError.invalid("Not a valid URL", param=param, code="url_invalid")
+
+
+def control_seconds(seconds: Any) -> int:
+    """Check a control's `seconds`: a whole number from 0 to MAX_CONTROL_SECONDS (10 years)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise ValueError(f"seconds must be a whole number, not {seconds!r}")
+    if not 0 <= seconds <= MAX_CONTROL_SECONDS:
+        raise ValueError(f"seconds must be between 0 and {MAX_CONTROL_SECONDS} (10 years); "
+                         "the sandbox clock only moves forward")
+    return seconds
 
 
 def _in_use(key: str) -> StripeError:

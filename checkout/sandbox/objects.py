@@ -257,8 +257,13 @@ def charge_body(*, charge_id: str, created: int, amount: int, currency: str, pi_
     }
 
 
-def card_details(*, brand: str, last4: str, exp_month: int, exp_year: int) -> dict[str, Any]:
-    """Return payment_method_details for a card: no number, no CVC, ever."""
+# Stripe's charge schema requires a card's expiry; the sandbox never keeps the one the shopper
+# typed (the page checks it, then drops it), so every card charge shows this fixed test value.
+CARD_EXP_MONTH, CARD_EXP_YEAR = 12, 2034
+
+
+def card_details(*, brand: str, last4: str) -> dict[str, Any]:
+    """Return payment_method_details for a card: brand and last4 only; no number, CVC, expiry."""
     return {
         "card": {
             "amount_authorized": None,
@@ -266,8 +271,8 @@ def card_details(*, brand: str, last4: str, exp_month: int, exp_year: int) -> di
             "checks": {"address_line1_check": None, "address_postal_code_check": None,
                        "cvc_check": "pass"},
             "country": "US",
-            "exp_month": exp_month,
-            "exp_year": exp_year,
+            "exp_month": CARD_EXP_MONTH,
+            "exp_year": CARD_EXP_YEAR,
             "fingerprint": None,
             "funding": "credit",
             "installments": None,

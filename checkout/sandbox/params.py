@@ -10,6 +10,17 @@ from urllib.parse import parse_qsl
 from checkout.sandbox.errors import StripeError
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+# Only ASCII digits count: str.isdigit() and `\d` also match "²" or "٢", which int() rejects
+# or reads as a number no client meant.
+_DIGITS = re.compile(r"[0-9]+")
+_INTEGER = re.compile(r"(-?)0*([0-9]+)")
+# Stripe's integers are signed 64-bit, and so are the database columns they are compared with.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def is_digits(text: str) -> bool:
+    """Return whether `text` is one or more ASCII digits."""
+    return _DIGITS.fullmatch(text) is not None
 
 
 def parse_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -50,7 +61,7 @@ def _lists(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     converted = {key: _lists(value) for key, value in node.items()}
-    if converted and all(key.isdigit() for key in converted):
+    if converted and all(is_digits(key) for key in converted):
         indices = sorted(int(key) for key in converted)
         if indices == list(range(len(indices))):
             return [converted[str(i)] for i in indices]
@@ -59,7 +70,11 @@ def _lists(node: Any) -> Any:
 
 def parse_form(body: bytes | str) -> dict[str, Any]:
     """Parse an application/x-www-form-urlencoded body."""
-    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError:
+        raise StripeError.invalid("Invalid request body: it is not valid UTF-8.",
+                                  code=None) from None
     return parse_pairs(parse_qsl(text, keep_blank_values=True))
 
 
@@ -70,13 +85,16 @@ def parse_query(query: str) -> dict[str, Any]:
 
 def as_int(value: Any, param: str, *, minimum: int | None = None,
            maximum: int | None = None) -> int:
-    """Read an integer parameter or fail the way Stripe does."""
+    """Read a signed 64-bit integer parameter or fail the way Stripe does."""
+    match = _INTEGER.fullmatch(value.strip()) if isinstance(value, str) else None
+    number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-        number = int(value)
-    else:
-        raise StripeError.invalid(f"Invalid integer: {value}", param=param,
+    elif match and len(match.group(2)) <= 19:  # more digits cannot fit in 64 bits
+        number = int(match.group(1) + match.group(2))
+    if number is None or not INT64_MIN <= number <= INT64_MAX:
+        shown = value if isinstance(value, str) and len(value) <= 40 else "out of range"
+        raise StripeError.invalid(f"Invalid integer: {shown}", param=param,
                                   code="parameter_invalid_integer")
     if minimum is not None and number < minimum:
         raise StripeError.invalid(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -107,6 +108,23 @@ def test_bad_parameters_are_400_with_the_param(app, change, code, param) -> None
 
 def test_expires_at_must_be_30_minutes_to_24_hours_ahead(app, sandbox: Sandbox) -> None:
     now = sandbox.now()
+    for expires_at in (now + 29 * 60, now + 24 * 3600 + 60):
+        status, body, _ = call(app, "POST", "/v1/checkout/sessions",
+                               session_params(expires_at=expires_at))
+        assert (status, body["error"]["param"]) == (400, "expires_at")
+    for expires_at in (now + 30 * 60, now + 24 * 3600):
+        status, body, _ = call(app, "POST", "/v1/checkout/sessions",
+                               session_params(expires_at=expires_at))
+        assert status == 200 and body["expires_at"] == expires_at
+
+
+def test_expires_at_is_measured_on_the_sandbox_clock_only(app, sandbox: Sandbox) -> None:
+    wall = int(time.time())
+    now = sandbox.advance_clock(2 * 24 * 3600)
+    # A wall-clock expires_at is already in the sandbox's past: Stripe would refuse it too.
+    status, body, _ = call(app, "POST", "/v1/checkout/sessions",
+                           session_params(expires_at=wall + 30 * 60))
+    assert (status, body["error"]["param"]) == (400, "expires_at")
     for expires_at in (now + 29 * 60, now + 24 * 3600 + 60):
         status, body, _ = call(app, "POST", "/v1/checkout/sessions",
                                session_params(expires_at=expires_at))

@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
-from sqlalchemy import text as sql
 
 from checkout.domain.money import format_money as format_amount
 from checkout.sandbox import Sandbox
+from checkout.sandbox.store import metadata
 
 from .conftest import BASE, session_params
 from .helpers import call
@@ -206,14 +206,43 @@ def _scalars(node: object) -> list[str]:
 
 def test_only_brand_and_last_four_are_stored(app, sandbox: Sandbox) -> None:
     session = open_session(app)
-    app.test_client().post(page_path(session), data={**CARD_FORM, "cvc": "9876",
-                                                     "number": "5555 5555 5555 4444"})
+    response = app.test_client().post(page_path(session), data={
+        **CARD_FORM, "cvc": "9876", "number": "5555 5555 5555 4444", "exp": "07 / 39"})
+    assert response.status_code == 303
     with sandbox.store.read() as conn:
-        documents = [json.loads(text) for table in ("sandbox_object", "sandbox_event")
-                     for row in conn.execute(sql(f"SELECT * FROM {table}"))
-                     for text in row if isinstance(text, str) and text.startswith("{")]
+        cells = [cell for table in metadata.sorted_tables
+                 for row in conn.execute(table.select()) for cell in row]
+    documents = [json.loads(cell) for cell in cells
+                 if isinstance(cell, str) and cell.startswith("{")]
     values = [value for document in documents for value in _scalars(document)]
+    values += [str(cell) for cell in cells if not (isinstance(cell, str) and cell.startswith("{"))]
     assert not any("55555555" in value or value == "9876" for value in values)
+    # The expiry typed is checked, then dropped: not the month, not the year, in no form.
+    assert not any(value in ("2039", "39", "07 / 39", "07/39") or "07 / 39" in value
+                   for value in values)
     cards = [d["payment_method_details"]["card"] for d in documents
              if d.get("object") == "charge"]
     assert [(c["brand"], c["last4"]) for c in cards] == [("mastercard", "4444")]
+    assert [(c["exp_month"], c["exp_year"]) for c in cards] == [(12, 2034)]
+
+
+def test_a_zero_amount_session_completes_with_no_payment_required(app, sandbox: Sandbox,
+                                                                  schema) -> None:
+    free = [{"price_data": {"currency": "usd", "unit_amount": 0,
+                            "product_data": {"name": "Sample"}}, "quantity": 1}]
+    session = open_session(app, line_items=free)
+    assert (session["amount_total"], session["payment_status"]) == (0, "unpaid")
+    client = app.test_client()
+    response = client.post(page_path(session), data={**CARD_FORM,
+                                                     "number": "4242424242424242"})
+    assert response.status_code == 303
+    _, done, _ = call(app, "GET", f"/v1/checkout/sessions/{session['id']}")
+    assert (done["status"], done["payment_status"]) == ("complete", "no_payment_required")
+    assert done["payment_intent"] is None
+    assert schema.errors(done) == []
+    events = sandbox.events()
+    assert [e["type"] for e in events] == ["checkout.session.completed"]
+    assert schema.errors(events[0]) == []
+    html = client.get(page_path(session)).get_data(as_text=True)
+    assert "Payment complete" not in html and "Payment processing" not in html
+    assert "Nothing to pay" in html
