@@ -245,6 +245,12 @@ def control_advance_clock() -> Response:
     return control(lambda p: {"now": sandbox().advance_clock(_seconds(p, 0))})
 
 
+@bp.post("/_controls/clock/reset")
+def control_reset_clock() -> Response:
+    """Put the sandbox clock back on the wall clock."""
+    return control(lambda p: {"now": sandbox().reset_clock()})
+
+
 @bp.post("/_controls/sessions/<session_id>/pay")
 def control_pay(session_id: str) -> Response:
     """Pay a session as the hosted page would (card or bank_debit)."""

@@ -45,6 +45,12 @@ def advance_clock(seconds: int) -> None:
     click.echo(_sandbox().advance_clock(seconds))
 
 
+@sandbox_cli.command("reset-clock")
+def reset_clock() -> None:
+    """Put the sandbox clock back on the wall clock."""
+    click.echo(_sandbox().reset_clock())
+
+
 @sandbox_cli.command("pay")
 @click.argument("session_id")
 @click.option("--card", default="4242424242424242", show_default=True)

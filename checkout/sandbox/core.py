@@ -162,6 +162,16 @@ class Sandbox:
         self.run_due()
         return self.now()
 
+    def reset_clock(self) -> int:
+        """Put the sandbox clock back on the wall clock (after a demo moved it forward).
+
+        Sessions already expired stay expired; new ones are again measured from real time,
+        which is how a shop computes expires_at.
+        """
+        with self.store.write() as conn:
+            self.store.set_state(conn, "clock_offset", "0")
+        return self.now()
+
     def reset(self) -> None:
         """Forget every object, event, delivery and the clock offset (between tests)."""
         with self.store.write() as conn:

@@ -142,3 +142,16 @@ def test_the_sandbox_refuses_production_and_live_keys(tmp_path: Path) -> None:
         make_app(tmp_path / "p.sqlite", CHECKOUT_ENV="production")
     with pytest.raises(RuntimeError, match="sk_test_"):
         make_app(tmp_path / "p.sqlite", STRIPE_SECRET_KEY="sk_live_nope")
+
+
+def test_the_clock_can_be_put_back_on_the_wall_clock(app, sandbox) -> None:
+    import time
+
+    sandbox.advance_clock(3 * 3600)
+    assert sandbox.now() >= time.time() + 3 * 3600 - 5
+    status, body = control(app, "POST", "/clock/reset")
+    assert status == 200 and abs(body["now"] - time.time()) < 5
+    # A shop that computes expires_at from real time can create sessions again.
+    status, _, _ = call(app, "POST", "/v1/checkout/sessions",
+                        session_params(expires_at=int(time.time()) + 1800))
+    assert status == 200
