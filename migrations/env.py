@@ -91,16 +91,32 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
         # SQLite can only ALTER tables by copying them: let Alembic batch those changes.
-        conf_args.setdefault("render_as_batch", connection.dialect.name == "sqlite")
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        conf_args.setdefault("render_as_batch", sqlite)
+        if sqlite:
+            # A batch copy drops the old table, which rows of other tables still point at:
+            # foreign keys are checked once at the end instead. The pragma only works outside
+            # a transaction, so it goes straight to the driver's connection.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                # Never hand this connection back to the pool with foreign keys off: a fresh
+                # one gets them switched on again by checkout.db's connect hook.
+                connection.invalidate()
 
 
 if context.is_offline_mode():
