@@ -52,3 +52,13 @@ def test_price_lines_sums_line_totals():
 def test_price_lines_refuses_impossible_lines(price, quantity):
     with pytest.raises(MoneyError):
         price_lines([PricedLine("A", "A", price, quantity)], "USD")
+
+
+@pytest.mark.parametrize(
+    ("free", "text"),
+    [(-1, "Sold out"), (0, "Sold out"), (1, "Only 1 left"), (5, "Only 5 left"), (6, "In stock")],
+)
+def test_availability_words(free, text):
+    from checkout.domain.availability import availability
+
+    assert availability(free).text == text

@@ -5,6 +5,7 @@ from datetime import datetime
 import pycountry
 from flask import Flask
 
+from checkout.domain.availability import availability
 from checkout.domain.money import format_money
 from checkout.domain.order_status import OrderStatus
 from checkout.web.shopper import init_cart_cookie
@@ -40,6 +41,7 @@ def init_templating(app: Flask) -> None:
     app.add_template_global(lambda status: OrderStatus(status).label, "status_label")
     app.add_template_global(_country_name, "country_name")
     app.add_template_global(_city_line, "city_line")
+    app.add_template_global(availability, "availability")
 
     @app.context_processor
     def _store() -> dict:
