@@ -142,7 +142,6 @@ def _order_placed_with(checkout_token: str) -> Order | None:
 def _session_params(order: Order, expires_at: datetime, attempt_key: str) -> dict:
     """The Checkout Session request for an order: amounts from its snapshot, never the browser."""
     base = current_app.config["PUBLIC_BASE_URL"]
-    order_url = order_link(order, external=False)
     return {
         "mode": "payment",
         "line_items": [
@@ -164,25 +163,23 @@ def _session_params(order: Order, expires_at: datetime, attempt_key: str) -> dic
         "success_url": base
         + url_for("checkout.success")
         + "?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": base + url_for("checkout.payment", number=order.number) + _token_query(
-            order_url
-        ),
+        "cancel_url": base + payment_page_url(order),
         "expires_at": int(expires_at.timestamp()),
     }
 
 
-def _token_query(order_url: str) -> str:
-    _, _, query = order_url.partition("?")
-    return f"?{query}" if query else ""
-
-
-def order_link(order: Order, *, external: bool = False) -> str:
+def order_link(order: Order) -> str:
     """The order's tracking page, with the guest access token."""
     from checkout.services.orders import access_token
 
-    return url_for(
-        "orders.show", number=order.number, t=access_token(order), _external=external
-    )
+    return url_for("orders.show", number=order.number, t=access_token(order))
+
+
+def payment_page_url(order: Order) -> str:
+    """The page where the shopper resumes or cancels payment (Stripe's cancel_url)."""
+    from checkout.services.orders import access_token
+
+    return url_for("checkout.payment", number=order.number, t=access_token(order))
 
 
 def attempts_of(order: Order) -> list[CheckoutAttempt]:
@@ -513,6 +510,4 @@ def payment_url(order: Order) -> str | None:
     """Where the shopper resumes or cancels payment, while the order waits for it."""
     if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
         return None
-    from checkout.services.orders import access_token
-
-    return url_for("checkout.payment", number=order.number, t=access_token(order))
+    return payment_page_url(order)

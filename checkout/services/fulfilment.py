@@ -14,7 +14,6 @@ from checkout.domain.money import format_money
 from checkout.domain.order_status import PAID_STATUSES, OrderStatus
 from checkout.extensions import db
 from checkout.models import CheckoutAttempt, Order, Payment
-from checkout.models.inventory import MovementReason
 from checkout.models.order import EventKind, FlagCode
 from checkout.models.payment import AttemptStatus, PaymentStatus
 from checkout.payments import CheckoutSessionInfo
@@ -183,8 +182,7 @@ def _late_payment_short_of_stock(order: Order, payment: Payment, *, actor: str) 
     payment.amount_refunded = refund.amount
     full = refund.amount == payment.amount
     payment.status = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
-    for movement_line in order.lines:
-        _return_reserved(order, movement_line)
+    inventory.return_sales(order, note=f"order {order.number} refunded")
     order.record(
         EventKind.PAYMENT,
         f"Refunded {format_money(refund.amount, order.currency)}"
@@ -194,27 +192,6 @@ def _late_payment_short_of_stock(order: Order, payment: Payment, *, actor: str) 
     order.transition_to(
         OrderStatus.CANCELLED, actor=actor, message="Cancelled: out of stock when payment arrived."
     )
-
-
-def _return_reserved(order: Order, line) -> None:
-    """Put back what convert_holds managed to reserve for a line, per the ledger."""
-    from checkout.models import Product, StockMovement
-
-    sold = db.session.scalar(
-        select(StockMovement).where(
-            StockMovement.order_id == order.id,
-            StockMovement.product_id == line.product_id,
-            StockMovement.reason == MovementReason.SALE,
-        )
-    )
-    if sold is not None:
-        inventory.restock(
-            db.session.get(Product, line.product_id),
-            -sold.delta,
-            reason=MovementReason.RETURN,
-            note=f"order {order.number} refunded",
-            order_id=order.id,
-        )
 
 
 def _processing(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:

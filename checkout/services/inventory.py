@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from checkout.db import now_utc
 from checkout.domain.errors import OutOfStock, Shortage
 from checkout.extensions import db
-from checkout.models import Order, Product, Stock, StockHold, StockMovement
+from checkout.models import Order, Stock, StockHold, StockMovement
 from checkout.models.inventory import HoldStatus, MovementReason
 from checkout.models.order import EventKind
 
@@ -180,7 +180,7 @@ def check_invariant() -> list[str]:
 
 
 def restock(
-    product: Product,
+    product_id: int,
     quantity: int,
     *,
     reason: MovementReason,
@@ -188,10 +188,22 @@ def restock(
     order_id: int | None = None,
 ) -> None:
     """Add units to a product's stock, with its ledger row."""
-    _update_stock(product.id, on_hand=Stock.on_hand + quantity)
+    _update_stock(product_id, on_hand=Stock.on_hand + quantity)
     db.session.add(
         StockMovement(
-            product_id=product.id, delta=quantity, reason=reason, note=note, order_id=order_id
+            product_id=product_id, delta=quantity, reason=reason, note=note, order_id=order_id
         )
     )
     db.session.flush()
+
+
+def return_sales(order: Order, *, note: str) -> None:
+    """Put back on the shelf every unit the order's sales took, per the ledger."""
+    sales = db.session.scalars(
+        select(StockMovement).where(
+            StockMovement.order_id == order.id, StockMovement.reason == MovementReason.SALE
+        )
+    ).all()
+    for sale in sales:
+        restock(sale.product_id, -sale.delta, reason=MovementReason.RETURN, note=note,
+                order_id=order.id)

@@ -104,12 +104,8 @@ def _pay(order: Order):
         return redirect(checkouts.order_link(order), 303)
     except (GatewayUnavailable, PaymentDeclined):
         flash(GATEWAY_DOWN, "error")
-        return redirect(_payment_page(order), 303)
+        return redirect(checkouts.payment_page_url(order), 303)
     return redirect(url, 303)
-
-
-def _payment_page(order: Order) -> str:
-    return url_for("checkout.payment", number=order.number, t=orders.access_token(order))
 
 
 def _order_for_shopper(number: str) -> Order:
@@ -158,7 +154,7 @@ def cancel(number: str):
         return redirect(checkouts.order_link(order), 303)
     except GatewayUnavailable:
         flash(GATEWAY_DOWN.replace("try again", "try cancelling again"), "error")
-        return redirect(_payment_page(order), 303)
+        return redirect(checkouts.payment_page_url(order), 303)
     remember_cart(cart)
     flash(f"Order {order.number} was cancelled and its items are back in your cart.", "success")
     return redirect(url_for("cart.show"), 303)
