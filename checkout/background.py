@@ -9,6 +9,9 @@ import threading
 
 from flask import Flask
 
+from checkout.extensions import db
+from checkout.services import upkeep
+
 log = logging.getLogger(__name__)
 
 
@@ -34,13 +37,11 @@ class PeriodicJobs:
                 self._thread.start()
 
     def run_once(self) -> int:
-        """Expire unpaid orders whose stock hold lapsed; return how many."""
-        from checkout.extensions import db
-        from checkout.services.orders import expire_lapsed_holds
-
+        """Expire unpaid orders whose stock hold lapsed, send waiting refunds; return expired."""
         with self.app.app_context():
             try:
-                return expire_lapsed_holds()
+                upkeep.send_unsent_refunds()
+                return upkeep.expire_lapsed_holds()
             finally:
                 db.session.remove()
 

@@ -6,6 +6,10 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
+from checkout.services import upkeep
+from checkout.services.accounts import create_staff
+from checkout.services.demo import load_demo_catalog
+
 
 def init_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo)
@@ -20,9 +24,6 @@ def init_cli(app: Flask) -> None:
               help="Default: a new random password, printed.")
 def seed_demo(staff_email: str, staff_password: str | None) -> None:
     """Load the demo catalog (idempotent) and print a staff login."""
-    from checkout.services.accounts import create_staff
-    from checkout.services.demo import load_demo_catalog
-
     created = load_demo_catalog()
     click.echo(f"Demo catalog: {created} products added (existing ones left as they are).")
     password = staff_password or secrets.token_urlsafe(12)
@@ -38,8 +39,6 @@ users = AppGroup("users", help="Manage accounts.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_staff_command(email: str, password: str) -> None:
     """Create a staff account (or promote an existing one) with this password."""
-    from checkout.services.accounts import create_staff
-
     if len(password) < 10:
         raise click.BadParameter("use at least 10 characters", param_hint="--password")
     if "@" not in email or len(email) > 254:
@@ -52,8 +51,6 @@ def create_staff_command(email: str, password: str) -> None:
 @with_appcontext
 def expire_holds() -> None:
     """Expire unpaid orders whose stock hold lapsed, releasing the stock."""
-    from checkout.services.orders import expire_lapsed_holds
-
-    click.echo(f"Expired {expire_lapsed_holds()} orders.")
+    click.echo(f"Expired {upkeep.expire_lapsed_holds()} orders.")
 
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -63,6 +63,7 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
 
     with app.app_context():
         upgrade()
+    _refuse_provider_calls_inside_a_transaction(app)
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -71,8 +72,25 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
         sandbox.close()
 
 
+def _refuse_provider_calls_inside_a_transaction(app: Flask) -> None:
+    """Fail any test in which the shop calls the provider with a database transaction open.
+
+    Services promise: one transaction decides, the call runs with none open, another records
+    the answer. A call made inside a transaction would hold row locks across the network.
+    """
+    gateway = app.extensions["payments"]
+    real_call = gateway._call
+
+    def guarded(what, fn, *args, **kwargs):
+        if has_app_context() and db.session().in_transaction():
+            raise AssertionError(f"provider call ({what}) made inside a database transaction")
+        return real_call(what, fn, *args, **kwargs)
+
+    gateway._call = guarded
+
+
 TABLES_CHILD_FIRST = [
-    "webhook_event", "payment", "checkout_attempt", "stock_hold", "stock_movement",
+    "webhook_event", "refund", "payment", "checkout_attempt", "stock_hold", "stock_movement",
     "order_event", "order_flag", "order_line", '"order"', "cart_line", "cart", "stock",
     "product", '"user"',
 ]

@@ -5,9 +5,9 @@ import json
 from sqlalchemy import func, select
 
 from checkout.domain.order_status import OrderStatus
+from checkout.domain.payment_status import PaymentStatus
 from checkout.extensions import db
 from checkout.models import CheckoutAttempt, Order, Payment, WebhookEvent
-from checkout.models.payment import PaymentStatus
 from tests.shop import (
     add_to_cart,
     checkout_form,

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from checkout.config import SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET
 from checkout.db import now_utc
 from checkout.domain.order_status import OrderStatus
+from checkout.domain.payment_status import AttemptStatus
 from checkout.extensions import db
 from checkout.models import CheckoutAttempt, StockHold
 from checkout.models.inventory import HoldStatus
-from checkout.models.payment import AttemptStatus
 from checkout.payments import StripeGateway
 from tests.conftest import csrf_token
 from tests.shop import add_to_cart, place_and_get_session, submit_checkout

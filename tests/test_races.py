@@ -6,11 +6,19 @@ from sqlalchemy import select
 
 from checkout.domain.errors import GatewayUnavailable
 from checkout.domain.order_status import OrderStatus
+from checkout.domain.payment_status import AttemptStatus, PaymentStatus, RefundStatus
 from checkout.extensions import db
-from checkout.models import CartLine, CheckoutAttempt, Order, OrderFlag, Payment, StockHold
+from checkout.models import (
+    CartLine,
+    CheckoutAttempt,
+    Order,
+    OrderFlag,
+    Payment,
+    Refund,
+    StockHold,
+)
 from checkout.models.order import FlagCode
-from checkout.models.payment import AttemptStatus, PaymentStatus
-from checkout.services import checkout as checkouts
+from checkout.services import payment_sessions, upkeep
 from tests.conftest import csrf_token
 from tests.shop import add_to_cart, place_and_get_session, submit_checkout
 from tests.state import guest_token, only_order, stock_of
@@ -56,11 +64,11 @@ def test_cancel_racing_resume_in_another_tab_leaves_no_payable_session(
     first = place_and_get_session(client, products["PEN"], 2)
     number = only_order(app).number
     resume_url, cancel_url = _pay_urls(app, number)
-    real = checkouts.expire_open_sessions
+    real = payment_sessions.expire_live
     other_tab = []
 
-    def resume_right_after_the_first_expiry(order, attempts):
-        result = real(order, attempts)
+    def resume_right_after_the_first_expiry(order, **kwargs):
+        result = real(order, **kwargs)
         if not other_tab:
             other_tab.append("started")
             tab = threading.Thread(
@@ -70,7 +78,7 @@ def test_cancel_racing_resume_in_another_tab_leaves_no_payable_session(
             tab.join()
         return result
 
-    monkeypatch.setattr(checkouts, "expire_open_sessions", resume_right_after_the_first_expiry)
+    monkeypatch.setattr(payment_sessions, "expire_live", resume_right_after_the_first_expiry)
     _post(client, cancel_url)
     open_sessions = [
         s for s in {first, *_session_ids(app)} if sandbox.retrieve_session(s)["status"] == "open"
@@ -120,16 +128,16 @@ def test_the_expiry_of_a_session_we_expired_ourselves_does_not_expire_a_live_ord
     place_and_get_session(client, products["PEN"], 2)
     number = only_order(app).number
     _, cancel_url = _pay_urls(app, number)
-    real = checkouts.expire_open_sessions
+    real = payment_sessions.expire_live
 
-    def webhook_arrives_in_the_gap(order, attempts):
-        result = real(order, attempts)
+    def webhook_arrives_in_the_gap(order, **kwargs):
+        result = real(order, **kwargs)
         tab = threading.Thread(target=sandbox.deliver_pending)
         tab.start()
         tab.join()
         return result
 
-    monkeypatch.setattr(checkouts, "expire_open_sessions", webhook_arrives_in_the_gap)
+    monkeypatch.setattr(payment_sessions, "expire_live", webhook_arrives_in_the_gap)
     response = _post(client, cancel_url)
     assert response.headers["Location"].endswith("/cart/")
     assert only_order(app).status == OrderStatus.CANCELLED
@@ -187,7 +195,7 @@ def test_two_tabs_checking_out_one_cart_at_once_place_one_order(app, client, pro
     assert sorted(statuses) == [303, 303]  # the second tab is sent back to an empty cart
 
 
-def test_a_refund_the_provider_cannot_make_now_leaves_the_order_to_the_webhook(
+def test_a_refund_the_provider_cannot_make_now_is_kept_and_sent_later(
     app, client, sandbox, products, monkeypatch
 ):
     from tests.shop import follow_success
@@ -199,17 +207,30 @@ def test_a_refund_the_provider_cannot_make_now_leaves_the_order_to_the_webhook(
     _lapse_hold(app)
     _sell_out(app, products["MUG"])
     gateway = app.extensions["payments"]
+    calls = []
 
     def provider_down(*args, **kwargs):
+        calls.append(kwargs["idempotency_key"])
         raise GatewayUnavailable("The payment provider could not be reached.")
 
     monkeypatch.setattr(gateway, "refund", provider_down)
     page = follow_success(client, result.redirect_url)
     assert page.status_code == 200
-    assert only_order(app).status == OrderStatus.EXPIRED  # nothing half-applied
-    monkeypatch.undo()
-    monkeypatch.setitem(app.config, "LATE_PAYMENT_POLICY", "refund")
-    sandbox.deliver_pending()
+    # The order is settled at once; the refund waits, counted, for the provider to come back.
     assert only_order(app).status == OrderStatus.CANCELLED
+    assert post_event(client, sandbox.events("checkout.session.completed")[-1]).status_code == 200
     with app.app_context():
-        assert db.session.scalar(select(Payment)).status == PaymentStatus.REFUNDED
+        [refund] = db.session.scalars(select(Refund))
+        assert (refund.status, refund.provider_refund_id) == (RefundStatus.PENDING, None)
+        payment = db.session.scalar(select(Payment))
+        assert (payment.status, payment.amount_refunded) == (PaymentStatus.REFUNDED, 4800)
+    assert len(calls) == 1  # the success page tried; the duplicate event asked for nothing
+    monkeypatch.undo()
+    with app.app_context():
+        assert upkeep.send_unsent_refunds() == 1
+        assert upkeep.send_unsent_refunds() == 0
+    with app.app_context():
+        [refund] = db.session.scalars(select(Refund))
+        assert refund.status == RefundStatus.SUCCEEDED and refund.provider_refund_id
+    [made] = [e for e in sandbox.events("refund.created")]
+    assert made["data"]["object"]["amount"] == 4800

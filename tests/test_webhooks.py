@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from checkout.domain.order_status import OrderStatus
+from checkout.domain.payment_status import PaymentStatus
 from checkout.extensions import db
 from checkout.models import Order, OrderFlag, Payment, Stock, StockHold, WebhookEvent
 from checkout.models.inventory import HoldStatus
 from checkout.models.order import FlagCode
-from checkout.models.payment import PaymentStatus
 from checkout.services import inventory
 from tests.shop import place_and_get_session
 from tests.state import only_order, stock_of

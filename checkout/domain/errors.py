@@ -28,11 +28,11 @@ class OutOfStock(DomainError):
 
 
 class InvalidTransition(DomainError):
-    """An order was asked to move to a status its current status does not lead to."""
+    """Something with a status table was asked for a move its current status does not allow."""
 
-    def __init__(self, order_number: str, current: str, requested: str):
-        self.order_number, self.current, self.requested = order_number, current, requested
-        super().__init__(f"order {order_number} cannot go from {current} to {requested}")
+    def __init__(self, subject: str, current: str, requested: str):
+        self.subject, self.current, self.requested = subject, current, requested
+        super().__init__(f"{subject} cannot go from {current} to {requested}")
 
 
 class EmptyCart(DomainError):
@@ -53,6 +53,10 @@ class OrderNotPayable(DomainError):
 
 class PaymentDeclined(DomainError):
     """The payment provider declined; the shopper can try again."""
+
+
+class RefundNotAllowed(DomainError):
+    """A refund the payment cannot take: more than is left, or a payment not captured."""
 
 
 class GatewayUnavailable(DomainError):

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from checkout.db import UTCDateTime, now_utc
@@ -30,6 +31,11 @@ class Product(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     stock: Mapped["Stock"] = relationship(back_populates="product", lazy="joined")
+
+    @hybrid_property
+    def for_sale(self) -> bool:
+        """Shoppers may find it, put it in a cart and check it out (here and in SQL)."""
+        return self.is_active
 
     @property
     def available(self) -> int:

@@ -8,8 +8,9 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from checkout.db import UTCDateTime, now_utc
-from checkout.domain.errors import InvalidTransition
-from checkout.domain.order_status import OrderStatus, can_transition
+from checkout.domain.money import format_money
+from checkout.domain.order_status import TRANSITIONS, OrderStatus
+from checkout.domain.payment_status import checked_move
 from checkout.extensions import db
 
 # Crockford-style alphabet: no I, L, O or U to misread over the phone.
@@ -63,18 +64,24 @@ class Order(db.Model):
         back_populates="order", cascade="all, delete-orphan", order_by="OrderFlag.id"
     )
 
-    def transition_to(self, new: OrderStatus, *, actor: str, message: str = "") -> bool:
+    @property
+    def awaiting_payment(self) -> bool:
+        """Is the shopper still expected to pay (resume, cancel, a new payment page)?"""
+        return OrderStatus(self.status) == OrderStatus.PENDING_PAYMENT
+
+    def transition_to(
+        self, new: OrderStatus, *, actor: str, message: str = "", user_id: int | None = None
+    ) -> bool:
         """Move to `new` and write the timeline row; return False when already there."""
         current = OrderStatus(self.status)
-        if new == current:
+        if not checked_move(TRANSITIONS, f"order {self.number}", current, new):
             return False
-        if not can_transition(current, new):
-            raise InvalidTransition(self.number, current, new)
         self.status = new
         self.events.append(
             OrderEvent(
                 kind=EventKind.STATUS,
                 actor=actor,
+                actor_user_id=user_id,
                 from_status=current,
                 to_status=new,
                 message=message or f"{current.label} → {new.label}",
@@ -82,9 +89,30 @@ class Order(db.Model):
         )
         return True
 
-    def record(self, kind: "EventKind", message: str, *, actor: str) -> None:
-        """Add a timeline row that is not a status change (payment, stock, flag…)."""
-        self.events.append(OrderEvent(kind=kind, actor=actor, message=message))
+    def record(
+        self,
+        kind: "EventKind",
+        message: str,
+        *,
+        actor: str,
+        user_id: int | None = None,
+        amount: int | None = None,
+    ) -> None:
+        """Add a timeline row that is not a status change (payment, stock, flag…).
+
+        An amount is kept as minor units in the order's currency; `{amount}` in the message
+        is where it is shown.
+        """
+        self.events.append(
+            OrderEvent(
+                kind=kind,
+                actor=actor,
+                actor_user_id=user_id,
+                message=message,
+                amount=amount,
+                currency=self.currency if amount is not None else None,
+            )
+        )
 
     def flag(self, code: "FlagCode", detail: str, *, actor: str) -> None:
         """Mark the order for staff review, once per open reason, on the timeline too."""
@@ -92,10 +120,6 @@ class Order(db.Model):
             return
         self.flags.append(OrderFlag(code=code, detail=detail))
         self.record(EventKind.FLAG, f"Flagged for staff review: {detail}", actor=actor)
-
-    @property
-    def open_flags(self) -> list["OrderFlag"]:
-        return [f for f in self.flags if f.resolved_at is None]
 
 
 class OrderLine(db.Model):
@@ -124,7 +148,6 @@ class EventKind(StrEnum):
     PAYMENT = "payment"
     STOCK = "stock"
     FLAG = "flag"
-    NOTE = "note"
 
 
 class OrderEvent(db.Model):
@@ -136,12 +159,23 @@ class OrderEvent(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     actor: Mapped[str] = mapped_column(String(120))
+    # The account that acted, for the audit trail (None: the shop, Stripe, or a guest).
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     kind: Mapped[EventKind] = mapped_column(String(16))
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str | None] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
 
     order: Mapped[Order] = relationship(back_populates="events")
+
+    @property
+    def text(self) -> str:
+        """The message for people, with its amount formatted where `{amount}` stands."""
+        if self.amount is None:
+            return self.message
+        return self.message.replace("{amount}", format_money(self.amount, self.currency))
 
 
 class FlagCode(StrEnum):
@@ -153,6 +187,8 @@ class FlagCode(StrEnum):
     PAYMENT_FOR_CLOSED_ORDER = "payment_for_closed_order"
     # A second payment arrived for an order that was already paid: refund one.
     DUPLICATE_PAYMENT = "duplicate_payment"
+    # A refund failed at the provider: the shopper has not got their money back.
+    REFUND_FAILED = "refund_failed"
 
 
 class OrderFlag(db.Model):

@@ -1,5 +1,9 @@
-"""Payments received, the Checkout Sessions asked for, and the webhook events seen."""
+"""The payment ledger: Checkout Session requests, payments, refunds, and the webhook events seen.
 
+Every status here moves only through its table in `domain.payment_status`.
+"""
+
+import json
 from datetime import datetime
 from enum import StrEnum
 
@@ -7,18 +11,16 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column
 
 from checkout.db import UTCDateTime, now_utc
+from checkout.domain.payment_status import (
+    ATTEMPT_TRANSITIONS,
+    PAYMENT_TRANSITIONS,
+    REFUND_TRANSITIONS,
+    AttemptStatus,
+    PaymentStatus,
+    RefundStatus,
+    checked_move,
+)
 from checkout.extensions import db
-
-
-class AttemptStatus(StrEnum):
-    # Asked for; no answer yet, or the provider failed: "try again" resends the same request.
-    CREATING = "creating"
-    # The session exists and can be paid.
-    OPEN = "open"
-    # The shopper finished checkout on it.
-    COMPLETE = "complete"
-    # It can no longer be paid.
-    EXPIRED = "expired"
 
 
 class CheckoutAttempt(db.Model):
@@ -40,20 +42,36 @@ class CheckoutAttempt(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
+    @property
+    def request(self) -> dict:
+        """The Checkout Session parameters as they were (and will again be) sent."""
+        return json.loads(self.params)
 
-class PaymentStatus(StrEnum):
-    # Checkout completed with a delayed method; the money is not there yet.
-    PROCESSING = "processing"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    REFUNDED = "refunded"
+    @property
+    def is_live(self) -> bool:
+        """Could this request still yield, or has it yielded, a payable session?"""
+        return AttemptStatus(self.status) in (AttemptStatus.CREATING, AttemptStatus.OPEN)
+
+    def move_to(self, new: AttemptStatus) -> bool:
+        """Change status through the table; a closed session has no payment page any more."""
+        moved = checked_move(
+            ATTEMPT_TRANSITIONS, f"checkout attempt {self.idempotency_key}",
+            AttemptStatus(self.status), new,
+        )
+        self.status = new
+        if new != AttemptStatus.OPEN:
+            self.url = None
+        return moved
 
 
 class Payment(db.Model):
+    """Money a Checkout Session captured (or is capturing) for an order."""
+
     __tablename__ = "payment"
     __table_args__ = (
         CheckConstraint("amount >= 0", name="amount_not_negative"),
+        # Pending and succeeded refunds count: the database refuses to promise back more
+        # than was captured, whatever two staff members click at once.
         CheckConstraint(
             "amount_refunded >= 0 AND amount_refunded <= amount", name="refund_within_amount"
         ),
@@ -70,6 +88,60 @@ class Payment(db.Model):
     amount_refunded: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+    def move_to(self, new: PaymentStatus) -> bool:
+        """Change status through the payment table."""
+        moved = checked_move(
+            PAYMENT_TRANSITIONS, f"payment {self.checkout_session_id}",
+            PaymentStatus(self.status), new,
+        )
+        self.status = new
+        return moved
+
+
+class RefundReason(StrEnum):
+    # Paid after its hold lapsed and the stock was gone: LATE_PAYMENT_POLICY=refund.
+    LATE_PAYMENT_OUT_OF_STOCK = "late_payment_out_of_stock"
+    # The shopper asked for their money back.
+    REQUESTED_BY_CUSTOMER = "requested_by_customer"
+    # The order was paid twice.
+    DUPLICATE = "duplicate"
+    # Made outside the shop (the provider's dashboard); the reason is not ours to know.
+    EXTERNAL = "external"
+
+
+class Refund(db.Model):
+    """Money given back on a payment: asked for by the shop, or found made at the provider."""
+
+    __tablename__ = "refund"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id"), index=True)
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[RefundReason] = mapped_column(String(40))
+    status: Mapped[RefundStatus] = mapped_column(String(16), default=RefundStatus.PENDING)
+    # One key per refund request: sending it again can never refund twice.
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    # None until the provider answered (a refund asked for while it was unreachable).
+    provider_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    failure_reason: Mapped[str | None] = mapped_column(String(120))
+    # Who asked: an actor name ("system", "stripe", a staff member's e-mail) and their account.
+    requested_by: Mapped[str] = mapped_column(String(120))
+    requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+    def move_to(self, new: RefundStatus) -> bool:
+        """Change status through the refund table."""
+        moved = checked_move(
+            REFUND_TRANSITIONS, f"refund {self.provider_refund_id or self.idempotency_key}",
+            RefundStatus(self.status), new,
+        )
+        self.status = new
+        return moved
 
 
 class WebhookEvent(db.Model):

@@ -1,6 +1,6 @@
 """The payment gateway the services talk to, built once per app in app.extensions."""
 
-from flask import Flask
+from flask import Flask, current_app
 
 from checkout.payments.gateway import (
     CheckoutSessionInfo,
@@ -8,12 +8,19 @@ from checkout.payments.gateway import (
     PaymentGateway,
     RefundInfo,
     StripeGateway,
+    refund_info,
+    session_info,
 )
 
 __all__ = [
     "CheckoutSessionInfo", "InvalidWebhook", "PaymentGateway", "RefundInfo", "StripeGateway",
-    "init_payments",
+    "gateway", "init_payments", "refund_info", "session_info",
 ]
+
+
+def gateway() -> PaymentGateway:
+    """The payment gateway this app was built with."""
+    return current_app.extensions["payments"]
 
 
 def init_payments(app: Flask) -> None:

@@ -28,7 +28,11 @@ class CheckoutSessionInfo:
 class RefundInfo:
     id: str
     amount: int
-    status: str
+    status: str  # pending | requires_action | succeeded | failed | canceled
+    payment_intent: str | None
+    failure_reason: str | None
+    # The shop's own key for the request, when the shop asked for this refund.
+    request_key: str | None
 
 
 class InvalidWebhook(ValueError):
@@ -58,15 +62,35 @@ class PaymentGateway(Protocol):
     ) -> RefundInfo:
         ...
 
+    def list_refunds(self, payment_intent: str) -> list[RefundInfo]:
+        ...
+
     def parse_webhook(self, payload: bytes, signature: str | None) -> stripe.Event:
         ...
 
 
+def _id_of(value: Any) -> str | None:
+    """An expandable field's id, whether the id or the expanded object came back."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.id
+
+
+def refund_info(refund: Any) -> RefundInfo:
+    """Copy the fields the shop uses out of an SDK Refund."""
+    metadata = refund.metadata.to_dict() if refund.metadata else {}
+    return RefundInfo(
+        id=refund.id,
+        amount=refund.amount,
+        status=refund.status,
+        payment_intent=_id_of(refund.payment_intent),
+        failure_reason=getattr(refund, "failure_reason", None),
+        request_key=metadata.get("refund_request"),
+    )
+
+
 def session_info(session: Any) -> CheckoutSessionInfo:
     """Copy the fields the shop uses out of an SDK Checkout Session."""
-    payment_intent = session.payment_intent
-    if payment_intent is not None and not isinstance(payment_intent, str):
-        payment_intent = payment_intent.id
     metadata = session.metadata.to_dict() if session.metadata else {}
     return CheckoutSessionInfo(
         id=session.id,
@@ -76,7 +100,7 @@ def session_info(session: Any) -> CheckoutSessionInfo:
         amount_total=session.amount_total,
         currency=session.currency,
         client_reference_id=session.client_reference_id,
-        payment_intent=payment_intent,
+        payment_intent=_id_of(session.payment_intent),
         metadata={str(k): str(v) for k, v in metadata.items()},
     )
 
@@ -130,7 +154,15 @@ class StripeGateway:
             params={"payment_intent": payment_intent, "amount": amount, "metadata": metadata},
             options={"idempotency_key": idempotency_key},
         )
-        return RefundInfo(id=refund.id, amount=refund.amount, status=refund.status)
+        return refund_info(refund)
+
+    def list_refunds(self, payment_intent: str) -> list[RefundInfo]:
+        page = self._call(
+            "refund list",
+            self.client.v1.refunds.list,
+            params={"payment_intent": payment_intent, "limit": 100},
+        )
+        return [refund_info(refund) for refund in page.auto_paging_iter()]
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> stripe.Event:
         try:

@@ -10,6 +10,7 @@ from checkout.domain.errors import OutOfStock, ProductUnavailable, QuantityInval
 from checkout.domain.pricing import MAX_QUANTITY_PER_LINE, PricedLine, Totals, price_lines
 from checkout.extensions import db
 from checkout.models import Cart, CartLine, Product
+from checkout.services import catalog
 
 
 def find_cart(token: str | None, user_id: int | None) -> Cart | None:
@@ -38,10 +39,19 @@ def _check_quantity(product: Product, quantity: int) -> None:
 
 
 def _product_for_sale(product_id: int) -> Product:
-    product = db.session.get(Product, product_id)
-    if product is None or not product.is_active:
+    product = catalog.product_for_sale(product_id)
+    if product is None:
         raise ProductUnavailable("That product is not for sale.")
     return product
+
+
+def retired_lines(cart: Cart) -> list[Shortage]:
+    """The cart's lines whose product is no longer for sale, as shortages of everything."""
+    return [
+        Shortage(line.product.sku, line.product.title, line.quantity, 0)
+        for line in cart.lines
+        if not line.product.for_sale
+    ]
 
 
 def add_item(cart: Cart | None, user_id: int | None, product_id: int, quantity: int) -> Cart:
@@ -112,8 +122,7 @@ def put_back(cart: Cart | None, user_id: int | None, items: list[tuple[int, int]
     cart = cart or _new_cart(user_id)
     existing = {line.product_id: line for line in cart.lines}
     for product_id, quantity in items:
-        product = db.session.get(Product, product_id)
-        if product is None or not product.is_active:
+        if catalog.product_for_sale(product_id) is None:
             continue
         line = existing.get(product_id)
         if line is None:

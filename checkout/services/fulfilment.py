@@ -10,26 +10,18 @@ import logging
 from flask import current_app
 from sqlalchemy import select
 
-from checkout.domain.money import format_money
 from checkout.domain.order_status import PAID_STATUSES, OrderStatus
+from checkout.domain.outcomes import Outcome
+from checkout.domain.payment_status import AttemptStatus, PaymentStatus
 from checkout.extensions import db
 from checkout.models import CheckoutAttempt, Order, Payment
 from checkout.models.order import EventKind, FlagCode
-from checkout.models.payment import AttemptStatus, PaymentStatus
+from checkout.models.payment import RefundReason
 from checkout.payments import CheckoutSessionInfo
-from checkout.services import inventory
+from checkout.services import inventory, refunds
+from checkout.services.orders import lock_order
 
 log = logging.getLogger(__name__)
-
-
-def lock_order(order_id: int) -> Order:
-    """Load the order afresh and lock its row until commit (SQLite: the write lock already is)."""
-    return db.session.execute(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
 
 
 def _attempt(session_id: str) -> CheckoutAttempt | None:
@@ -83,45 +75,48 @@ def _new_payment(order: Order, session: CheckoutSessionInfo, status: PaymentStat
     return payment
 
 
-def apply_session(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
+def apply_session(order: Order, session: CheckoutSessionInfo, *, actor: str) -> Outcome:
     """Apply a completed session to its order (flush only); return what happened."""
     order = lock_order(order.id)
     if _flag_mismatch(order, session, actor=actor):
-        return "flagged"
+        return Outcome.FLAGGED
     if session.status != "complete":
-        return "not_complete"
-    attempt = _attempt(session.id)
-    attempt.status = AttemptStatus.COMPLETE
-    attempt.url = None
+        return Outcome.NOT_COMPLETE
+    _attempt(session.id).move_to(AttemptStatus.COMPLETE)
     if session.payment_status in ("paid", "no_payment_required"):
         return _confirm(order, session, actor=actor)
     return _processing(order, session, actor=actor)
 
 
-def apply_checkout_session(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
-    """Apply a session the shopper came back from and commit: don't wait for the webhook."""
+def apply_checkout_session(
+    order: Order, session: CheckoutSessionInfo, *, actor: str
+) -> Outcome:
+    """Apply a session the shopper came back from and commit: don't wait for the webhook.
+
+    A refund the late-payment policy asked for is then sent; if the provider cannot take it
+    now, it stays pending for the next try (refunds.send_unsent).
+    """
     try:
         outcome = apply_session(order, session, actor=actor)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+    refunds.send_unsent(order.id)
     return outcome
 
 
-def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
+def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> Outcome:
     payment = _payment(session)
     if payment is not None and payment.status != PaymentStatus.PROCESSING:
-        return "duplicate"
+        return Outcome.DUPLICATE
     status = OrderStatus(order.status)
     if payment is None:
         payment = _new_payment(order, session, PaymentStatus.SUCCEEDED)
-    payment.status = PaymentStatus.SUCCEEDED
+    payment.move_to(PaymentStatus.SUCCEEDED)
     payment.payment_intent_id = session.payment_intent
     order.record(
-        EventKind.PAYMENT,
-        f"Payment of {format_money(payment.amount, order.currency)} received.",
-        actor=actor,
+        EventKind.PAYMENT, "Payment of {amount} received.", actor=actor, amount=payment.amount
     )
     if status in PAID_STATUSES:
         order.flag(
@@ -131,7 +126,7 @@ def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
             actor=actor,
         )
         db.session.flush()
-        return "flagged"
+        return Outcome.FLAGGED
     if status == OrderStatus.CANCELLED:
         order.flag(
             FlagCode.PAYMENT_FOR_CLOSED_ORDER,
@@ -139,7 +134,7 @@ def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
             actor=actor,
         )
         db.session.flush()
-        return "flagged"
+        return Outcome.FLAGGED
     late = status == OrderStatus.EXPIRED
     reserved = inventory.convert_holds(order, actor=actor)
     order.transition_to(
@@ -151,7 +146,7 @@ def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
     if not reserved:
         _late_payment_short_of_stock(order, payment, actor=actor)
     db.session.flush()
-    return "confirmed"
+    return Outcome.CONFIRMED
 
 
 def _late_payment_short_of_stock(order: Order, payment: Payment, *, actor: str) -> None:
@@ -163,45 +158,32 @@ def _late_payment_short_of_stock(order: Order, payment: Payment, *, actor: str) 
             actor=actor,
         )
         return
-    gateway = current_app.extensions["payments"]
-    # The key makes a redelivered event ask for the same refund, never a second one.
-    refund = gateway.refund(
-        payment.payment_intent_id,
+    # The refund is written now and sent after commit; its key makes a redelivered event
+    # find this same refund, never ask for a second one.
+    refunds.record_refund(
+        order,
+        payment,
         payment.amount,
-        idempotency_key=f"late-payment-refund-{payment.checkout_session_id}",
-        metadata={"order_number": order.number, "reason": "late_payment_out_of_stock"},
-    )
-    if refund.status in ("failed", "canceled"):
-        order.flag(
-            FlagCode.STOCK_SHORTAGE,
-            "paid after its hold lapsed, the items sold out, and the automatic refund "
-            f"{refund.id} failed: refund it by hand",
-            actor=actor,
-        )
-        return
-    payment.amount_refunded = refund.amount
-    full = refund.amount == payment.amount
-    payment.status = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
-    inventory.return_sales(order, note=f"order {order.number} refunded")
-    order.record(
-        EventKind.PAYMENT,
-        f"Refunded {format_money(refund.amount, order.currency)}"
-        f"{' in full' if full else ''}: the items sold out before the payment arrived.",
+        reason=RefundReason.LATE_PAYMENT_OUT_OF_STOCK,
+        key=f"late-payment-refund-{payment.checkout_session_id}",
         actor=actor,
     )
+    inventory.return_sales(order, note=f"order {order.number} refunded")
     order.transition_to(
-        OrderStatus.CANCELLED, actor=actor, message="Cancelled: out of stock when payment arrived."
+        OrderStatus.CANCELLED,
+        actor=actor,
+        message="Cancelled: out of stock when the payment arrived; the payment is refunded.",
     )
 
 
-def _processing(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
+def _processing(order: Order, session: CheckoutSessionInfo, *, actor: str) -> Outcome:
     if _payment(session) is not None:
-        return "duplicate"
+        return Outcome.DUPLICATE
     _new_payment(order, session, PaymentStatus.PROCESSING)
     status = OrderStatus(order.status)
     if status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
         db.session.flush()
-        return "stale"
+        return Outcome.STALE
     # A bank debit can take days: the hold now lasts until the payment settles.
     inventory.set_hold_expiry(order, None)
     order.transition_to(
@@ -210,46 +192,46 @@ def _processing(order: Order, session: CheckoutSessionInfo, *, actor: str) -> st
         message="Checkout complete; the payment is processing and will settle later.",
     )
     db.session.flush()
-    return "processing"
+    return Outcome.PROCESSING
 
 
-def payment_failed(order: Order, session: CheckoutSessionInfo, *, actor: str) -> str:
+def payment_failed(order: Order, session: CheckoutSessionInfo, *, actor: str) -> Outcome:
     """A delayed payment failed: the order waits for payment again while its hold lasts."""
-    from checkout.services.checkout import hold_deadline
-
     order = lock_order(order.id)
     if _flag_mismatch(order, session, actor=actor):
-        return "flagged"
+        return Outcome.FLAGGED
     payment = _payment(session)
     if payment is None:
         # The failure outran the completion (Stripe keeps no order): remember it, so the
         # completion arriving later finds the payment settled and leaves the hold alone.
-        _attempt(session.id).status = AttemptStatus.COMPLETE
+        _attempt(session.id).move_to(AttemptStatus.COMPLETE)
         _new_payment(order, session, PaymentStatus.FAILED)
         order.record(EventKind.PAYMENT, "The bank debit failed.", actor=actor)
         db.session.flush()
-        return "payment_failed"
+        return Outcome.PAYMENT_FAILED
     if payment.status != PaymentStatus.PROCESSING:
-        return "stale"
-    payment.status = PaymentStatus.FAILED
+        return Outcome.STALE
+    payment.move_to(PaymentStatus.FAILED)
     order.record(EventKind.PAYMENT, "The bank debit failed.", actor=actor)
     if OrderStatus(order.status) != OrderStatus.PAYMENT_PROCESSING:
         db.session.flush()
-        return "stale"
+        return Outcome.STALE
     order.transition_to(
         OrderStatus.PENDING_PAYMENT,
         actor=actor,
         message="Payment failed; the order is waiting for another payment.",
     )
     if inventory.active_holds(order):
-        inventory.set_hold_expiry(order, hold_deadline())
+        inventory.set_hold_expiry(order, inventory.hold_deadline())
     else:
         order.transition_to(OrderStatus.EXPIRED, actor=actor, message="No stock left on hold.")
     db.session.flush()
-    return "payment_failed"
+    return Outcome.PAYMENT_FAILED
 
 
-def expire(order: Order, session_id: str | None, *, actor: str, lapsed: bool = True) -> str:
+def expire(
+    order: Order, session_id: str | None, *, actor: str, lapsed: bool = True
+) -> Outcome:
     """Expire an unpaid order and release its hold, unless something newer supersedes it.
 
     `lapsed` says the session ran out of time; a session closed early (by our own cancel or
@@ -264,15 +246,14 @@ def expire(order: Order, session_id: str | None, *, actor: str, lapsed: bool = T
             db.session.scalars(select(CheckoutAttempt).where(CheckoutAttempt.order_id == order.id))
         )
     for attempt in attempts:
-        if attempt.status in (AttemptStatus.OPEN, AttemptStatus.CREATING):
-            attempt.status = AttemptStatus.EXPIRED
-            attempt.url = None
-    if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
+        if attempt.is_live:
+            attempt.move_to(AttemptStatus.EXPIRED)
+    if not order.awaiting_payment:
         db.session.flush()
-        return "stale"
+        return Outcome.STALE
     if not lapsed:
         db.session.flush()
-        return "session_closed"
+        return Outcome.SESSION_CLOSED
     still_open = db.session.scalar(
         select(CheckoutAttempt).where(
             CheckoutAttempt.order_id == order.id,
@@ -281,10 +262,10 @@ def expire(order: Order, session_id: str | None, *, actor: str, lapsed: bool = T
     )
     if still_open is not None:
         db.session.flush()
-        return "superseded"
+        return Outcome.SUPERSEDED
     inventory.release_holds(order, actor=actor)
     order.transition_to(
         OrderStatus.EXPIRED, actor=actor, message="Not paid in time; the items were released."
     )
     db.session.flush()
-    return "expired"
+    return Outcome.EXPIRED

@@ -3,8 +3,9 @@
 These helpers only flush; the calling service commits.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select, update
 
 from checkout.db import now_utc
@@ -13,6 +14,18 @@ from checkout.extensions import db
 from checkout.models import Order, Stock, StockHold, StockMovement
 from checkout.models.inventory import HoldStatus, MovementReason
 from checkout.models.order import EventKind
+
+
+def hold_deadline() -> datetime:
+    """When a hold taken now runs out, to the whole second (Stripe's expires_at is in seconds)."""
+    minutes = current_app.config["CHECKOUT_HOLD_MINUTES"]
+    return (now_utc() + timedelta(minutes=minutes, seconds=1)).replace(microsecond=0)
+
+
+def current_hold_expiry(order: Order) -> datetime | None:
+    """When the order's stock hold runs out (None: no timed hold left)."""
+    expiries = [h.expires_at for h in active_holds(order) if h.expires_at is not None]
+    return min(expiries) if expiries else None
 
 
 def _update_stock(product_id: int, *conditions, **values) -> bool:
@@ -81,7 +94,7 @@ def set_hold_expiry(order: Order, expires_at: datetime | None) -> None:
     db.session.flush()
 
 
-def release_holds(order: Order, *, actor: str) -> int:
+def release_holds(order: Order, *, actor: str, user_id: int | None = None) -> int:
     """Give the order's held units back; return how many units were released."""
     released = 0
     for hold in active_holds(order):
@@ -89,7 +102,10 @@ def release_holds(order: Order, *, actor: str) -> int:
         hold.status = HoldStatus.RELEASED
         released += hold.quantity
     if released:
-        order.record(EventKind.STOCK, f"Stock hold released ({released} units).", actor=actor)
+        order.record(
+            EventKind.STOCK, f"Stock hold released ({released} units).", actor=actor,
+            user_id=user_id,
+        )
     db.session.flush()
     return released
 

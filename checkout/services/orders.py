@@ -1,19 +1,13 @@
-"""Who may see an order, and the upkeep of unpaid ones."""
+"""Finding orders, locking them, and deciding who may see them: the leaf of the services."""
 
 import hmac
-import logging
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from checkout.domain.errors import DomainError
-from checkout.domain.order_status import OrderStatus
 from checkout.extensions import db
 from checkout.models import Order
-from checkout.services import fulfilment, inventory
-
-log = logging.getLogger(__name__)
 
 
 def _serializer() -> URLSafeSerializer:
@@ -54,26 +48,15 @@ def orders_of(user_id: int) -> list[Order]:
     )
 
 
-def expire_lapsed_holds() -> int:
-    """Expire unpaid orders whose hold ran out (the webhook normally does it first).
+def lock_order(order_id: int) -> Order:
+    """Load the order afresh and lock its row until commit (SQLite: the write lock already is).
 
-    Each session is expired at Stripe before its stock is released, so nobody can pay for
-    stock that went back on sale; a session found paid is applied instead.
+    Every change to an order's payment or stock takes this lock first, so the success page,
+    the webhook, the sweeper and a second tab queue up instead of interleaving.
     """
-    from checkout.services.checkout import attempts_of, expire_open_sessions
-
-    expired = 0
-    for order_id in inventory.lapsed_hold_order_ids():
-        order = db.session.get(Order, order_id)
-        if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
-            continue
-        try:
-            expire_open_sessions(order, attempts_of(order))
-            outcome = fulfilment.expire(order, None, actor="system")
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            log.info("order %s not expired: %s", order.number, exc)
-            continue
-        expired += outcome == "expired"
-    return expired
+    return db.session.execute(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()

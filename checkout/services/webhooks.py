@@ -3,26 +3,32 @@
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import stripe
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from checkout.domain.outcomes import Outcome
 from checkout.extensions import db
 from checkout.models import Order, WebhookEvent
 from checkout.models.order import FlagCode
-from checkout.payments.gateway import session_info
-from checkout.services import fulfilment
-from checkout.services.checkout import adopt_session, find_order_by_session
+from checkout.payments import RefundInfo, gateway, refund_info, session_info
+from checkout.services import fulfilment, payment_sessions, refunds
 
 log = logging.getLogger(__name__)
 ACTOR = "stripe"
+
+# What a handler gets: the event, and what was fetched for it before the transaction began.
+Handler = Callable[[stripe.Event, Any], tuple[Outcome, str]]
 
 
 def _session_order(event: stripe.Event) -> tuple[Order | None, str]:
     """Find the order a session event is about; flag one that names an order we never paid."""
     session = session_info(event.data.object)
-    order = find_order_by_session(session.id) or adopt_session(session)
+    order = payment_sessions.find_order_by_session(session.id) or payment_sessions.adopt_session(
+        session
+    )
     if order is not None:
         return order, ""
     if session.client_reference_id:
@@ -37,17 +43,17 @@ def _session_order(event: stripe.Event) -> tuple[Order | None, str]:
     return None, "no order for this session"
 
 
-def _on_session_completed(event: stripe.Event) -> tuple[str, str]:
+def _on_session_completed(event: stripe.Event, _fetched: None) -> tuple[Outcome, str]:
     order, why = _session_order(event)
     if order is None:
-        return "unmatched", why
+        return Outcome.UNMATCHED, why
     return fulfilment.apply_session(order, session_info(event.data.object), actor=ACTOR), ""
 
 
-def _on_async_failed(event: stripe.Event) -> tuple[str, str]:
+def _on_async_failed(event: stripe.Event, _fetched: None) -> tuple[Outcome, str]:
     order, why = _session_order(event)
     if order is None:
-        return "unmatched", why
+        return Outcome.UNMATCHED, why
     return fulfilment.payment_failed(order, session_info(event.data.object), actor=ACTOR), ""
 
 
@@ -55,34 +61,67 @@ def _on_async_failed(event: stripe.Event) -> tuple[str, str]:
 CLOCK_SKEW_SECONDS = 60
 
 
-def _on_session_expired(event: stripe.Event) -> tuple[str, str]:
+def _on_session_expired(event: stripe.Event, _fetched: None) -> tuple[Outcome, str]:
     order, why = _session_order(event)
     if order is None:
-        return "unmatched", why
+        return Outcome.UNMATCHED, why
     session = event.data.object
     lapsed = event.created >= session.expires_at - CLOCK_SKEW_SECONDS
     return fulfilment.expire(order, session.id, actor=ACTOR, lapsed=lapsed), ""
 
 
-HANDLERS: dict[str, Callable[[stripe.Event], tuple[str, str]]] = {
+def _on_refund(event: stripe.Event, _fetched: None) -> tuple[Outcome, str]:
+    return refunds.apply_refund(refund_info(event.data.object), actor=ACTOR), ""
+
+
+def _refunds_of_charge(event: stripe.Event) -> list[RefundInfo]:
+    """A charge's refunds, asked for before the transaction (events carry the charge only)."""
+    payment_intent = event.data.object.payment_intent
+    if payment_intent is None:
+        return []
+    if not isinstance(payment_intent, str):
+        payment_intent = payment_intent.id
+    return gateway().list_refunds(payment_intent)
+
+
+def _on_charge_refunded(event: stripe.Event, fetched: list[RefundInfo]) -> tuple[Outcome, str]:
+    outcomes = [refunds.apply_refund(info, actor=ACTOR) for info in fetched]
+    for wanted in (Outcome.FLAGGED, Outcome.REFUND_RECORDED, Outcome.REFUND_UPDATED):
+        if wanted in outcomes:
+            return wanted, f"{len(fetched)} refunds on the charge"
+    return Outcome.STALE, f"{len(fetched)} refunds on the charge, all known"
+
+
+HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": _on_session_completed,
     "checkout.session.async_payment_succeeded": _on_session_completed,
     "checkout.session.async_payment_failed": _on_async_failed,
     "checkout.session.expired": _on_session_expired,
+    "refund.created": _on_refund,
+    "refund.updated": _on_refund,
+    "refund.failed": _on_refund,
+    "charge.refunded": _on_charge_refunded,
+}
+# Events whose object does not say enough: what to ask the provider first, with no
+# transaction open.
+FETCH: dict[str, Callable[[stripe.Event], Any]] = {
+    "charge.refunded": _refunds_of_charge,
 }
 
 
-def handle_event(event: stripe.Event) -> str:
-    """Apply one verified event exactly once; return its outcome ("duplicate" if seen before).
+def handle_event(event: stripe.Event) -> Outcome:
+    """Apply one verified event exactly once; return its outcome (DUPLICATE if seen before).
 
     Any exception rolls everything back, the event id included, so Stripe's retry runs it anew.
     """
+    fetch = FETCH.get(event.type)
+    fetched = fetch(event) if fetch else None
     obj = event.data.object
     record = WebhookEvent(
         event_id=event.id,
         type=event.type,
         object_id=getattr(obj, "id", None),
-        outcome="received",
+        outcome=Outcome.RECEIVED,
         stripe_created_at=datetime.fromtimestamp(event.created, UTC),
     )
     db.session.add(record)
@@ -91,19 +130,26 @@ def handle_event(event: stripe.Event) -> str:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        return "duplicate"
+        return Outcome.DUPLICATE
     try:
         handler = HANDLERS.get(event.type)
-        outcome, detail = handler(event) if handler else ("ignored", "not an event we act on")
+        outcome, detail = (
+            handler(event, fetched) if handler else (Outcome.IGNORED, "not an event we act on")
+        )
         record.outcome, record.detail = outcome, detail
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         if db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event.id)):
-            return "duplicate"
+            return Outcome.DUPLICATE
         raise
     except Exception:
         db.session.rollback()
         raise
     log.info("stripe event %s %s: %s", event.id, event.type, outcome)
+    if outcome == Outcome.CONFIRMED:
+        # A late payment the policy refunds: send it now; if the provider cannot take it,
+        # it stays pending for upkeep, and this event is handled all the same.
+        order = payment_sessions.find_order_by_session(obj.id)
+        refunds.send_unsent(order.id)
     return outcome

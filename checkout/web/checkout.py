@@ -28,7 +28,8 @@ from checkout.forms.checkout import CheckoutForm
 from checkout.models import Order
 from checkout.services import cart as carts
 from checkout.services import checkout as checkouts
-from checkout.services import orders
+from checkout.services import inventory, orders, payment_sessions
+from checkout.web.links import order_link, payment_page_url, return_urls
 from checkout.web.shopper import current_cart, remember_cart, user_id
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
@@ -98,13 +99,13 @@ def place():
 
 def _pay(order: Order):
     try:
-        url = checkouts.start_payment(order)
+        url = payment_sessions.start(order, return_urls(order))
     except OrderNotPayable as exc:
         flash(str(exc), "info")
-        return redirect(checkouts.order_link(order), 303)
+        return redirect(order_link(order), 303)
     except (GatewayUnavailable, PaymentDeclined):
         flash(GATEWAY_DOWN, "error")
-        return redirect(checkouts.payment_page_url(order), 303)
+        return redirect(payment_page_url(order), 303)
     return redirect(url, 303)
 
 
@@ -119,14 +120,13 @@ def _order_for_shopper(number: str) -> Order:
 def payment(number: str):
     """Show an unpaid order with "resume payment" and "cancel order" (Stripe's cancel_url)."""
     order = _order_for_shopper(number)
-    if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT:
-        return redirect(checkouts.order_link(order))
-    hold_expiry = checkouts.current_hold_expiry(order)
+    if not order.awaiting_payment:
+        return redirect(order_link(order))
     return render_template(
         "checkout/payment.html",
         order=order,
-        hold_expiry=hold_expiry,
-        retry=checkouts.awaiting_retry(order),
+        hold_expiry=inventory.current_hold_expiry(order),
+        retry=payment_sessions.awaiting_retry(order),
         form=EmptyForm(),
         token=request.args.get("t"),
     )
@@ -151,10 +151,10 @@ def cancel(number: str):
         cart = checkouts.cancel_order(order, current_cart(), user_id())
     except OrderNotPayable as exc:
         flash(str(exc), "info")
-        return redirect(checkouts.order_link(order), 303)
+        return redirect(order_link(order), 303)
     except GatewayUnavailable:
         flash(GATEWAY_DOWN.replace("try again", "try cancelling again"), "error")
-        return redirect(checkouts.payment_page_url(order), 303)
+        return redirect(payment_page_url(order), 303)
     remember_cart(cart)
     flash(f"Order {order.number} was cancelled and its items are back in your cart.", "success")
     return redirect(url_for("cart.show"), 303)
@@ -184,5 +184,5 @@ def success():
         waiting=waiting,
         # A session id can leak through history or logs: only the browser that placed the
         # order, or its owner, is shown the link that opens it.
-        order_url=checkouts.order_link(order) if _placed_here(order) else None,
+        order_url=order_link(order) if _placed_here(order) else None,
     )

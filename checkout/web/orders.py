@@ -3,8 +3,8 @@
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
-from checkout.services import checkout as checkouts
 from checkout.services import orders
+from checkout.web.links import pay_link
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -19,5 +19,5 @@ def show(number: str):
         "orders/show.html",
         order=order,
         token=request.args.get("t"),
-        pay_url=checkouts.payment_url(order),
+        pay_url=pay_link(order),
     )

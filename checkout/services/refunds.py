@@ -1,0 +1,244 @@
+"""Refunds: asked for by the shop or found made at the provider; never more than was captured.
+
+A refund is written to the ledger first (pending, counted against its payment at once, with
+its own idempotency key), then sent with no transaction open, then its answer recorded: a
+crash or an unreachable provider leaves a pending refund that `send_unsent` sends again under
+the same key, so it can never be made twice. The provider's refund events move it on.
+"""
+
+import logging
+
+from sqlalchemy import select, update
+
+from checkout.domain.errors import GatewayUnavailable, RefundNotAllowed
+from checkout.domain.outcomes import Outcome
+from checkout.domain.payment_status import (
+    COUNTED_REFUND_STATUSES,
+    PaymentStatus,
+    RefundStatus,
+    payment_status_for_refunded,
+    refund_status_from_provider,
+)
+from checkout.extensions import db
+from checkout.models import Order, Payment, Refund
+from checkout.models.order import EventKind, FlagCode
+from checkout.models.payment import RefundReason
+from checkout.payments import RefundInfo, gateway
+from checkout.payments.gateway import GatewayRequestRejected
+from checkout.services.orders import lock_order
+
+log = logging.getLogger(__name__)
+
+CAPTURED = frozenset(
+    {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+)
+
+
+def _count_against(payment: Payment, delta: int) -> bool:
+    """Move the payment's refunded amount by `delta` if it stays within 0..amount.
+
+    One conditional UPDATE, like a stock hold: two refunds asked for at once cannot both
+    take the last of the money, on SQLite or PostgreSQL.
+    """
+    result = db.session.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            Payment.amount_refunded + delta <= Payment.amount,
+            Payment.amount_refunded + delta >= 0,
+        )
+        .values(amount_refunded=Payment.amount_refunded + delta)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(payment)
+    if result.rowcount == 1:
+        payment.move_to(payment_status_for_refunded(payment.amount, payment.amount_refunded))
+    return result.rowcount == 1
+
+
+def refundable(payment: Payment) -> int:
+    """What is left to refund on a payment, in minor units."""
+    if PaymentStatus(payment.status) not in CAPTURED:
+        return 0
+    return payment.amount - payment.amount_refunded
+
+
+def record_refund(
+    order: Order,
+    payment: Payment,
+    amount: int,
+    *,
+    reason: RefundReason,
+    key: str,
+    actor: str,
+    user_id: int | None = None,
+) -> Refund:
+    """Write a refund to send, counted against its payment at once (flush only).
+
+    `key` names the request: asking again with the same key returns the same refund.
+    Raises RefundNotAllowed for an amount that is not positive or more than is left.
+    """
+    existing = db.session.scalar(select(Refund).where(Refund.idempotency_key == key))
+    if existing is not None:
+        return existing
+    if amount <= 0:
+        raise RefundNotAllowed("A refund must be for more than nothing.")
+    if PaymentStatus(payment.status) not in CAPTURED:
+        raise RefundNotAllowed("Only a captured payment can be refunded.")
+    if not _count_against(payment, amount):
+        raise RefundNotAllowed(
+            f"Only {refundable(payment)} minor units of this payment are left to refund."
+        )
+    refund = Refund(
+        order_id=order.id,
+        payment_id=payment.id,
+        amount=amount,
+        currency=payment.currency,
+        reason=reason,
+        idempotency_key=key,
+        requested_by=actor,
+        requested_by_user_id=user_id,
+    )
+    db.session.add(refund)
+    order.record(
+        EventKind.PAYMENT, "Refund of {amount} requested.", actor=actor, user_id=user_id,
+        amount=amount,
+    )
+    db.session.flush()
+    return refund
+
+
+def send_unsent(order_id: int | None = None) -> int:
+    """Send every pending refund the provider has not heard of yet; return how many went.
+
+    Each is sent with no transaction open, under its own key, so a refund sent twice (two
+    workers, a retry after a crash) is made once. One the provider cannot take now stays
+    pending for the next run.
+    """
+    query = select(Refund.id).where(
+        Refund.status == RefundStatus.PENDING, Refund.provider_refund_id.is_(None)
+    )
+    if order_id is not None:
+        query = query.where(Refund.order_id == order_id)
+    refund_ids = list(db.session.scalars(query.order_by(Refund.id)))
+    db.session.commit()
+    sent = 0
+    for refund_id in refund_ids:
+        refund = db.session.get(Refund, refund_id)
+        payment = db.session.get(Payment, refund.payment_id)
+        order = db.session.get(Order, refund.order_id)
+        db.session.commit()
+        try:
+            info = gateway().refund(
+                payment.payment_intent_id,
+                refund.amount,
+                idempotency_key=refund.idempotency_key,
+                metadata={"order_number": order.number, "refund_request": refund.idempotency_key,
+                          "reason": str(refund.reason)},
+            )
+        except GatewayRequestRejected as exc:
+            # The provider will never make it (already refunded there, say): staff decide.
+            _fail(refund, f"rejected: {exc}", actor="system")
+            db.session.commit()
+            continue
+        except GatewayUnavailable:
+            log.warning("refund %s not sent: provider unreachable", refund.idempotency_key)
+            continue
+        apply_refund(info, actor="system")
+        db.session.commit()
+        sent += 1
+    return sent
+
+
+def apply_refund(info: RefundInfo, *, actor: str) -> Outcome:
+    """Apply what the provider says of a refund, however it reached us (flush only).
+
+    Found by its provider id, else by the request key in its metadata (an answer we never
+    got), else it was made outside the shop and is recorded now. Idempotent: applying the
+    same state twice changes nothing.
+    """
+    refund = db.session.scalar(select(Refund).where(Refund.provider_refund_id == info.id))
+    if refund is None and info.request_key:
+        refund = db.session.scalar(
+            select(Refund).where(Refund.idempotency_key == info.request_key)
+        )
+    if refund is None:
+        return _record_external(info, actor=actor)
+    order = lock_order(refund.order_id)
+    db.session.refresh(refund)
+    refund.provider_refund_id = info.id
+    new = refund_status_from_provider(info.status)
+    if new == RefundStatus(refund.status) or (
+        new == RefundStatus.PENDING and refund.status != RefundStatus.PENDING
+    ):
+        # Nothing new, or an older state arriving after a newer one.
+        db.session.flush()
+        return Outcome.STALE
+    if new in COUNTED_REFUND_STATUSES:
+        refund.move_to(new)
+        order.record(EventKind.PAYMENT, "Refunded {amount}.", actor=actor, amount=refund.amount)
+    else:
+        _fail(refund, info.failure_reason or str(new), actor=actor, status=new)
+    db.session.flush()
+    return Outcome.REFUND_UPDATED
+
+
+def _fail(refund: Refund, why: str, *, actor: str, status=RefundStatus.FAILED) -> None:
+    """A refund that will not reach the shopper: give the amount back to the payment, flag it."""
+    order = lock_order(refund.order_id)
+    payment = db.session.get(Payment, refund.payment_id)
+    refund.move_to(status)
+    refund.failure_reason = why[:120]
+    _count_against(payment, -refund.amount)
+    order.record(
+        EventKind.PAYMENT, f"The refund of {{amount}} did not go through ({why}).",
+        actor=actor, amount=refund.amount,
+    )
+    order.flag(
+        FlagCode.REFUND_FAILED,
+        f"refund {refund.provider_refund_id or refund.idempotency_key} {status}: return the "
+        "money another way or refund again",
+        actor=actor,
+    )
+    db.session.flush()
+
+
+def _record_external(info: RefundInfo, *, actor: str) -> Outcome:
+    """Record a refund made outside the shop (the provider's dashboard) against its payment."""
+    payment = db.session.scalar(
+        select(Payment).where(Payment.payment_intent_id == info.payment_intent)
+    ) if info.payment_intent else None
+    if payment is None:
+        return Outcome.UNMATCHED
+    order = lock_order(payment.order_id)
+    status = refund_status_from_provider(info.status)
+    refund = Refund(
+        order_id=order.id,
+        payment_id=payment.id,
+        amount=info.amount,
+        currency=payment.currency,
+        reason=RefundReason.EXTERNAL,
+        status=status,
+        idempotency_key=f"external-{info.id}",
+        provider_refund_id=info.id,
+        failure_reason=info.failure_reason,
+        requested_by="stripe dashboard",
+    )
+    db.session.add(refund)
+    if status in COUNTED_REFUND_STATUSES and not _count_against(payment, info.amount):
+        order.flag(
+            FlagCode.PAYMENT_MISMATCH,
+            f"refund {info.id} of {info.amount} minor units takes more than is left on payment "
+            f"{payment.checkout_session_id}",
+            actor=actor,
+        )
+        db.session.flush()
+        return Outcome.FLAGGED
+    message = (
+        "Refunded {amount} outside the shop."
+        if status in COUNTED_REFUND_STATUSES
+        else f"A refund of {{amount}} made outside the shop did not go through ({status})."
+    )
+    order.record(EventKind.PAYMENT, message, actor=actor, amount=info.amount)
+    db.session.flush()
+    return Outcome.REFUND_RECORDED
