@@ -7,6 +7,7 @@ import pytest
 from checkout.domain.errors import InvalidTransition
 from checkout.domain.order_status import TRANSITIONS, OrderStatus, can_transition
 from checkout.models import Order
+from tests.factories import OrderFactory
 
 ALL_EDGES = list(itertools.product(OrderStatus, OrderStatus))
 LEGAL = [(a, b) for a, b in ALL_EDGES if b in TRANSITIONS[a]]
@@ -14,7 +15,7 @@ ILLEGAL = [(a, b) for a, b in ALL_EDGES if a != b and b not in TRANSITIONS[a]]
 
 
 def order_in(status: OrderStatus) -> Order:
-    return Order(number="TEST-0001", status=status, events=[])
+    return OrderFactory.build(number="TEST-0001", status=status, items=[])
 
 
 def test_every_status_has_a_row_in_the_table():

@@ -12,6 +12,7 @@ from checkout.models.order import FlagCode
 from checkout.models.payment import AttemptStatus, PaymentStatus
 from checkout.services import checkout as checkouts
 from tests.conftest import csrf_token
+from tests.factories import CheckoutAttemptFactory
 from tests.shop import add_to_cart, place_and_get_session, submit_checkout
 from tests.state import guest_token, only_order, stock_of
 from tests.test_webhooks import post_event
@@ -150,12 +151,7 @@ def test_a_second_payment_for_a_paid_order_is_flagged_for_a_refund(
     completed["data"]["object"]["payment_intent"] = "pi_test_second"
     with app.app_context():
         order = db.session.scalar(select(Order))
-        db.session.add(CheckoutAttempt(
-            order_id=order.id, number=2, idempotency_key="second", params="{}",
-            status=AttemptStatus.OPEN, session_id="cs_test_second_session",
-            expires_at=order.created_at,
-        ))
-        db.session.commit()
+        CheckoutAttemptFactory(order=order, number=2, session_id="cs_test_second_session")
     assert post_event(client, completed).status_code == 200
     with app.app_context():
         flags = [f.code for f in db.session.scalars(select(OrderFlag))]
