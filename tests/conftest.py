@@ -11,19 +11,18 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
 
 from checkout import create_app
 from checkout.extensions import db
-from checkout.models import Product, Stock
 from checkout.services import inventory
+from tests.factories import ProductFactory
 
 BASE_URL = "http://shop.test"
 
 
 def _wipe_postgres(url: str) -> None:
-    from sqlalchemy import create_engine
-
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -59,8 +58,6 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
             "LATE_PAYMENT_POLICY": "flag",
         }
     )
-    from flask_migrate import upgrade
-
     with app.app_context():
         upgrade()
     _refuse_provider_calls_inside_a_transaction(app)
@@ -135,32 +132,14 @@ def sandbox(app):
     return app.extensions["sandbox"]
 
 
-def make_product(
-    sku: str = "SKU-1", *, price: int = 2500, on_hand: int = 10, title: str | None = None
-) -> Product:
-    """Add a product with stock and commit (needs an app context)."""
-    product = Product(
-        sku=sku,
-        slug=sku.lower(),
-        title=title or f"Product {sku}",
-        description="A thing.",
-        image="img/products/placeholder.svg",
-        price=price,
-    )
-    product.stock = Stock(on_hand=on_hand, held=0)
-    db.session.add(product)
-    db.session.commit()
-    return product
-
-
 @pytest.fixture
 def products(app) -> dict[str, int]:
     """Three products: plenty, low stock, one of a kind; returns sku → id."""
     with app.app_context():
         made = [
-            make_product("MUG", price=2400, on_hand=20, title="Stoneware Mug"),
-            make_product("PEN", price=1250, on_hand=3, title="Brass Pen"),
-            make_product("VASE", price=9900, on_hand=1, title="Hand-thrown Vase"),
+            ProductFactory(sku="MUG", price=2400, on_hand=20, title="Stoneware Mug"),
+            ProductFactory(sku="PEN", price=1250, on_hand=3, title="Brass Pen"),
+            ProductFactory(sku="VASE", price=9900, on_hand=1, title="Hand-thrown Vase"),
         ]
         ids = {p.sku: p.id for p in made}
         db.session.remove()

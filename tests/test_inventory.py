@@ -1,6 +1,5 @@
 """Stock holds: one conditional UPDATE each, no oversell under a race, on SQLite and PostgreSQL."""
 
-import secrets
 import threading
 from datetime import timedelta
 
@@ -9,11 +8,11 @@ from sqlalchemy import func, select
 from checkout.db import now_utc
 from checkout.domain.errors import OutOfStock
 from checkout.extensions import db
-from checkout.models import Cart, CartLine, Order, Stock, StockHold, StockMovement
+from checkout.models import Cart, Order, Stock, StockHold, StockMovement
 from checkout.models.inventory import HoldStatus
 from checkout.services import inventory
 from checkout.services.checkout import ShippingDetails, place_order
-from tests.conftest import make_product
+from tests.factories import CartFactory, ProductFactory
 
 DETAILS = ShippingDetails(
     email="shopper@example.com",
@@ -26,14 +25,6 @@ DETAILS = ShippingDetails(
 )
 
 
-def _cart_with(product_id: int, quantity: int) -> int:
-    cart = Cart(token=secrets.token_urlsafe(16))
-    cart.lines.append(CartLine(product_id=product_id, quantity=quantity))
-    db.session.add(cart)
-    db.session.commit()
-    return cart.id
-
-
 def _stock(product_id: int) -> tuple[int, int]:
     stock = db.session.execute(
         select(Stock.on_hand, Stock.held).where(Stock.product_id == product_id)
@@ -42,8 +33,8 @@ def _stock(product_id: int) -> tuple[int, int]:
 
 
 def test_placing_an_order_holds_its_stock_and_empties_the_cart(app, ctx):
-    product = make_product("A", on_hand=5)
-    cart_id = _cart_with(product.id, 2)
+    product = ProductFactory(sku="A", on_hand=5)
+    cart_id = CartFactory(items=[(product, 2)]).id
     order = place_order(db.session.get(Cart, cart_id), DETAILS, "tok-" + "a" * 20, None)
     assert _stock(product.id) == (5, 2)
     [hold] = db.session.scalars(select(StockHold).where(StockHold.order_id == order.id))
@@ -53,13 +44,9 @@ def test_placing_an_order_holds_its_stock_and_empties_the_cart(app, ctx):
 
 
 def test_a_short_line_creates_nothing_and_names_what_is_left(app, ctx):
-    plenty = make_product("A", on_hand=5)
-    scarce = make_product("B", on_hand=1, title="Scarce")
-    cart = Cart(token="t" * 20)
-    cart.lines += [CartLine(product_id=plenty.id, quantity=2),
-                   CartLine(product_id=scarce.id, quantity=3)]
-    db.session.add(cart)
-    db.session.commit()
+    plenty = ProductFactory(sku="A", on_hand=5)
+    scarce = ProductFactory(sku="B", on_hand=1, title="Scarce")
+    cart = CartFactory(items=[(plenty, 2), (scarce, 3)])
     plenty_id, cart_id = plenty.id, cart.id
     try:
         place_order(cart, DETAILS, "tok-" + "b" * 20, None)
@@ -76,7 +63,7 @@ def test_a_short_line_creates_nothing_and_names_what_is_left(app, ctx):
 
 
 def test_the_database_refuses_held_beyond_on_hand(app, ctx):
-    product = make_product("A", on_hand=1)
+    product = ProductFactory(sku="A", on_hand=1)
     stock = db.session.get(Stock, product.id)
     stock.held = 2
     try:
@@ -89,9 +76,9 @@ def test_the_database_refuses_held_beyond_on_hand(app, ctx):
 
 
 def test_converting_holds_decrements_on_hand_and_held_together(app, ctx):
-    product = make_product("A", on_hand=5)
+    product = ProductFactory(sku="A", on_hand=5)
     order = place_order(
-        db.session.get(Cart, _cart_with(product.id, 2)), DETAILS, "tok-" + "c" * 20, None
+        db.session.get(Cart, CartFactory(items=[(product, 2)]).id), DETAILS, "tok-" + "c" * 20, None
     )
     assert inventory.convert_holds(order, actor="test") is True
     db.session.commit()
@@ -101,9 +88,9 @@ def test_converting_holds_decrements_on_hand_and_held_together(app, ctx):
 
 
 def test_releasing_holds_gives_stock_back(app, ctx):
-    product = make_product("A", on_hand=5)
+    product = ProductFactory(sku="A", on_hand=5)
     order = place_order(
-        db.session.get(Cart, _cart_with(product.id, 4)), DETAILS, "tok-" + "d" * 20, None
+        db.session.get(Cart, CartFactory(items=[(product, 4)]).id), DETAILS, "tok-" + "d" * 20, None
     )
     assert inventory.release_holds(order, actor="test") == 4
     db.session.commit()
@@ -111,8 +98,8 @@ def test_releasing_holds_gives_stock_back(app, ctx):
 
 
 def test_twenty_threads_racing_for_the_last_five_units_get_exactly_five_holds(app, ctx):
-    product = make_product("LAST", on_hand=5)
-    cart_ids = [_cart_with(product.id, 1) for _ in range(20)]
+    product = ProductFactory(sku="LAST", on_hand=5)
+    cart_ids = [CartFactory(items=[(product, 1)]).id for _ in range(20)]
     db.session.remove()
     start = threading.Barrier(20)
     won, lost, errors = [], [], []

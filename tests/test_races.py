@@ -2,6 +2,7 @@
 
 import threading
 
+import pytest
 from sqlalchemy import select
 
 from checkout.domain.errors import GatewayUnavailable
@@ -20,7 +21,8 @@ from checkout.models import (
 from checkout.models.order import FlagCode
 from checkout.services import payment_sessions, upkeep
 from tests.conftest import csrf_token
-from tests.shop import add_to_cart, place_and_get_session, submit_checkout
+from tests.factories import CheckoutAttemptFactory
+from tests.shop import add_to_cart, place_and_get_session, session_id_of, submit_checkout
 from tests.state import guest_token, only_order, stock_of
 from tests.test_webhooks import post_event
 
@@ -58,19 +60,22 @@ def test_a_bank_debit_failure_delivered_before_its_completion_does_not_hold_stoc
         assert hold.expires_at is not None  # the sweeper can still release it
 
 
-def test_cancel_racing_resume_in_another_tab_leaves_no_payable_session(
+def test_a_resume_landing_between_cancels_expiries_gets_a_session_that_cancel_then_expires(
     app, client, sandbox, products, monkeypatch
 ):
     first = place_and_get_session(client, products["PEN"], 2)
     number = only_order(app).number
     resume_url, cancel_url = _pay_urls(app, number)
     real = payment_sessions.expire_live
-    other_tab = []
+    started, other_tab = threading.Event(), []
 
+    # The seam: cancel has expired the open session and committed, and has not yet looked at
+    # the order again. The other tab's resume runs to its end right there (once: the resume
+    # goes through this function too).
     def resume_right_after_the_first_expiry(order, **kwargs):
         result = real(order, **kwargs)
-        if not other_tab:
-            other_tab.append("started")
+        if not started.is_set():
+            started.set()
             tab = threading.Thread(
                 target=lambda: other_tab.append(_post(app.test_client(), resume_url))
             )
@@ -79,17 +84,69 @@ def test_cancel_racing_resume_in_another_tab_leaves_no_payable_session(
         return result
 
     monkeypatch.setattr(payment_sessions, "expire_live", resume_right_after_the_first_expiry)
-    _post(client, cancel_url)
-    open_sessions = [
-        s for s in {first, *_session_ids(app)} if sandbox.retrieve_session(s)["status"] == "open"
+    cancelled = _post(client, cancel_url)
+    [resumed] = other_tab
+    second = session_id_of(resumed)  # the resume won its moment: a fresh payment page
+    assert second != first
+    assert cancelled.headers["Location"].endswith("/cart/")  # and cancel still cancelled
+    assert only_order(app).status == OrderStatus.CANCELLED
+    assert [sandbox.retrieve_session(s)["status"] for s in (first, second)] == [
+        "expired", "expired"
     ]
-    order = only_order(app)
-    # Whoever won, no session can take money for an order that is not waiting for it.
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        assert open_sessions == []
-        assert stock_of(app, products["PEN"]) == (3, 0)
-    else:
-        assert len(open_sessions) <= 1
+    assert _attempts(app) == [(1, AttemptStatus.EXPIRED), (2, AttemptStatus.EXPIRED)]
+    assert stock_of(app, products["PEN"]) == (3, 0)
+    with app.app_context():
+        assert [(line.product_id, line.quantity) for line in db.session.scalars(
+            select(CartLine))] == [(products["PEN"], 2)]
+
+
+@pytest.mark.parametrize("cancel_lands", ["before the provider answers",
+                                          "after the provider answers"])
+def test_a_cancel_landing_while_resume_waits_for_its_session_leaves_that_session_expired(
+    app, client, sandbox, products, monkeypatch, cancel_lands
+):
+    gateway = app.extensions["payments"]
+    real = gateway.create_checkout
+
+    def provider_down(params, key):
+        raise GatewayUnavailable("The payment provider could not be reached.")
+
+    monkeypatch.setattr(gateway, "create_checkout", provider_down)
+    assert add_to_cart(client, products["PEN"], 2).status_code == 303
+    assert submit_checkout(client).status_code == 303  # to "try again": no session was made
+    number = only_order(app).number
+    resume_url, cancel_url = _pay_urls(app, number)
+    started, other_tab = threading.Event(), []
+
+    def cancel_in_the_other_tab() -> None:
+        started.set()
+        tab = threading.Thread(target=lambda: other_tab.append(_post(client, cancel_url)))
+        tab.start()
+        tab.join()
+
+    # The seam: resume has recorded its request and is waiting on the provider, holding no
+    # database lock; the other tab's cancel runs to its end right there (once: the cancel
+    # resends the request in flight through this function too).
+    def cancel_during_the_request(params, key):
+        if cancel_lands == "before the provider answers" and not started.is_set():
+            cancel_in_the_other_tab()
+        session = real(params, key)
+        if not started.is_set():
+            cancel_in_the_other_tab()
+        return session
+
+    monkeypatch.setattr(gateway, "create_checkout", cancel_during_the_request)
+    resumed = _post(app.test_client(), resume_url)
+    [cancelled] = other_tab
+    assert cancelled.headers["Location"].endswith("/cart/")  # cancel won
+    assert resumed.status_code == 303
+    assert f"/orders/{number}?t=" in resumed.headers["Location"]  # resume sent to the order
+    assert only_order(app).status == OrderStatus.CANCELLED
+    # Cancel found the request in flight and resent it with its key: one session, expired.
+    [session_id] = _session_ids(app)
+    assert sandbox.retrieve_session(session_id)["status"] == "expired"
+    assert _attempts(app) == [(1, AttemptStatus.EXPIRED)]
+    assert stock_of(app, products["PEN"]) == (3, 0)
 
 
 def _session_ids(app) -> list[str]:
@@ -158,12 +215,7 @@ def test_a_second_payment_for_a_paid_order_is_flagged_for_a_refund(
     completed["data"]["object"]["payment_intent"] = "pi_test_second"
     with app.app_context():
         order = db.session.scalar(select(Order))
-        db.session.add(CheckoutAttempt(
-            order_id=order.id, number=2, idempotency_key="second", params="{}",
-            status=AttemptStatus.OPEN, session_id="cs_test_second_session",
-            expires_at=order.created_at,
-        ))
-        db.session.commit()
+        CheckoutAttemptFactory(order=order, number=2, session_id="cs_test_second_session")
     assert post_event(client, completed).status_code == 200
     with app.app_context():
         flags = [f.code for f in db.session.scalars(select(OrderFlag))]
