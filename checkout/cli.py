@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
+from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from checkout.services import upkeep
 from checkout.services.accounts import create_staff
 from checkout.services.demo import load_demo_catalog
@@ -39,8 +40,11 @@ users = AppGroup("users", help="Manage accounts.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_staff_command(email: str, password: str) -> None:
     """Create a staff account (or promote an existing one) with this password."""
-    if len(password) < 10:
-        raise click.BadParameter("use at least 10 characters", param_hint="--password")
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise click.BadParameter(
+            f"use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
+            param_hint="--password",
+        )
     if "@" not in email or len(email) > 254:
         raise click.BadParameter("not an email address", param_hint="EMAIL")
     user = create_staff(email, password)

@@ -149,7 +149,7 @@ ADD_CASES = [
     ("quantity with a control character", {"quantity": "1\x00"}, 422,
      "Not a valid integer value."),
     ("more than is in stock", {"quantity": "2", "product": "VASE"}, 409,
-     "Not enough stock for Hand-thrown Vase: 1 left."),
+     "Not enough stock. Hand-thrown Vase: you asked for 2, only 1 left."),
 ]
 
 
@@ -170,7 +170,7 @@ def test_adding_beyond_what_is_left_counts_what_is_already_in_the_cart(app, clie
     assert add_to_cart(client, products["PEN"], 3).status_code == 303
     before = snapshot(app)
     response = add_to_cart(client, products["PEN"], 1)
-    assert_refused(response, 409, "Not enough stock for Brass Pen: 3 left.")
+    assert_refused(response, 409, "Brass Pen: you asked for 4, only 3 left.")
     assert snapshot(app) == before
 
 
@@ -212,7 +212,7 @@ UPDATE_CASES = [
     ("quantity over the line limit", "100", 422, "Choose between 0 and 99."),
     ("huge quantity", HUGE_NUMBER, 422, "Choose between 0 and 99."),
     ("10 000-character quantity", LONG_TEXT, 422, "Not a valid integer value."),
-    ("more than is in stock", "4", 409, "Not enough stock for Brass Pen: 3 left."),
+    ("more than is in stock", "4", 409, "Brass Pen: you asked for 4, only 3 left."),
 ]
 
 

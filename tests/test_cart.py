@@ -102,13 +102,13 @@ def test_asking_for_more_than_is_left_says_how_many_and_changes_nothing(app, cli
     response = set_quantity(client, products["PEN"], "4")
     assert response.status_code == 409
     page = text_of(response)
-    assert "Not enough stock for Brass Pen: 3 left." in page
+    assert "Not enough stock. Brass Pen: you asked for 4, only 3 left." in page
     assert quantity_shown(page, products["PEN"]) == "2"
     assert snapshot(app) == before
 
     response = add_to_cart(client, products["VASE"], 2)
     assert response.status_code == 409
-    assert "Not enough stock for Hand-thrown Vase: 1 left." in text_of(response)
+    assert "Hand-thrown Vase: you asked for 2, only 1 left." in text_of(response)
     assert snapshot(app) == before
 
 
@@ -118,7 +118,7 @@ def test_stock_held_by_someone_elses_checkout_is_not_offered(app, client, produc
     session_id_of(submit_checkout(other))
     response = add_to_cart(client, products["PEN"], 2)
     assert response.status_code == 409
-    assert "Not enough stock for Brass Pen: 1 left." in text_of(response)
+    assert "Brass Pen: you asked for 2, only 1 left." in text_of(response)
     assert add_to_cart(client, products["PEN"], 1).status_code == 303
 
 
@@ -128,7 +128,7 @@ def test_a_sold_out_product_says_so(app, client, products):
     session_id_of(submit_checkout(other))
     response = add_to_cart(client, products["VASE"], 1)
     assert response.status_code == 409
-    assert "Not enough stock for Hand-thrown Vase: sold out." in text_of(response)
+    assert "Hand-thrown Vase: you asked for 1, sold out." in text_of(response)
 
 
 def test_the_guest_cart_lives_in_the_database_behind_a_cookie(app, client, products):

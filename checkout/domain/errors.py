@@ -14,17 +14,19 @@ class Shortage:
     requested: int
     available: int
 
+    @property
+    def text(self) -> str:
+        """The shortage in the words shoppers see, wherever it is shown."""
+        left = f"only {self.available} left" if self.available else "sold out"
+        return f"{self.title}: you asked for {self.requested}, {left}"
+
 
 class OutOfStock(DomainError):
     """One or more lines cannot be held."""
 
     def __init__(self, shortages: list[Shortage]):
         self.shortages = shortages
-        parts = [
-            f"{s.title}: {s.available} left" if s.available else f"{s.title}: sold out"
-            for s in shortages
-        ]
-        super().__init__("Not enough stock for " + "; ".join(parts) + ".")
+        super().__init__("Not enough stock. " + "; ".join(s.text for s in shortages) + ".")
 
 
 class InvalidTransition(DomainError):

@@ -1,7 +1,5 @@
 """Money in integer minor units: currency exponents and display formatting."""
 
-from dataclasses import dataclass
-
 import pycountry
 
 # ISO 4217 currencies with no minor unit, as Stripe treats them (amounts are whole units).
@@ -39,25 +37,6 @@ def exponent(currency: str) -> int:
     return 2
 
 
-@dataclass(frozen=True)
-class Money:
-    amount: int
-    currency: str
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.amount, int) or isinstance(self.amount, bool):
-            raise MoneyError(f"amount must be an integer of minor units, got {self.amount!r}")
-        exponent(self.currency)
-
-    def __add__(self, other: "Money") -> "Money":
-        if other.currency != self.currency:
-            raise MoneyError(f"cannot add {other.currency} to {self.currency}")
-        return Money(self.amount + other.amount, self.currency)
-
-    def __mul__(self, quantity: int) -> "Money":
-        return Money(self.amount * quantity, self.currency)
-
-
 def format_money(amount: int, currency: str) -> str:
     """Render minor units for people: 1999 USD → "$19.99", 1500 JPY → "¥1,500"."""
     if not isinstance(amount, int) or isinstance(amount, bool):
@@ -69,3 +48,8 @@ def format_money(amount: int, currency: str) -> str:
     number = f"{whole:,}" + (f".{minor:0{digits}d}" if digits else "")
     symbol = SYMBOLS.get(code)
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{code} {number}"
+
+
+def format_shipping(amount: int, currency: str) -> str:
+    """Render a shipping fee for people: nothing to pay reads "Free"."""
+    return format_money(amount, currency) if amount else "Free"

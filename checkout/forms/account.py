@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
+from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
 
 class LoginForm(FlaskForm):
     email = EmailField(
@@ -34,10 +36,14 @@ class RegisterForm(FlaskForm):
     )
     password = PasswordField(
         "Password",
-        description="At least 10 characters.",
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
         validators=[
             DataRequired("Choose a password."),
-            Length(10, 200, "Use between 10 and 200 characters."),
+            Length(
+                MIN_PASSWORD_LENGTH,
+                MAX_PASSWORD_LENGTH,
+                f"Use between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters.",
+            ),
         ],
         render_kw={"autocomplete": "new-password"},
     )

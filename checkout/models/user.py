@@ -10,6 +10,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from checkout.db import UTCDateTime, now_utc
 from checkout.extensions import db
 
+# The shortest password an account may have, on the sign-up form and on the command line.
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+
 
 class User(UserMixin, db.Model):
     __tablename__ = "user"

@@ -1,6 +1,6 @@
 """The cart page and the forms that change it."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 
 from checkout.domain.errors import DomainError, ProductUnavailable
 from checkout.forms import EmptyForm
@@ -100,7 +100,3 @@ def _cart_page(status: int):
     response = show()
     return response, status
 
-
-@bp.app_context_processor
-def _cart_url() -> dict:
-    return {"cart_url": url_for("cart.show"), "request_path": request.path}

@@ -6,8 +6,9 @@ import pycountry
 from flask import Flask
 
 from checkout.domain.availability import availability
-from checkout.domain.money import format_money
+from checkout.domain.money import format_money, format_shipping
 from checkout.domain.order_status import OrderStatus
+from checkout.domain.pricing import MAX_QUANTITY_PER_LINE
 from checkout.web.shopper import init_cart_cookie
 
 
@@ -36,12 +37,14 @@ def init_templating(app: Flask) -> None:
     """Register the money and date filters and the store globals."""
     app.add_template_filter(_money, "money")
     app.add_template_filter(_datetime, "datetime")
+    app.add_template_filter(format_shipping, "shipping_fee")
     init_cart_cookie(app)
 
     app.add_template_global(lambda status: OrderStatus(status).label, "status_label")
     app.add_template_global(_country_name, "country_name")
     app.add_template_global(_city_line, "city_line")
     app.add_template_global(availability, "availability")
+    app.add_template_global(MAX_QUANTITY_PER_LINE, "max_quantity")
 
     @app.context_processor
     def _store() -> dict:
