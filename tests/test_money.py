@@ -3,7 +3,7 @@
 import pytest
 
 from checkout.domain.money import MoneyError, exponent, format_money
-from checkout.domain.pricing import PricedLine, price_lines
+from checkout.domain.pricing import PricedLine, PricingContext, price
 
 
 @pytest.mark.parametrize(
@@ -36,16 +36,16 @@ def test_unknown_currency_is_refused():
 
 
 def test_price_lines_sums_line_totals():
-    totals = price_lines(
-        [PricedLine("A", "A", 1999, 2), PricedLine("B", "B", 500, 1)], "usd"
+    totals = price(
+        [PricedLine("A", "A", 1999, 2), PricedLine("B", "B", 500, 1)], PricingContext("usd")
     )
     assert (totals.subtotal, totals.total, totals.currency) == (4498, 4498, "USD")
 
 
-@pytest.mark.parametrize(("price", "quantity"), [(-1, 1), (100, 0), (100, 100)])
-def test_price_lines_refuses_impossible_lines(price, quantity):
+@pytest.mark.parametrize(("unit_price", "quantity"), [(-1, 1), (100, 0), (100, 100)])
+def test_price_lines_refuses_impossible_lines(unit_price, quantity):
     with pytest.raises(MoneyError):
-        price_lines([PricedLine("A", "A", price, quantity)], "USD")
+        price([PricedLine("A", "A", unit_price, quantity)], PricingContext("USD"))
 
 
 @pytest.mark.parametrize(

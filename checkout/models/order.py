@@ -1,5 +1,6 @@
 """Orders: line and total snapshots, the status machine's timeline, and staff flags."""
 
+import json
 import secrets
 from datetime import datetime
 from enum import StrEnum
@@ -11,6 +12,7 @@ from checkout.db import UTCDateTime, now_utc
 from checkout.domain.money import format_money
 from checkout.domain.order_status import TRANSITIONS, OrderStatus
 from checkout.domain.payment_status import checked_move
+from checkout.domain.pricing import PricingContext, context_from_dict
 from checkout.extensions import db
 
 # Crockford-style alphabet: no I, L, O or U to misread over the phone.
@@ -49,6 +51,8 @@ class Order(db.Model):
     shipping: Mapped[int] = mapped_column(default=0)
     tax: Mapped[int] = mapped_column(default=0)
     total: Mapped[int]
+    # The pricing context the totals were computed in (JSON): what the payment session repeats.
+    pricing: Mapped[str | None] = mapped_column(Text)
     tracking_carrier: Mapped[str | None] = mapped_column(String(60))
     tracking_number: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
@@ -63,6 +67,13 @@ class Order(db.Model):
     flags: Mapped[list["OrderFlag"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderFlag.id"
     )
+
+    @property
+    def pricing_context(self) -> PricingContext:
+        """The context the order was priced in (orders from before it was kept: the plain one)."""
+        if self.pricing is None:
+            return PricingContext(currency=self.currency)
+        return context_from_dict(json.loads(self.pricing))
 
     @property
     def awaiting_payment(self) -> bool:

@@ -7,10 +7,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.errors import OutOfStock, ProductUnavailable, QuantityInvalid, Shortage
-from checkout.domain.pricing import MAX_QUANTITY_PER_LINE, PricedLine, Totals, price_lines
+from checkout.domain.pricing import (
+    MAX_QUANTITY_PER_LINE,
+    Breakdown,
+    PricedLine,
+    PricingContext,
+    price,
+)
 from checkout.extensions import db
 from checkout.models import Cart, CartLine, Product
 from checkout.services import catalog
+from checkout.services.pricing import store_context
 
 
 def find_cart(token: str | None, user_id: int | None) -> Cart | None:
@@ -138,20 +145,21 @@ class CartSummary:
     """A cart as the pages show it: each line with its price, and the totals."""
 
     rows: list[tuple[CartLine, PricedLine]]
-    totals: Totals | None
+    totals: Breakdown | None
 
     @property
     def lines(self) -> list[PricedLine]:
         return [priced for _, priced in self.rows]
 
 
-def summarize(cart: Cart | None, currency: str) -> CartSummary:
-    """Price a cart (possibly none) at today's database prices."""
+def summarize(cart: Cart | None, context: PricingContext | None = None) -> CartSummary:
+    """Price a cart (possibly none) at today's database prices, in the shop's context."""
     if cart is None or not cart.lines:
         return CartSummary(rows=[], totals=None)
     lines = priced_lines(cart)
+    context = context or store_context()
     return CartSummary(
-        rows=list(zip(cart.lines, lines, strict=True)), totals=price_lines(lines, currency)
+        rows=list(zip(cart.lines, lines, strict=True)), totals=price(lines, context)
     )
 
 

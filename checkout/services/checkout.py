@@ -3,15 +3,15 @@
 The Checkout Session itself (start, resend, renew, expire) is `payment_sessions`' business.
 """
 
+import json
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.errors import EmptyCart, GatewayUnavailable, OrderNotPayable, OutOfStock
 from checkout.domain.order_status import OrderStatus
-from checkout.domain.pricing import price_lines
+from checkout.domain.pricing import context_to_dict, price
 from checkout.extensions import db
 from checkout.models import Cart, Order, OrderLine
 from checkout.models.order import EventKind
@@ -19,6 +19,7 @@ from checkout.payments import gateway
 from checkout.services import cart as carts
 from checkout.services import fulfilment, inventory, payment_sessions
 from checkout.services.orders import lock_order
+from checkout.services.pricing import store_context
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,12 @@ def place_order(
         if existing is not None:
             return existing
         raise EmptyCart("Your cart is empty.")
-    currency = current_app.config["STORE_CURRENCY"]
     lines = carts.priced_lines(cart)
     retired = carts.retired_lines(cart)
     if retired:
         raise OutOfStock(retired)
-    totals = price_lines(lines, currency)
+    context = store_context(details.country)
+    totals = price(lines, context)
     order = Order(
         checkout_token=checkout_token,
         user_id=user_id,
@@ -80,16 +81,17 @@ def place_order(
         shipping=totals.shipping,
         tax=totals.tax,
         total=totals.total,
+        pricing=json.dumps(context_to_dict(context), sort_keys=True),
     )
-    for cart_line, priced in zip(cart.lines, lines, strict=True):
+    for cart_line, priced in zip(cart.lines, totals.lines, strict=True):
         order.lines.append(
             OrderLine(
                 product_id=cart_line.product_id,
-                sku=priced.sku,
-                title=priced.title,
-                unit_price=priced.unit_price,
-                quantity=priced.quantity,
-                line_total=priced.line_total,
+                sku=priced.line.sku,
+                title=priced.line.title,
+                unit_price=priced.line.unit_price,
+                quantity=priced.line.quantity,
+                line_total=priced.subtotal,
             )
         )
     order.record(EventKind.STATUS, "Order placed; awaiting payment.", actor="shopper",

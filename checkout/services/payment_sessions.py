@@ -310,17 +310,29 @@ def _return_urls(attempt: CheckoutAttempt) -> dict[str, str]:
 
 
 def _session_params(order: Order, expires_at: datetime, key: str, urls: ReturnUrls) -> dict:
-    """The Checkout Session request for an order: amounts from its snapshot, never the browser."""
-    return {
+    """The Checkout Session request for an order: amounts from its snapshot, never the browser.
+
+    The discount, shipping and tax go as Stripe's own coupon, shipping option and tax rates,
+    so that Stripe's arithmetic (domain.pricing follows it) charges exactly the order's total.
+    """
+    context = order.pricing_context
+    currency = order.currency.lower()
+    tax_rate_ids = [rate.provider_id for rate in context.tax_rates]
+    if None in tax_rate_ids or (
+        context.discount is not None and context.discount.provider_coupon_id is None
+    ):
+        raise ValueError(f"order {order.number} is priced with rules Stripe does not know yet")
+    params: dict = {
         "mode": "payment",
         "line_items": [
             {
                 "price_data": {
-                    "currency": order.currency.lower(),
+                    "currency": currency,
                     "unit_amount": line.unit_price,
                     "product_data": {"name": line.title, "metadata": {"sku": line.sku}},
                 },
                 "quantity": line.quantity,
+                **({"tax_rates": tax_rate_ids} if tax_rate_ids else {}),
             }
             for line in order.lines
         ],
@@ -333,3 +345,16 @@ def _session_params(order: Order, expires_at: datetime, key: str, urls: ReturnUr
         "cancel_url": urls.cancel,
         "expires_at": int(expires_at.timestamp()),
     }
+    if context.discount is not None:
+        params["discounts"] = [{"coupon": context.discount.provider_coupon_id}]
+    if context.shipping is not None:
+        params["shipping_options"] = [
+            {
+                "shipping_rate_data": {
+                    "type": "fixed_amount",
+                    "display_name": context.shipping.name,
+                    "fixed_amount": {"amount": context.shipping.amount, "currency": currency},
+                }
+            }
+        ]
+    return params

@@ -1,6 +1,6 @@
 """The cart page and the forms that change it."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from checkout.domain.errors import DomainError, ProductUnavailable
 from checkout.forms import EmptyForm
@@ -22,7 +22,7 @@ def _first_error(form) -> str:
 @bp.get("/")
 def show():
     """Show the cart with today's prices and totals."""
-    summary = carts.summarize(current_cart(), current_app.config["STORE_CURRENCY"])
+    summary = carts.summarize(current_cart())
     return render_template(
         "cart/show.html",
         rows=summary.rows,

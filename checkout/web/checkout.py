@@ -5,7 +5,6 @@ import secrets
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -41,7 +40,7 @@ GATEWAY_DOWN = (
 
 
 def _review(form: CheckoutForm, status: int = 200, shortages=None):
-    summary = carts.summarize(current_cart(), current_app.config["STORE_CURRENCY"])
+    summary = carts.summarize(current_cart())
     return (
         render_template(
             "checkout/form.html",
