@@ -1,6 +1,9 @@
 """Which payment backend the app wires up: the sandbox only when asked, with the keys given."""
 
+import threading
+
 import pytest
+from werkzeug.serving import make_server
 
 from checkout import create_app
 from checkout.extensions import db
@@ -71,3 +74,25 @@ def test_a_live_key_is_refused_in_sandbox_mode(tmp_path):
         _app(tmp_path, PAYMENTS="sandbox", STRIPE_SECRET_KEY="sk_live_oops")
 
 
+
+def test_sandbox_mode_with_an_api_base_reaches_that_sandbox_over_http(tmp_path):
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    other = _app(other_dir, PAYMENTS="sandbox", STRIPE_SECRET_KEY="sk_test_shared_key")
+    server = make_server("127.0.0.1", 0, other, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}/sandbox/stripe"
+    app = _app(tmp_path, PAYMENTS="sandbox", STRIPE_SECRET_KEY="sk_test_shared_key",
+               STRIPE_API_BASE=base)
+    try:
+        with app.test_request_context():
+            session = app.extensions["payments"].create_checkout(SESSION, "api-base-key-1")
+        # The session lives in the sandbox behind STRIPE_API_BASE, not in the mounted one.
+        assert other.extensions["sandbox"].retrieve_session(session.id)["amount_total"] == 1500
+        assert app.extensions["sandbox"].events() == []
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        _close(app)
+        _close(other)
