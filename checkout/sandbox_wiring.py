@@ -40,6 +40,9 @@ def mount_sandbox(app: Flask) -> stripe_sandbox.Sandbox:
     sandbox.deliver_in_process(shop_url, app)
     app.extensions["sandbox"] = sandbox
     app.extensions["sandbox_app"] = sandbox_app
+    # After a restart, due retries and expiries resume with the shop's first request, not only
+    # once somebody reaches the sandbox again.
+    app.before_request(sandbox.ensure_worker)
     app.cli.add_command(sandbox_cli)
     return sandbox
 
