@@ -60,9 +60,9 @@ def register_payments(app: Flask) -> None:
     from checkout.payments import init_payments
 
     if app.config["PAYMENTS"] == "sandbox":
-        from checkout import sandbox
+        from checkout.sandbox_wiring import mount_sandbox
 
-        sandbox.init_app(app)
+        mount_sandbox(app)
     init_payments(app)
 
 

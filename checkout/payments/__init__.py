@@ -29,12 +29,12 @@ def init_payments(app: Flask) -> None:
 
     base = app.config.get("STRIPE_API_BASE")
     http_client = None
-    if app.config["PAYMENTS"] == "sandbox":
-        from checkout.sandbox.transport import InProcessHTTPClient
+    if app.config["PAYMENTS"] == "sandbox" and not base:
+        from checkout.sandbox_wiring import sandbox_http_client
 
-        base = base or app.config["PUBLIC_BASE_URL"] + "/sandbox/stripe"
-        # No socket to ourselves: a single sync worker would otherwise wait on itself.
-        http_client = InProcessHTTPClient(app)
+        # No socket to ourselves: a single sync worker would otherwise wait on itself. A
+        # sandbox behind STRIPE_API_BASE is another process: the SDK's own client reaches it.
+        base, http_client = sandbox_http_client(app)
     client = stripe.StripeClient(
         app.config["STRIPE_SECRET_KEY"],
         base_addresses={"api": base} if base else None,

@@ -1,4 +1,4 @@
-"""A minimal Flask app with only the sandbox mounted, plus a webhook receiver to test with."""
+"""The standalone sandbox app (stripe_sandbox.create_app) plus a webhook receiver to test with."""
 
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ import pytest
 import stripe
 from flask import Flask, request
 
-from checkout import sandbox as sandbox_pkg
-from checkout.sandbox import Sandbox
-from checkout.sandbox.transport import InProcessHTTPClient
+import stripe_sandbox
+from stripe_sandbox import InProcessHTTPClient, Sandbox
 
 from .stripe_schema import StripeSchema
 
 API_KEY = "sk_test_sandbox_tests"
 WEBHOOK_SECRET = "whsec_sandbox_tests"
+# The app receiving webhooks, and where the sandbox itself is reached.
 BASE = "http://shop.test"
+SANDBOX = "http://sandbox.test"
 # Set to e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres to run the suite on
 # PostgreSQL (one fresh database per test store) instead of SQLite files.
 POSTGRES_URL = os.environ.get("SANDBOX_TEST_POSTGRES_URL")
@@ -54,23 +55,9 @@ class Receiver:
         return [event.type for event in self.events]
 
 
-def make_app(db_path: Path, **overrides: Any) -> Flask:
-    """Build a Flask app with the sandbox and a verifying webhook route."""
+def receiver_app(receiver: Receiver) -> Flask:
+    """Return a small app whose webhook route verifies and records what it is sent."""
     app = Flask(__name__)
-    app.config.update(
-        TESTING=True,
-        SECRET_KEY="test",
-        STRIPE_SECRET_KEY=API_KEY,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        SANDBOX_DATABASE_URL=database_url(db_path),
-        SANDBOX_WEBHOOK_URL=f"{BASE}/webhooks/stripe",
-        PUBLIC_BASE_URL=BASE,
-        STORE_NAME="Fernhill Supply",
-        SANDBOX_BACKGROUND=False,
-    )
-    app.config.update(overrides)
-    receiver = Receiver()
-    app.extensions["receiver"] = receiver
 
     @app.post("/webhooks/stripe")
     def webhook() -> tuple[str, int]:
@@ -86,7 +73,29 @@ def make_app(db_path: Path, **overrides: Any) -> Flask:
         receiver.events.append(event)
         return "", 200
 
-    sandbox_pkg.init_app(app)
+    return app
+
+
+def make_app(db_path: Path, **overrides: Any) -> Flask:
+    """Build the sandbox with create_app; webhooks to BASE reach a verifying receiver in-process.
+
+    The receiver is kept in the sandbox app's extensions for the tests' convenience.
+    """
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "API_KEY": API_KEY,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "DATABASE_URL": database_url(db_path),
+        "WEBHOOK_URL": f"{BASE}/webhooks/stripe",
+        "PUBLIC_URL": SANDBOX,
+        "DISPLAY_NAME": "Fernhill Supply",
+        "BACKGROUND": False,
+    }
+    config.update(overrides)
+    app = stripe_sandbox.create_app(config)
+    receiver = Receiver()
+    app.extensions["receiver"] = receiver
+    app.extensions["sandbox"].deliver_in_process(BASE, receiver_app(receiver))
     return app
 
 
@@ -109,9 +118,9 @@ def receiver(app: Flask) -> Receiver:
 
 @pytest.fixture
 def client(app: Flask) -> stripe.StripeClient:
-    """A StripeClient wired to the sandbox in process, as the shop builds it."""
-    http = InProcessHTTPClient(app)
-    yield stripe.StripeClient(API_KEY, base_addresses={"api": f"{BASE}/sandbox/stripe"},
+    """A StripeClient wired to the sandbox in process, as a mounting app builds it."""
+    http = InProcessHTTPClient(app, SANDBOX)
+    yield stripe.StripeClient(API_KEY, base_addresses={"api": SANDBOX},
                               http_client=http, max_network_retries=2)
     http.close()
 

@@ -29,7 +29,7 @@ def encode(params: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
 def call(app: Flask, method: str, path: str, params: dict[str, Any] | None = None, *,
          key: str | None = API_KEY, idempotency_key: str | None = None
          ) -> tuple[int, dict[str, Any], Any]:
-    """Call `/sandbox/stripe{path}`; return (status, JSON body, headers)."""
+    """Call the sandbox app at `path`; return (status, JSON body, headers)."""
     headers = {"Stripe-Version": "2026-10-28.endive"}
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
@@ -38,8 +38,8 @@ def call(app: Flask, method: str, path: str, params: dict[str, Any] | None = Non
     body = urlencode(encode(params or {}), safe="[]")
     client = app.test_client()
     if method == "GET":
-        response = client.get(f"/sandbox/stripe{path}?{body}", headers=headers)
+        response = client.get(f"{path}?{body}", headers=headers)
     else:
-        response = client.post(f"/sandbox/stripe{path}", data=body, headers=headers,
+        response = client.post(path, data=body, headers=headers,
                                content_type="application/x-www-form-urlencoded")
     return response.status_code, response.get_json(), response.headers

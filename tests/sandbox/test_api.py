@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 import pytest
 import stripe
 
-from checkout.sandbox import Sandbox
-from checkout.sandbox.params import parse_form
+from stripe_sandbox import InProcessHTTPClient, Sandbox
+from stripe_sandbox.params import parse_form
 
-from .conftest import API_KEY, BASE, session_params
+from .conftest import API_KEY, SANDBOX, session_params
 from .helpers import call, encode
 
 
@@ -42,7 +42,7 @@ def test_an_open_session_is_shaped_as_stripe_creates_it(app, sandbox: Sandbox) -
     assert session["livemode"] is False
     assert (session["status"], session["payment_status"]) == ("open", "unpaid")
     assert session["payment_intent"] is None
-    assert session["url"] == f"{BASE}/sandbox/stripe/pay/{session['id']}"
+    assert session["url"] == f"{SANDBOX}/pay/{session['id']}"
     assert session["amount_total"] == 2 * 1999 + 500
     assert session["currency"] == "usd"
     assert session["success_url"].endswith("session_id={CHECKOUT_SESSION_ID}")
@@ -61,7 +61,7 @@ def test_a_missing_or_wrong_key_is_401(app, client: stripe.StripeClient) -> None
     assert status == 401 and "did not provide an API key" in body["error"]["message"]
     status, body, _ = call(app, "GET", "/v1/events", key="sk_test_not_the_key")
     assert status == 401 and body["error"]["type"] == "invalid_request_error"
-    wrong = stripe.StripeClient("sk_test_other", base_addresses={"api": f"{BASE}/sandbox/stripe"},
+    wrong = stripe.StripeClient("sk_test_other", base_addresses={"api": SANDBOX},
                                 http_client=client._requestor._client)
     with pytest.raises(stripe.AuthenticationError):
         wrong.v1.events.list()
@@ -291,8 +291,6 @@ def test_events_caused_by_the_api_record_the_request(client: stripe.StripeClient
 
 
 def test_the_sdk_retries_a_409_with_the_same_key(app, sandbox: Sandbox, monkeypatch) -> None:
-    from checkout.sandbox.transport import InProcessHTTPClient
-
     params = parse_form(urlencode(encode(session_params()), safe="[]"))
     sandbox.idempotency_begin("retry-me", "POST /v1/checkout/sessions", params)
     calls = []
@@ -306,8 +304,8 @@ def test_the_sdk_retries_a_409_with_the_same_key(app, sandbox: Sandbox, monkeypa
 
     monkeypatch.setattr(sandbox, "idempotency_begin", release_after_first)
     monkeypatch.setattr(stripe.HTTPClient, "_sleep_time_seconds", lambda self, n, r=None: 0)
-    http = InProcessHTTPClient(app)
-    client = stripe.StripeClient(API_KEY, base_addresses={"api": f"{BASE}/sandbox/stripe"},
+    http = InProcessHTTPClient(app, SANDBOX)
+    client = stripe.StripeClient(API_KEY, base_addresses={"api": SANDBOX},
                                  http_client=http, max_network_retries=2)
     try:
         session = client.v1.checkout.sessions.create(

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 import pytest
 from flask import Flask
 
-from checkout.sandbox import Sandbox
+from stripe_sandbox import Sandbox
 
-from .conftest import API_KEY, session_params
+from .conftest import API_KEY, SANDBOX, session_params
 from .helpers import call, encode
 from .test_http import control
 
@@ -26,9 +26,9 @@ def raw(app: Flask, monkeypatch):
     def send(method: str, path: str, body: bytes | None = None) -> tuple[int, Any, Any]:
         headers = {"Authorization": f"Bearer {API_KEY}"}
         if method == "GET":
-            response = client.get(f"/sandbox/stripe{path}", headers=headers)
+            response = client.get(path, headers=headers)
         else:
-            response = client.post(f"/sandbox/stripe{path}", data=body, headers=headers,
+            response = client.post(path, data=body, headers=headers,
                                    content_type=FORM)
         assert response.mimetype == "application/json", response.get_data(as_text=True)[:200]
         return response.status_code, response.get_json(), response.headers
@@ -64,14 +64,14 @@ def test_only_ascii_digits_make_an_integer(raw) -> None:
 def test_the_page_takes_only_ascii_digits_in_a_card(app: Flask, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     _, session, _ = call(app, "POST", "/v1/checkout/sessions", session_params())
-    path = session["url"].split("/sandbox/stripe", 1)[1]
+    path = session["url"].removeprefix(SANDBOX)
     form = {"email": "a@b.c", "name": "A B", "cvc": "123", "method": "card"}
     client = app.test_client()
-    response = client.post(f"/sandbox/stripe{path}", data={
+    response = client.post(path, data={
         **form, "number": "4242 4242 4242 424\u00b2", "exp": "12 / 40"})
     assert response.status_code == 422
     assert "Your card number is invalid." in response.get_data(as_text=True)
-    response = client.post(f"/sandbox/stripe{path}", data={
+    response = client.post(path, data={
         **form, "number": "4242 4242 4242 4242", "exp": "\u0661\u0662 / \u0664\u0660"})
     assert response.status_code == 422
     assert "expiration date is incomplete" in response.get_data(as_text=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import stripe
 
-from checkout.sandbox import Sandbox
+from stripe_sandbox import Sandbox
 
 from .conftest import session_params
 from .helpers import call

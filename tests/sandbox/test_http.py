@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 import stripe
 from flask import Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from checkout.sandbox import Sandbox
+from stripe_sandbox import Sandbox
 
-from .conftest import API_KEY, make_app, session_params
+from .conftest import API_KEY, make_app, receiver_app, session_params
 from .helpers import call
 from .test_webhooks import serve
 
@@ -20,19 +22,23 @@ from .test_webhooks import serve
 class LateApp:
     """A WSGI app filled in once the server's port (and so the app's URL) is known."""
 
-    app: Flask | None = None
+    wsgi: Any = None
 
     def __call__(self, environ, start_response):
-        assert self.app is not None
-        return self.app(environ, start_response)
+        assert self.wsgi is not None
+        return self.wsgi(environ, start_response)
 
 
 def test_the_global_sdk_works_over_real_http(tmp_path: Path, monkeypatch) -> None:
     late = LateApp()
     with serve(late) as url:
-        late.app = make_app(tmp_path / "http.sqlite", PUBLIC_BASE_URL=url,
-                            SANDBOX_WEBHOOK_URL=f"{url}/webhooks/stripe")
-        sandbox = late.app.extensions["sandbox"]
+        # Mounted under a prefix beside the app that receives its webhooks, as a shop does.
+        sandbox_app = make_app(tmp_path / "http.sqlite", PUBLIC_URL=f"{url}/sandbox/stripe",
+                               WEBHOOK_URL=f"{url}/webhooks/stripe")
+        receiver = sandbox_app.extensions["receiver"]
+        late.wsgi = DispatcherMiddleware(receiver_app(receiver),
+                                         {"/sandbox/stripe": sandbox_app})
+        sandbox = sandbox_app.extensions["sandbox"]
         http = stripe.RequestsClient()
         browser = requests.Session()
         monkeypatch.setattr(stripe, "api_base", f"{url}/sandbox/stripe")
@@ -67,7 +73,7 @@ def test_the_global_sdk_works_over_real_http(tmp_path: Path, monkeypatch) -> Non
             # Delivery over a real socket back to the same server.
             results = sandbox.deliver_pending()
             assert {r.status_code for r in results} == {200}
-            assert late.app.extensions["receiver"].types() == [
+            assert receiver.types() == [
                 "checkout.session.completed", "payment_intent.succeeded", "refund.created",
                 "charge.refunded"]
             assert [e.type for e in stripe.Event.list(limit=2).data] == [
@@ -82,10 +88,10 @@ def control(app: Flask, verb: str, path: str, key: str = API_KEY, **data):
     client = app.test_client()
     headers = {"Authorization": f"Bearer {key}"}
     if verb == "GET":
-        response = client.get(f"/sandbox/stripe/_controls{path}", headers=headers,
+        response = client.get(f"/_controls{path}", headers=headers,
                               query_string=data)
     else:
-        response = client.post(f"/sandbox/stripe/_controls{path}", headers=headers, json=data)
+        response = client.post(f"/_controls{path}", headers=headers, json=data)
     return response.status_code, response.get_json()
 
 
@@ -137,11 +143,13 @@ def test_the_cli(app, sandbox: Sandbox, receiver) -> None:
     assert after >= before + 60
 
 
-def test_the_sandbox_refuses_production_and_live_keys(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="production"):
-        make_app(tmp_path / "p.sqlite", CHECKOUT_ENV="production")
+def test_the_sandbox_refuses_live_keys_and_malformed_settings(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="sk_test_"):
-        make_app(tmp_path / "p.sqlite", STRIPE_SECRET_KEY="sk_live_nope")
+        make_app(tmp_path / "p.sqlite", API_KEY="sk_live_nope")
+    with pytest.raises(RuntimeError, match="whsec_"):
+        make_app(tmp_path / "p.sqlite", WEBHOOK_SECRET="secret")
+    with pytest.raises(RuntimeError, match="PUBLIC_URL"):
+        make_app(tmp_path / "p.sqlite", PUBLIC_URL="http://sandbox.test/")
 
 
 def test_the_clock_can_be_put_back_on_the_wall_clock(app, sandbox) -> None:

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from checkout.domain.money import format_money as format_amount
-from checkout.sandbox import Sandbox
-from checkout.sandbox.store import metadata
+from stripe_sandbox import Sandbox
+from stripe_sandbox.money import format_amount
+from stripe_sandbox.store import metadata
 
-from .conftest import BASE, session_params
+from .conftest import BASE, SANDBOX, session_params
 from .helpers import call
 
 CARD_FORM = {"email": "buyer@example.com", "name": "Jenny Rosen", "exp": "12 / 40",
@@ -24,7 +24,7 @@ def open_session(app, **overrides) -> dict:
 
 
 def page_path(session: dict) -> str:
-    return session["url"].removeprefix(BASE)
+    return session["url"].removeprefix(SANDBOX)
 
 
 @pytest.mark.parametrize(("amount", "currency", "text"), [
@@ -191,7 +191,7 @@ def test_a_completed_session_page_links_to_the_success_url(app, sandbox: Sandbox
 
 
 def test_an_unknown_session_page_is_404(app) -> None:
-    response = app.test_client().get("/sandbox/stripe/pay/cs_test_nope")
+    response = app.test_client().get("/pay/cs_test_nope")
     assert response.status_code == 404
     assert "not valid" in response.get_data(as_text=True)
 

@@ -13,8 +13,8 @@ import stripe
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from checkout.sandbox import Sandbox, core
-from checkout.sandbox.delivery import signature_header
+from stripe_sandbox import Sandbox, delivery
+from stripe_sandbox.delivery import signature_header
 
 from .conftest import WEBHOOK_SECRET, make_app, session_params
 from .helpers import call
@@ -91,7 +91,7 @@ def test_delivery_gives_up_after_a_handful_of_attempts(app, sandbox: Sandbox,
         sandbox.deliver_pending()
         sandbox.advance_clock(60)
     attempts = sandbox.delivery_attempts()
-    assert len(attempts) == 2 * core.MAX_ATTEMPTS
+    assert len(attempts) == 2 * delivery.MAX_ATTEMPTS
     gaps = [a.sandbox_time - attempts[0].sandbox_time for a in attempts[::2]][:3]
     # The sandbox clock is the wall clock plus its offset: a second may tick between calls.
     assert all(0 <= gap - expected <= 2 for gap, expected in zip(gaps, [0, 60, 120], strict=True))
@@ -167,9 +167,9 @@ def test_other_hosts_get_real_http_and_a_slow_one_times_out(tmp_path: Path,
             request.get_data(), request.headers["Stripe-Signature"], WEBHOOK_SECRET))
         return Response("ok")
 
-    monkeypatch.setattr(core, "DELIVERY_TIMEOUT", 0.2)
+    monkeypatch.setattr(delivery, "DELIVERY_TIMEOUT", 0.2)
     with serve(endpoint) as url:
-        app = make_app(tmp_path / "s.sqlite", SANDBOX_WEBHOOK_URL=f"{url}/hook, {url}/slow")
+        app = make_app(tmp_path / "s.sqlite", WEBHOOK_URL=f"{url}/hook, {url}/slow")
         sandbox = app.extensions["sandbox"]
         try:
             _, session, _ = call(app, "POST", "/v1/checkout/sessions", session_params())
@@ -232,14 +232,13 @@ def test_concurrent_delivery_runs_never_send_an_attempt_twice(tmp_path: Path) ->
 
 
 def test_the_background_worker_delivers_off_the_request(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(core, "TICK_SECONDS", 0.02)
-    app = make_app(tmp_path / "bg.sqlite", SANDBOX_BACKGROUND=True)
+    app = make_app(tmp_path / "bg.sqlite", BACKGROUND=True, WORKER_INTERVAL=0.02)
     sandbox, receiver = app.extensions["sandbox"], app.extensions["receiver"]
     try:
-        assert sandbox._worker is None  # nothing starts before first use
+        assert not sandbox.worker_running  # nothing starts before first use
         _, session, _ = call(app, "POST", "/v1/checkout/sessions", session_params())
         response = app.test_client().post(
-            f"/sandbox/stripe/pay/{session['id']}",
+            f"/pay/{session['id']}",
             data={"email": "a@b.c", "name": "A B", "number": "4242424242424242",
                   "exp": "12/40", "cvc": "123", "method": "card"})
         assert response.status_code == 303
@@ -253,5 +252,5 @@ def test_the_background_worker_delivers_off_the_request(tmp_path: Path, monkeypa
 
 def test_switching_the_background_off_starts_no_thread(app, sandbox: Sandbox) -> None:
     paid_session(app, sandbox)
-    app.test_client().get("/sandbox/stripe/_controls/clock")
-    assert sandbox._worker is None
+    app.test_client().get("/_controls/clock")
+    assert not sandbox.worker_running

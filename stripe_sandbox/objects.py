@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checkout.sandbox.ids import new_id
+from stripe_sandbox.ids import new_id
 
 API_VERSION = "2026-10-28.endive"
 

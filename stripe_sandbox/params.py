@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from checkout.sandbox.errors import StripeError
+from stripe_sandbox.errors import StripeError
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 # Only ASCII digits count: str.isdigit() and `\d` also match "²" or "٢", which int() rejects

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from checkout.domain.money import format_money as format_amount
-from checkout.sandbox.core import PREFIX, PaymentResult, Sandbox
-from checkout.sandbox.errors import StripeError
+from stripe_sandbox.errors import StripeError
+from stripe_sandbox.money import format_amount
+from stripe_sandbox.payments import PaymentResult
+from stripe_sandbox.sandbox import Sandbox
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
-
-bp = Blueprint("sandbox_page", __name__, url_prefix=PREFIX, template_folder=str(TEMPLATES))
+bp = Blueprint("page", __name__)
 
 TEST_CARDS = [
     ("4242 4242 4242 4242", "Succeeds"),
@@ -37,8 +35,8 @@ def _render(session: dict[str, Any], *, status: int = 200, result: PaymentResult
               "amount": format_amount(item["amount_total"], currency)}
              for item in extra_items]
     html = render_template(
-        "sandbox/pay.html",
-        store_name=sandbox.store_name,
+        "pay.html",
+        store_name=sandbox.display_name,
         session=session,
         lines=lines,
         total=format_amount(session["amount_total"], currency),
@@ -48,7 +46,7 @@ def _render(session: dict[str, Any], *, status: int = 200, result: PaymentResult
         form=form or {},
         test_cards=TEST_CARDS,
         success_link=sandbox.success_redirect(session),
-        pay_url=f"{PREFIX}/pay/{session['id']}",
+        pay_url=url_for("page.pay_submit", session_id=session["id"]),
     )
     return html, status
 
@@ -60,7 +58,7 @@ def pay_page(session_id: str) -> tuple[str, int]:
     try:
         session = sandbox.refresh_session(session_id)
     except StripeError:
-        return render_template("sandbox/missing.html", store_name=sandbox.store_name), 404
+        return render_template("missing.html", store_name=sandbox.display_name), 404
     return _render(session)
 
 
@@ -75,11 +73,11 @@ def pay_submit(session_id: str) -> tuple[str, int] | WerkzeugResponse:
             method="bank_debit" if request.form.get("method") == "bank_debit" else "card",
             exp=form["exp"], cvc=request.form.get("cvc", ""), email=form["email"] or None)
     except StripeError:
-        return render_template("sandbox/missing.html", store_name=sandbox.store_name), 404
+        return render_template("missing.html", store_name=sandbox.display_name), 404
     if result.ok:
         if result.redirect_url:
             return redirect(result.redirect_url, code=303)
-        return redirect(f"{PREFIX}/pay/{session_id}", code=303)
+        return redirect(url_for("page.pay_page", session_id=session_id), code=303)
     # Never echo the card number or CVC back into the page.
     form["number"] = ""
     status = {"invalid": 422, "declined": 402}.get(result.outcome, 200)

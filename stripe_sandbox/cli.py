@@ -1,15 +1,17 @@
-"""`flask sandbox …`: the controls from a terminal."""
+"""`flask sandbox …`: the controls from a terminal, standalone or in the app that mounts it."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from checkout.sandbox.core import MAX_CONTROL_SECONDS, Sandbox
-from checkout.sandbox.errors import StripeError
+from stripe_sandbox.clock import MAX_CONTROL_SECONDS
+from stripe_sandbox.errors import StripeError
+from stripe_sandbox.sandbox import Sandbox
 
 sandbox_cli = AppGroup("sandbox", help="Drive the Stripe-compatible payment sandbox.")
 SECONDS = click.IntRange(0, MAX_CONTROL_SECONDS)
@@ -115,8 +117,6 @@ def list_attempts(event_id: str | None) -> None:
 @sandbox_cli.command("worker")
 def worker() -> None:
     """Run the delivery loop in the foreground (Ctrl-C stops it)."""
-    import time
-
     sandbox = _sandbox()
     click.echo("delivering sandbox webhooks every second; Ctrl-C to stop")
     while True:

@@ -1,0 +1,77 @@
+"""The sandbox's own Flask app: its config, blueprints, error pages, limits and CLI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from stripe_sandbox import api, controls, page
+from stripe_sandbox.cli import sandbox_cli
+from stripe_sandbox.config import ENV_PREFIX, check, defaults
+from stripe_sandbox.errors import StripeError
+from stripe_sandbox.sandbox import Sandbox
+from stripe_sandbox.store import dumps
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a sandbox app; `config` overrides the defaults (without it, read STRIPE_SANDBOX_*).
+
+    Does no I/O: the database is opened and the delivery thread started on first use.
+    """
+    app = Flask(__name__.rpartition(".")[0], static_folder=None)
+    app.config.update(defaults(Path(app.instance_path)))
+    if config is None:
+        app.config.from_prefixed_env(ENV_PREFIX)
+    else:
+        app.config.from_mapping(config)
+    check(app.config)
+    sandbox = Sandbox(app.config)
+    app.extensions["sandbox"] = sandbox
+    for blueprint in (api.bp, controls.bp, page.bp):
+        app.register_blueprint(blueprint)
+    app.before_request(sandbox.ensure_worker)
+    register_errorhandlers(app)
+    app.cli.add_command(sandbox_cli)
+    return app
+
+
+def sandbox_of(app: Flask) -> Sandbox:
+    """Return the Sandbox (the Python control API) of an app built by create_app."""
+    return app.extensions["sandbox"]
+
+
+def _speaks_json() -> bool:
+    # The API and the controls are called by programs that parse Stripe's error object; the
+    # hosted page is read by people.
+    return request.path.startswith(("/v1/", "/_controls/")) or request.path in ("/v1",
+                                                                                "/_controls")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Answer errors as Stripe's JSON error object on the API and as HTML on the page."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        status = error.code or 500
+        if _speaks_json():
+            body = StripeError(status, "invalid_request_error" if status < 500 else "api_error",
+                               error.description or error.name, code=None).body()
+            return app.response_class(dumps(body), status=status,
+                                      content_type="application/json")
+        return render_template("error.html", status=status, title=error.name,
+                               message=error.description,
+                               store_name=sandbox_of(app).display_name), status
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Any:
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        log.exception("sandbox %s %s failed", request.method, request.path)
+        return http_error(InternalServerError())
