@@ -1,5 +1,6 @@
 """The payment gateway the services talk to, built once per app in app.extensions."""
 
+import stripe
 from flask import Flask, current_app
 
 from checkout.payments.gateway import (
@@ -23,18 +24,14 @@ def gateway() -> PaymentGateway:
     return current_app.extensions["payments"]
 
 
-def init_payments(app: Flask) -> None:
-    """Build the Stripe gateway: real Stripe, or the sandbox through the very same SDK calls."""
-    import stripe
+def init_payments(
+    app: Flask, *, base: str | None = None, http_client: stripe.HTTPClient | None = None
+) -> None:
+    """Build the Stripe gateway: real Stripe, or the sandbox through the very same SDK calls.
 
-    base = app.config.get("STRIPE_API_BASE")
-    http_client = None
-    if app.config["PAYMENTS"] == "sandbox" and not base:
-        from checkout.sandbox_wiring import sandbox_http_client
-
-        # No socket to ourselves: a single sync worker would otherwise wait on itself. A
-        # sandbox behind STRIPE_API_BASE is another process: the SDK's own client reaches it.
-        base, http_client = sandbox_http_client(app)
+    `base` replaces Stripe's API address and `http_client` the SDK's transport (the sandbox
+    in process); nothing else differs.
+    """
     client = stripe.StripeClient(
         app.config["STRIPE_SECRET_KEY"],
         base_addresses={"api": base} if base else None,
