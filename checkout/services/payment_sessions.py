@@ -121,10 +121,51 @@ def start(order: Order, urls: ReturnUrls) -> str:
         if isinstance(step, str):
             return step
         if isinstance(step, CheckoutAttempt):
+            attempt = step
             break
         # Sessions that must not stay payable: close them, then look at the order afresh.
         expire_live(order, spare_retry=True)
-    return _send(order, step)
+
+    renewed = False
+    while True:
+        try:
+            session = gateway().create_checkout(attempt.request, attempt.idempotency_key)
+            break
+        except GatewayRequestRejected as exc:
+            if exc.param != "expires_at" or renewed:
+                attempt.last_error = str(exc)
+                db.session.commit()
+                raise
+            # Stripe wants the expiry at least 30 minutes ahead and this request aged past
+            # that: it never ran, so a fresh request under a new key replaces it.
+            renewed = True
+            try:
+                attempt = _renewed(order, attempt, str(exc))
+            except OrderNotPayable:
+                db.session.commit()
+                raise
+            db.session.commit()
+        except GatewayUnavailable as exc:
+            # Kept for "try again", which resends this very request under its key.
+            attempt.last_error = str(exc)
+            db.session.commit()
+            raise
+
+    # Look again under the lock: a cancel in another tab may have closed the order meanwhile.
+    order = lock_order(order.id)
+    db.session.refresh(attempt)
+    wanted = order.awaiting_payment and attempt.is_live
+    if wanted:
+        _remember_session(order, attempt, session)
+    db.session.commit()
+    if not wanted:
+        if session.status == "open":
+            _expire_quietly(session.id)
+        raise OrderNotPayable("This order is no longer waiting for payment.")
+    if session.url is None:
+        # The replayed session was already paid or closed: the success page sorts it out.
+        return ReturnUrls(**_return_urls(attempt)).success_for(session.id)
+    return session.url
 
 
 def _next_step(order: Order, urls: ReturnUrls) -> str | CheckoutAttempt | None:
@@ -153,50 +194,11 @@ def _next_step(order: Order, urls: ReturnUrls) -> str | CheckoutAttempt | None:
     return _new_attempt(order, hold_expiry, urls)
 
 
-def _send(order: Order, attempt: CheckoutAttempt) -> str:
-    """Send an attempt's request (renewing it once if it aged) and keep the session it yields."""
-    for may_renew in (True, False):
-        try:
-            session = gateway().create_checkout(attempt.request, attempt.idempotency_key)
-            break
-        except GatewayRequestRejected as exc:
-            if exc.param == "expires_at" and may_renew:
-                attempt = _renewed(order, attempt, str(exc))
-                continue
-            _note_failure(attempt, str(exc))
-            raise
-        except GatewayUnavailable as exc:
-            _note_failure(attempt, str(exc))
-            raise
-    # Look again under the lock: a cancel in another tab may have closed the order meanwhile.
-    order = lock_order(order.id)
-    db.session.refresh(attempt)
-    wanted = order.awaiting_payment and attempt.is_live
-    if wanted:
-        _remember_session(order, attempt, session)
-    db.session.commit()
-    if not wanted:
-        if session.status == "open":
-            _expire_quietly(session.id)
-        raise OrderNotPayable("This order is no longer waiting for payment.")
-    if session.url is None:
-        # The replayed session was already paid or closed: the success page sorts it out.
-        return ReturnUrls(**_return_urls(attempt)).success_for(session.id)
-    return session.url
-
-
-def _note_failure(attempt: CheckoutAttempt, error: str) -> None:
-    """Keep the attempt for "try again" with the error it met; commits."""
-    attempt.last_error = error
-    db.session.commit()
-
-
 def _renewed(order: Order, attempt: CheckoutAttempt, error: str) -> CheckoutAttempt:
-    """Give the hold a fresh period and a new request under a new key (the old never ran).
+    """Give the hold a fresh period and a new request under a new key (flush only).
 
-    Stripe wants a session's expiry at least 30 minutes ahead, and a first try can age past
-    that. A hold is renewed only while the order is young, so nobody camps on the last unit.
-    Commits; raises OrderNotPayable when the order may not be renewed.
+    A hold is renewed only while the order is young, so nobody camps on the last unit; an
+    older one raises OrderNotPayable (with the old request marked expired, to be committed).
     """
     order = lock_order(order.id)
     db.session.refresh(attempt)
@@ -205,7 +207,7 @@ def _renewed(order: Order, attempt: CheckoutAttempt, error: str) -> CheckoutAtte
     minutes = current_app.config["CHECKOUT_HOLD_MINUTES"]
     too_old = now_utc() > order.created_at + timedelta(minutes=2 * minutes)
     if not order.awaiting_payment or too_old:
-        db.session.commit()
+        db.session.flush()
         raise OrderNotPayable("The time to pay for this order has run out.")
     deadline = inventory.hold_deadline()
     inventory.set_hold_expiry(order, deadline)
@@ -214,9 +216,7 @@ def _renewed(order: Order, attempt: CheckoutAttempt, error: str) -> CheckoutAtte
         f"Items held until {deadline:%H:%M} UTC for a new payment page.",
         actor="shopper",
     )
-    fresh = _new_attempt(order, deadline, ReturnUrls(**_return_urls(attempt)))
-    db.session.commit()
-    return fresh
+    return _new_attempt(order, deadline, ReturnUrls(**_return_urls(attempt)))
 
 
 def expire_live(order: Order, *, spare_retry: bool = False) -> bool:
