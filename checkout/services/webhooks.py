@@ -13,7 +13,7 @@ from checkout.domain.outcomes import Outcome
 from checkout.extensions import db
 from checkout.models import Order, WebhookEvent
 from checkout.models.order import FlagCode
-from checkout.payments import RefundInfo, gateway, refund_info, session_info
+from checkout.payments import InvalidWebhook, RefundInfo, gateway, refund_info, session_info
 from checkout.services import fulfilment, payment_sessions, refunds
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,14 @@ HANDLERS: dict[str, Handler] = {
 FETCH: dict[str, Callable[[stripe.Event], Any]] = {
     "charge.refunded": _refunds_of_charge,
 }
+
+
+__all__ = ["InvalidWebhook", "handle_event", "verify_event"]
+
+
+def verify_event(payload: bytes, signature: str | None) -> stripe.Event:
+    """Check the signature and parse the event; raise InvalidWebhook if it cannot be trusted."""
+    return gateway().parse_webhook(payload, signature)
 
 
 def handle_event(event: stripe.Event) -> Outcome:

@@ -2,11 +2,10 @@
 
 import logging
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
 from checkout.extensions import csrf
-from checkout.payments import InvalidWebhook
-from checkout.services.webhooks import handle_event
+from checkout.services.webhooks import InvalidWebhook, handle_event, verify_event
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -18,9 +17,7 @@ def stripe_event():
     """Verify a Stripe event's signature and apply it exactly once."""
     payload = request.get_data(cache=False)
     try:
-        event = current_app.extensions["payments"].parse_webhook(
-            payload, request.headers.get("Stripe-Signature")
-        )
+        event = verify_event(payload, request.headers.get("Stripe-Signature"))
         event_id, event_type = event.id, event.type
         data_object = event.data.object
     except (InvalidWebhook, AttributeError, KeyError, TypeError) as exc:
