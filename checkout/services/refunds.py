@@ -11,6 +11,7 @@ import logging
 from sqlalchemy import select, update
 
 from checkout.domain.errors import GatewayUnavailable, RefundNotAllowed
+from checkout.domain.money import format_money
 from checkout.domain.outcomes import Outcome
 from checkout.domain.payment_status import (
     COUNTED_REFUND_STATUSES,
@@ -86,9 +87,8 @@ def record_refund(
     if PaymentStatus(payment.status) not in CAPTURED:
         raise RefundNotAllowed("Only a captured payment can be refunded.")
     if not _count_against(payment, amount):
-        raise RefundNotAllowed(
-            f"Only {refundable(payment)} minor units of this payment are left to refund."
-        )
+        left = format_money(refundable(payment), payment.currency)
+        raise RefundNotAllowed(f"Only {left} of this payment is left to refund.")
     refund = Refund(
         order_id=order.id,
         payment_id=payment.id,
