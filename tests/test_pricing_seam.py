@@ -14,8 +14,11 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from checkout.db import now_utc
+from checkout.domain.order_status import OrderStatus
+from checkout.domain.payment_status import PaymentStatus
 from checkout.domain.pricing import (
     Breakdown,
     Discount,
@@ -26,10 +29,15 @@ from checkout.domain.pricing import (
     context_to_dict,
     price,
 )
-from checkout.models import Order
+from checkout.extensions import db
+from checkout.models import Order, Payment
 from checkout.models.order import OrderLine
+from checkout.services import checkout as checkouts
+from checkout.services import payment_sessions
 from checkout.services.payment_sessions import ReturnUrls, _session_params
+from checkout.web.links import return_urls
 from tests.conftest import BASE_URL
+from tests.factories import CartFactory, ProductFactory
 
 URLS = ReturnUrls(f"{BASE_URL}/ok?session_id={{CHECKOUT_SESSION_ID}}", f"{BASE_URL}/cancel")
 
@@ -154,3 +162,57 @@ def test_the_session_the_shop_sends_charges_the_orders_total(
     lines = [PricedLine(f"SKU{i}", f"Item {i}", unit, qty) for i, (unit, qty) in enumerate(cart)]
     order, totals = order_priced(lines, context)
     check_session_matches(sandbox, send_session(app, order), totals)
+
+
+def test_an_order_with_a_coupon_tax_and_shipping_is_paid_and_confirmed_without_a_mismatch(
+    app, sandbox
+):
+    # Worked by hand with Stripe's rules: 2 × 49.99 + 3 × 3.50 = 110.48; 10% off is 11.05,
+    # spread 10.00 / 1.05; 8.875% tax on 89.98 and 9.45 is 7.99 + 0.84; ground 7.95 → 116.21.
+    client = app.extensions["payments"].client
+    coupon = client.v1.coupons.create(params={"percent_off": 10, "duration": "once"})
+    rate = client.v1.tax_rates.create(
+        params={"display_name": "NY sales tax", "percentage": "8.875", "inclusive": False}
+    )
+    context = PricingContext(
+        currency="USD",
+        country="US",
+        shipping=ShippingMethod("ground", "Ground", 795),
+        discount=Discount("TENOFF", percent_off=Decimal(10), provider_coupon_id=coupon.id),
+        tax_rates=(TaxRate("NY sales tax", Decimal("8.875"), False, rate.id),),
+    )
+    with app.app_context():
+        lamp = ProductFactory(sku="LAMP", price=4999, on_hand=5)
+        bulb = ProductFactory(sku="BULB", price=350, on_hand=10)
+        cart = CartFactory(items=[(lamp, 2), (bulb, 3)])
+        details = checkouts.ShippingDetails(
+            email="ada@example.com", name="Ada", line1="1 Main St", line2="", city="Albany",
+            postal_code="12207", country="US",
+        )
+        order = checkouts.place_order(cart, details, "seam-token-" + "x" * 20, None, context)
+        assert (order.subtotal, order.discount, order.shipping, order.tax, order.total) == (
+            11048, 1105, 795, 883, 11621,
+        )
+        with app.test_request_context():
+            urls = return_urls(order)
+        url = payment_sessions.start(order, urls)
+        db.session.remove()
+    session_id = url.rsplit("/", 1)[1]
+    session = sandbox.retrieve_session(session_id)
+    assert session["amount_total"] == 11621
+    assert session["total_details"] == {
+        "amount_discount": 1105, "amount_shipping": 795, "amount_tax": 883,
+    }
+
+    paid = sandbox.pay(session_id, email="ada@example.com")
+    assert paid.ok
+    assert sandbox.retrieve_payment_intent(paid.session["payment_intent"])["amount"] == 11621
+    deliveries = sandbox.deliver_pending()
+    assert deliveries and all(d.ok for d in deliveries)
+    with app.app_context():
+        order = db.session.scalar(select(Order))
+        assert order.status == OrderStatus.PAYMENT_CONFIRMED
+        assert order.flags == []
+        payment = db.session.scalar(select(Payment))
+        assert (payment.status, payment.amount) == (PaymentStatus.SUCCEEDED, 11621)
+        db.session.remove()
