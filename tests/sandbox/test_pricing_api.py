@@ -161,3 +161,22 @@ def test_the_hosted_page_shows_the_discount_shipping_and_tax(
     plain = client.v1.checkout.sessions.create(params=session_params())
     html = app.test_client().get(f"/pay/{plain.id}").get_data(as_text=True)
     assert "Discount" not in html and "Shipping" not in html
+
+
+def test_the_python_control_api_creates_and_reads_pricing_objects(
+        sandbox: Sandbox, schema: StripeSchema) -> None:
+    coupon = sandbox.create_coupon({"amount_off": 300, "currency": "jpy", "id": "YEN300"})
+    assert schema.check(sandbox.retrieve_coupon("YEN300")) == coupon
+    rate = sandbox.create_tax_rate({"display_name": "GST", "percentage": 5, "inclusive": False})
+    assert sandbox.retrieve_tax_rate(rate["id"])["percentage"] == 5
+    shipping = sandbox.create_shipping_rate({"display_name": "Post", "fixed_amount": {
+        "amount": 0, "currency": "jpy"}})
+    assert sandbox.retrieve_shipping_rate(shipping["id"])["fixed_amount"]["amount"] == 0
+    session = sandbox.create_session(session_params(
+        line_items=[{"price_data": {"currency": "jpy", "unit_amount": 250,
+                                    "product_data": {"name": "Sweet"}}, "quantity": 1,
+                     "tax_rates": [rate["id"]]}],
+        discounts=[{"coupon": "YEN300"}], shipping_options=[{"shipping_rate": shipping["id"]}]))
+    # The coupon is capped at the items (250), so nothing is left to tax or to pay.
+    assert (session["amount_total"], session["total_details"]["amount_discount"],
+            session["total_details"]["amount_tax"]) == (0, 250, 0)
