@@ -168,6 +168,43 @@ def retrieve_refund(refund_id: str) -> Response:
         refund_id, _get_only(params)))
 
 
+@bp.post("/v1/coupons")
+def create_coupon() -> Response:
+    """Create a Coupon."""
+    return dispatch(lambda params, req: sandbox().create_coupon(params))
+
+
+@bp.get("/v1/coupons/<coupon_id>")
+def retrieve_coupon(coupon_id: str) -> Response:
+    """Retrieve a Coupon."""
+    return dispatch(lambda params, req: sandbox().retrieve_coupon(coupon_id, params))
+
+
+@bp.post("/v1/tax_rates")
+def create_tax_rate() -> Response:
+    """Create a Tax Rate."""
+    return dispatch(lambda params, req: sandbox().create_tax_rate(params))
+
+
+@bp.get("/v1/tax_rates/<tax_rate_id>")
+def retrieve_tax_rate(tax_rate_id: str) -> Response:
+    """Retrieve a Tax Rate."""
+    return dispatch(lambda params, req: sandbox().retrieve_tax_rate(tax_rate_id, params))
+
+
+@bp.post("/v1/shipping_rates")
+def create_shipping_rate() -> Response:
+    """Create a Shipping Rate."""
+    return dispatch(lambda params, req: sandbox().create_shipping_rate(params))
+
+
+@bp.get("/v1/shipping_rates/<shipping_rate_id>")
+def retrieve_shipping_rate(shipping_rate_id: str) -> Response:
+    """Retrieve a Shipping Rate."""
+    return dispatch(lambda params, req: sandbox().retrieve_shipping_rate(
+        shipping_rate_id, params))
+
+
 @bp.get("/v1/events")
 def list_events() -> Response:
     """List Events."""

@@ -32,10 +32,19 @@ def _render(session: dict[str, Any], *, status: int = 200, result: PaymentResult
     _, extra_items = sandbox.line_items_for_page(session["id"])
     lines = [{"name": item["description"], "quantity": item["quantity"],
               "unit": format_amount(item["price"]["unit_amount"], currency),
-              "amount": format_amount(item["amount_total"], currency)}
+              "amount": format_amount(item["amount_subtotal"], currency)}
              for item in extra_items]
+    details = session["total_details"]
+    # The rows between the items and the total, as Stripe's page shows them.
+    rows = [("Subtotal", session["amount_subtotal"]),
+            ("Discount", -details["amount_discount"]),
+            ("Shipping", details["amount_shipping"]),
+            ("Tax", details["amount_tax"])]
+    summary = [(label, format_amount(amount, currency)) for label, amount in rows
+               if amount or label == "Subtotal"] if any(a for _, a in rows[1:]) else []
     html = render_template(
         "pay.html",
+        summary=summary,
         store_name=sandbox.display_name,
         session=session,
         lines=lines,

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from stripe_sandbox import clock, delivery, events, idempotency, payments, refunds, sessions
+from stripe_sandbox import (
+    clock,
+    delivery,
+    events,
+    idempotency,
+    payments,
+    price_objects,
+    refunds,
+    sessions,
+)
 from stripe_sandbox.config import endpoints_of
 from stripe_sandbox.context import Context
 from stripe_sandbox.delivery import Deliverer, DeliveryResult
@@ -123,6 +132,33 @@ class Sandbox:
     def retrieve_refund(self, refund_id: str, expand: list[str] | None = None) -> Document:
         """Return a Refund."""
         return refunds.retrieve(self.ctx, refund_id, expand)
+
+    def create_coupon(self, params: Document) -> Document:
+        """Create a coupon."""
+        return price_objects.create_coupon_object(self.ctx, params)
+
+    def retrieve_coupon(self, coupon_id: str, params: Document | None = None) -> Document:
+        """Return a coupon (params may carry `expand`)."""
+        return price_objects.retrieve_coupon(self.ctx, coupon_id, params or {})
+
+    def create_tax_rate(self, params: Document) -> Document:
+        """Create a tax rate."""
+        return price_objects.create_tax_rate_object(self.ctx, params)
+
+    def retrieve_tax_rate(self, tax_rate_id: str, params: Document | None = None) -> Document:
+        """Return a tax rate."""
+        return price_objects.retrieve(self.ctx, price_objects.TAX_RATE, tax_rate_id,
+                                      params or {})
+
+    def create_shipping_rate(self, params: Document) -> Document:
+        """Create a shipping rate."""
+        return price_objects.create_shipping_rate_object(self.ctx, params)
+
+    def retrieve_shipping_rate(self, shipping_rate_id: str,
+                               params: Document | None = None) -> Document:
+        """Return a shipping rate."""
+        return price_objects.retrieve(self.ctx, price_objects.SHIPPING_RATE,
+                                      shipping_rate_id, params or {})
 
     def retrieve_event(self, event_id: str) -> Document:
         """Return an Event."""

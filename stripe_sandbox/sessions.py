@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, insert, select
 
-from stripe_sandbox import clock, records
+from stripe_sandbox import clock, price_objects, records
 from stripe_sandbox import objects as build
 from stripe_sandbox.context import Context
 from stripe_sandbox.errors import StripeError
@@ -38,8 +38,12 @@ SESSION_PARAMS = {
     "allow_promotion_codes", "billing_address_collection", "customer_creation", "submit_type",
     "ui_mode", "allowed_payment_method_types", "payment_method_options", "automatic_tax",
     "phone_number_collection", "custom_text", "integration_identifier",
+    # Priced by price_objects (coupons, tax rates, shipping rates).
+    "shipping_options", "discounts",
 }
 KIND = "checkout.session"
+EXPANDABLE = ("line_items", "line_items.data.discounts", "line_items.data.taxes",
+              "payment_intent", "total_details.breakdown")
 
 
 def page_url(ctx: Context, session_id: str) -> str:
@@ -99,16 +103,21 @@ def create(ctx: Context, params: dict[str, Any], request: RequestInfo) -> dict[s
         if params.get("expires_at") not in (None, ""):
             expires_at = as_int(params["expires_at"], "expires_at")
             _check_expires_at(expires_at, now)
-        items = [build.line_item(created=now, currency=currency, price_data=price_data,
-                                 unit_amount=unit_amount, quantity=quantity)
-                 for currency, price_data, unit_amount, quantity in parsed]
-        amount = sum(item["amount_total"] for item in items)
         session_id = new_id("cs")
+        priced = price_objects.price_session(
+            conn, params, session_id=session_id, currency=currency, now=now,
+            lines=[(unit_amount, quantity) for _, _, unit_amount, quantity in parsed])
+        items = [{**build.line_item(created=now, currency=currency, price_data=price_data,
+                                    unit_amount=unit_amount, quantity=quantity), **amounts}
+                 for (currency, price_data, unit_amount, quantity), amounts
+                 in zip(parsed, priced.line_amounts, strict=True)]
         body = build.session_body(
             session_id=session_id, created=now, expires_at=expires_at, currency=currency,
-            amount=amount, params={**strings, "metadata": metadata},
+            amount=priced.fields["amount_total"], params={**strings, "metadata": metadata},
             url=page_url(ctx, session_id))
-        extra = {"line_items": items, "pi_metadata": pi_metadata, "payment_intent": None}
+        body.update(priced.fields)
+        extra = {"line_items": items, "pi_metadata": pi_metadata, "payment_intent": None,
+                 **priced.expandable}
         conn.execute(insert(objects).values(
             id=session_id, kind=KIND, created=now, status="open",
             expires_at=expires_at, body=dumps(body), extra=dumps(extra)))
@@ -119,8 +128,8 @@ def _parse_line_item(item: Any, index: int) -> tuple[str, dict[str, Any], int, i
     where = f"line_items[{index}]"
     if not isinstance(item, dict):
         raise StripeError.invalid("Invalid hash", param=where)
-    reject_unknown_nested(item, {"price_data", "quantity", "price", "adjustable_quantity"},
-                          where)
+    reject_unknown_nested(item, {"price_data", "quantity", "price", "adjustable_quantity",
+                                 "tax_rates"}, where)
     if "price" in item:
         raise StripeError(404, "invalid_request_error",
                           f"No such price: '{item['price']}' (the sandbox takes price_data)",
@@ -222,7 +231,14 @@ def list_page(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 def list_line_items(ctx: Context, session_id: str, params: dict[str, Any]) -> dict[str, Any]:
     """List a session's line items in the order they were given."""
     reject_unknown(params, {"ending_before", "expand", "limit", "starting_after"})
-    _, items = with_line_items(ctx, session_id)
+    paths = expand_list(params)
+    unknown = [path for path in paths if path not in price_objects.LINE_EXPANDS]
+    if unknown:
+        raise StripeError.invalid(f"This property cannot be expanded ({unknown[0]}).",
+                                  param="expand", code=None)
+    with ctx.store.read() as conn:
+        _, extra = records.load(conn, KIND, session_id, "session")
+    items = price_objects.expand_line_items(extra["line_items"], extra, paths)
     limit = records.limit_of(params)
     ids = [item["id"] for item in items]
     start, stop = 0, len(items)
@@ -299,8 +315,9 @@ def success_redirect(session: dict[str, Any]) -> str | None:
 
 
 def expand(ctx: Context, body: dict[str, Any], paths: list[str]) -> dict[str, Any]:
-    """Expand line_items and payment_intent on a session body."""
-    unknown = [path for path in paths if path not in ("line_items", "payment_intent")]
+    """Expand line_items (and their discounts/taxes), payment_intent, and
+    total_details.breakdown on a session body."""
+    unknown = [path for path in paths if path not in EXPANDABLE]
     if unknown:
         raise StripeError.invalid(
             f"This property cannot be expanded ({unknown[0]}).", param="expand", code=None)
@@ -308,9 +325,14 @@ def expand(ctx: Context, body: dict[str, Any], paths: list[str]) -> dict[str, An
         return body
     body = dict(body)
     with ctx.store.read() as conn:
-        if "line_items" in paths:
-            _, extra = records.load(conn, KIND, body["id"], "session")
-            items = extra["line_items"]
+        _, extra = records.load(conn, KIND, body["id"], "session")
+        if "total_details.breakdown" in paths:
+            body["total_details"] = {**body["total_details"], "breakdown": extra.get(
+                "breakdown", {"discounts": [], "taxes": []})}
+        if "line_items" in paths or any(p.startswith("line_items.") for p in paths):
+            items = price_objects.expand_line_items(
+                extra["line_items"], extra,
+                [p.removeprefix("line_items.") for p in paths if p.startswith("line_items.")])
             body["line_items"] = {"object": "list", "data": items[:10],
                                   "has_more": len(items) > 10,
                                   "url": f"/v1/checkout/sessions/{body['id']}/line_items"}

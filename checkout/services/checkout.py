@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.errors import EmptyCart, GatewayUnavailable, OrderNotPayable, OutOfStock
 from checkout.domain.order_status import OrderStatus
-from checkout.domain.pricing import context_to_dict, price
+from checkout.domain.pricing import PricingContext, context_to_dict, price
 from checkout.extensions import db
 from checkout.models import Cart, Order, OrderLine
 from checkout.models.order import EventKind
@@ -34,12 +34,17 @@ class ShippingDetails:
 
 
 def place_order(
-    cart: Cart | None, details: ShippingDetails, checkout_token: str, user_id: int | None
+    cart: Cart | None,
+    details: ShippingDetails,
+    checkout_token: str,
+    user_id: int | None,
+    context: PricingContext | None = None,
 ) -> Order:
     """Create the order, its line snapshots and its stock holds, and empty the cart: one commit.
 
     The checkout form carries a one-time token: a second submit of the same form (double
-    click, back button, retry) finds the first order instead of placing another.
+    click, back button, retry) finds the first order instead of placing another. `context`
+    prices it (default: the store's context for the destination country).
     """
     existing = _order_placed_with(checkout_token)
     if existing is not None:
@@ -63,7 +68,7 @@ def place_order(
     retired = carts.retired_lines(cart)
     if retired:
         raise OutOfStock(retired)
-    context = store_context(details.country)
+    context = context or store_context(details.country)
     totals = price(lines, context)
     order = Order(
         checkout_token=checkout_token,
