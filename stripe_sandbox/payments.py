@@ -42,6 +42,13 @@ def retrieve_intent(ctx: Context, pi_id: str, expand: list[str] | None = None) -
         return records.expand_ids(conn, body, expand or [], {"latest_charge": "charge"})
 
 
+def retrieve_charge(ctx: Context, charge_id: str, expand: list[str] | None = None) -> Document:
+    """Return a Charge, optionally with payment_intent expanded."""
+    with ctx.store.read() as conn:
+        body, _ = records.load(conn, "charge", charge_id, "charge")
+        return records.expand_ids(conn, body, expand or [], {"payment_intent": "payment_intent"})
+
+
 def pay(ctx: Context, session_id: str, card: str, name: str, *,
         method: Literal["card", "bank_debit"], exp: str | None, cvc: str,
         email: str | None) -> PaymentResult:

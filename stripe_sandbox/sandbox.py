@@ -124,6 +124,14 @@ class Sandbox:
         """Return a Refund."""
         return refunds.retrieve(self.ctx, refund_id, expand)
 
+    def list_refunds(self, params: Document) -> Document:
+        """List Refunds (by payment_intent or charge)."""
+        return refunds.list_page(self.ctx, params)
+
+    def retrieve_charge(self, charge_id: str, expand: list[str] | None = None) -> Document:
+        """Return a Charge."""
+        return payments.retrieve_charge(self.ctx, charge_id, expand)
+
     def retrieve_event(self, event_id: str) -> Document:
         """Return an Event."""
         return events.retrieve(self.ctx, event_id)
