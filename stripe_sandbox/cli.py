@@ -78,6 +78,19 @@ def settle(target: str, failed: bool) -> None:
     click.echo(f"{session['id']} payment_status={session['payment_status']}")
 
 
+@sandbox_cli.command("dashboard-refund")
+@click.argument("target")
+@click.option("--amount", type=click.IntRange(min=1), default=None,
+              help="Minor units to refund (default: all that is left).")
+def dashboard_refund(target: str, amount: int | None) -> None:
+    """Refund a PaymentIntent or charge as from the Stripe Dashboard."""
+    try:
+        refund = _sandbox().dashboard_refund(target, amount)
+    except StripeError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{refund['id']} {refund['status']} {refund['amount']} {refund['currency']}")
+
+
 @sandbox_cli.command("endpoint-down")
 @click.argument("seconds", type=SECONDS)
 def endpoint_down(seconds: int) -> None:

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request
 from stripe_sandbox.api import authenticate, json_response, sandbox
 from stripe_sandbox.clock import control_seconds
 from stripe_sandbox.errors import StripeError
-from stripe_sandbox.params import parse_form, parse_query
+from stripe_sandbox.params import as_int, parse_form, parse_query
 from stripe_sandbox.store import dumps
 
 bp = Blueprint("controls", __name__, url_prefix="/_controls")
@@ -89,6 +89,20 @@ def control_settle() -> Response:
     """Settle a bank-debit payment as succeeded (default) or failed."""
     return control(lambda p: sandbox().settle_async(
         str(p.get("target", "")), _flag(p.get("succeeded", True))))
+
+
+def _amount(params: dict[str, Any]) -> int | None:
+    """Read an optional control amount from JSON (an integer) or a form/query (digits)."""
+    value = params.get("amount")
+    if value in (None, ""):
+        return None
+    return as_int(value, "amount", minimum=1)
+
+
+@bp.post("/refunds")
+def control_dashboard_refund() -> Response:
+    """Refund a PaymentIntent or charge (`target`) as from the Dashboard, all or `amount`."""
+    return control(lambda p: sandbox().dashboard_refund(p.get("target"), _amount(p)))
 
 
 @bp.post("/endpoint_down")

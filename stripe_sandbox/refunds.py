@@ -100,6 +100,19 @@ def create(ctx: Context, params: dict[str, Any], request: RequestInfo) -> dict[s
     return refund
 
 
+def from_dashboard(ctx: Context, target: Any, amount: int | None = None) -> dict[str, Any]:
+    """Refund a payment as someone in the Dashboard does: no idempotency key, no metadata."""
+    if not isinstance(target, str) or not target.startswith(("pi_", "ch_")):
+        raise StripeError.invalid("Give a PaymentIntent (pi_…) or charge (ch_…) id to refund.",
+                                  param="payment_intent")
+    params: dict[str, Any] = {"charge" if target.startswith("ch_") else "payment_intent": target}
+    if amount is not None:
+        params["amount"] = amount
+    # A Dashboard action is an API request of Stripe's own, so its events carry a request id
+    # but never the shop's idempotency key.
+    return create(ctx, params, RequestInfo(new_id("req"), None))
+
+
 def _refundable_charge(conn: Connection, params: dict[str, Any]
                        ) -> tuple[dict[str, Any], dict[str, Any]]:
     if params.get("payment_intent"):

@@ -158,6 +158,13 @@ class Sandbox:
         """Return where the hosted page sends the shopper after paying."""
         return sessions.success_redirect(session)
 
+    def dashboard_refund(self, payment_intent_or_charge: str, amount: int | None = None
+                         ) -> Document:
+        """Refund a payment as from the Stripe Dashboard (emits refund.created, charge.refunded)."""
+        refund = refunds.from_dashboard(self.ctx, payment_intent_or_charge, amount)
+        self.ensure_worker()
+        return refund
+
     def settle_async(self, target: str, succeeded: bool) -> Document:
         """Settle a bank-debit payment (by session or PaymentIntent id); return the session."""
         return payments.settle(self.ctx, target, succeeded)
