@@ -174,6 +174,13 @@ def retrieve_charge(charge_id: str) -> Response:
         charge_id, _get_only(params)))
 
 
+@bp.get("/v1/disputes/<dispute_id>")
+def retrieve_dispute(dispute_id: str) -> Response:
+    """Retrieve a Dispute."""
+    return dispatch(lambda params, req: sandbox().retrieve_dispute(
+        dispute_id, _get_only(params)))
+
+
 @bp.get("/v1/refunds/<refund_id>")
 def retrieve_refund(refund_id: str) -> Response:
     """Retrieve a Refund."""

@@ -36,6 +36,8 @@ SUCCEEDS = frozenset({
 })
 # The charge succeeds, but any refund of it fails shortly after it looks succeeded.
 REFUND_FAILS = "4000000000005126"
+# The charge succeeds, then the cardholder disputes it as fraudulent.
+DISPUTED = "4000000000000259"
 NOT_A_TEST_CARD = Decline(
     "card_declined", "test_mode_live_card",
     "Your card was declined. Your request was in test mode, but used a non test card.",
@@ -130,6 +132,6 @@ def outcome_of(digits: str) -> Decline | None:
     """Return how a (valid) test card number fails, or None when it pays."""
     if digits in DECLINES:
         return DECLINES[digits]
-    if digits in SUCCEEDS or digits == REFUND_FAILS:
+    if digits in SUCCEEDS or digits in (REFUND_FAILS, DISPUTED):
         return None
     return NOT_A_TEST_CARD

@@ -91,6 +91,17 @@ def dashboard_refund(target: str, amount: int | None) -> None:
     click.echo(f"{refund['id']} {refund['status']} {refund['amount']} {refund['currency']}")
 
 
+@sandbox_cli.command("dispute")
+@click.argument("target")
+def dispute(target: str) -> None:
+    """Open a fraudulent dispute on a succeeded charge or PaymentIntent."""
+    try:
+        opened = _sandbox().open_dispute(target)
+    except StripeError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{opened['id']} {opened['status']} {opened['reason']} {opened['charge']}")
+
+
 @sandbox_cli.command("endpoint-down")
 @click.argument("seconds", type=SECONDS)
 def endpoint_down(seconds: int) -> None:

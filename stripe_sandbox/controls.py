@@ -105,6 +105,12 @@ def control_dashboard_refund() -> Response:
     return control(lambda p: sandbox().dashboard_refund(p.get("target"), _amount(p)))
 
 
+@bp.post("/disputes")
+def control_open_dispute() -> Response:
+    """Open a fraudulent dispute on a succeeded charge or PaymentIntent (`target`)."""
+    return control(lambda p: sandbox().open_dispute(p.get("target")))
+
+
 @bp.post("/endpoint_down")
 def control_endpoint_down() -> Response:
     """Make the webhook endpoints answer 503 for `seconds`."""

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, insert
 
-from stripe_sandbox import cards, clock, records, sessions
+from stripe_sandbox import cards, clock, disputes, records, sessions
 from stripe_sandbox import objects as build
 from stripe_sandbox.context import Context
 from stripe_sandbox.errors import StripeError
@@ -144,6 +144,8 @@ def _pay_card(ctx: Context, conn: Connection, session: Document, extra: Document
     session = sessions.complete(conn, session, extra, pi, name, email, "paid")
     emit(ctx, conn, "checkout.session.completed", session, CUSTOMER_ACTION)
     emit(ctx, conn, "payment_intent.succeeded", pi, CUSTOMER_ACTION)
+    if card.number == cards.DISPUTED:
+        disputes.open_on(ctx, conn, charge["id"], CUSTOMER_ACTION)
     return PaymentResult("succeeded", session, redirect_url=sessions.success_redirect(session))
 
 

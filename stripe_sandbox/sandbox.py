@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from stripe_sandbox import clock, delivery, events, idempotency, payments, refunds, sessions
+from stripe_sandbox import (
+    clock,
+    delivery,
+    disputes,
+    events,
+    idempotency,
+    payments,
+    refunds,
+    sessions,
+)
 from stripe_sandbox.config import endpoints_of
 from stripe_sandbox.context import Context
 from stripe_sandbox.delivery import Deliverer, DeliveryResult
@@ -132,6 +141,10 @@ class Sandbox:
         """Return a Charge."""
         return payments.retrieve_charge(self.ctx, charge_id, expand)
 
+    def retrieve_dispute(self, dispute_id: str, expand: list[str] | None = None) -> Document:
+        """Return a Dispute."""
+        return disputes.retrieve(self.ctx, dispute_id, expand)
+
     def retrieve_event(self, event_id: str) -> Document:
         """Return an Event."""
         return events.retrieve(self.ctx, event_id)
@@ -164,6 +177,12 @@ class Sandbox:
         refund = refunds.from_dashboard(self.ctx, payment_intent_or_charge, amount)
         self.ensure_worker()
         return refund
+
+    def open_dispute(self, payment_intent_or_charge: str) -> Document:
+        """Open a fraudulent dispute on a succeeded charge (emits charge.dispute.created)."""
+        dispute = disputes.open_for(self.ctx, payment_intent_or_charge, CUSTOMER_ACTION)
+        self.ensure_worker()
+        return dispute
 
     def settle_async(self, target: str, succeeded: bool) -> Document:
         """Settle a bank-debit payment (by session or PaymentIntent id); return the session."""
