@@ -58,10 +58,14 @@ def reset_clock() -> None:
 @click.option("--card", default="4242424242424242", show_default=True)
 @click.option("--name", default="Test Shopper", show_default=True)
 @click.option("--bank-debit", is_flag=True, help="Pay by bank debit (settles later).")
-def pay(session_id: str, card: str, name: str, bank_debit: bool) -> None:
+@click.option("--three-d-secure", type=click.Choice(["complete", "fail"]), default=None,
+              help="How to answer a 3-D Secure challenge card's challenge.")
+def pay(session_id: str, card: str, name: str, bank_debit: bool,
+        three_d_secure: str | None) -> None:
     """Pay a Checkout Session as the hosted page would."""
     result = _sandbox().pay(session_id, card, name,
-                            method="bank_debit" if bank_debit else "card")
+                            method="bank_debit" if bank_debit else "card",
+                            three_d_secure=three_d_secure)  # type: ignore[arg-type]
     _echo({"outcome": result.outcome, "message": result.message,
            "field_errors": result.field_errors, "redirect_url": result.redirect_url})
 

@@ -76,12 +76,28 @@ def control_pay(session_id: str) -> Response:
     def pay(p: dict[str, Any]) -> dict[str, Any]:
         result = sandbox().pay(session_id, p.get("card", "4242424242424242"),
                                p.get("name", "Test Shopper"), method=p.get("method", "card"),
-                               exp=p.get("exp"), cvc=p.get("cvc", "123"), email=p.get("email"))
+                               exp=p.get("exp"), cvc=p.get("cvc", "123"), email=p.get("email"),
+                               three_d_secure=p.get("three_d_secure") or None)
         return {"outcome": result.outcome, "message": result.message,
                 "field_errors": result.field_errors, "redirect_url": result.redirect_url,
                 "session": result.session}
 
     return control(pay)
+
+
+@bp.post("/sessions/<session_id>/authenticate")
+def control_authenticate(session_id: str) -> Response:
+    """Answer a pending 3-D Secure challenge: `outcome` complete or fail."""
+
+    def authenticate(p: dict[str, Any]) -> dict[str, Any]:
+        outcome = p.get("outcome")
+        if outcome not in ("complete", "fail"):
+            raise StripeError.invalid("outcome must be 'complete' or 'fail'", param="outcome")
+        result = sandbox().authenticate(session_id, outcome == "complete")
+        return {"outcome": result.outcome, "message": result.message,
+                "redirect_url": result.redirect_url, "session": result.session}
+
+    return control(authenticate)
 
 
 @bp.post("/settle")

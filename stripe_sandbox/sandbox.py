@@ -157,15 +157,28 @@ class Sandbox:
 
     def pay(self, session_id: str, card: str = "4242424242424242", name: str = "Test Shopper",
             *, method: Literal["card", "bank_debit"] = "card", exp: str | None = None,
-            cvc: str = "123", email: str | None = None) -> PaymentResult:
+            cvc: str = "123", email: str | None = None,
+            three_d_secure: Literal["complete", "fail"] | None = None) -> PaymentResult:
         """Pay a session exactly as submitting the hosted page does.
 
         `method="bank_debit"` pays by the sandbox's test bank account: the session completes
         with payment_status "unpaid" and settles later through `settle_async`.
+        A 3-D Secure challenge card (4000 0025 0000 3155) answers the challenge as
+        `three_d_secure` says; left None it stops at outcome "requires_action" until
+        `authenticate` is called, as the hosted page's challenge step does.
         """
         self.ensure_worker()
         return payments.pay(self.ctx, session_id, card, name, method=method, exp=exp, cvc=cvc,
-                            email=email)
+                            email=email, three_d_secure=three_d_secure)
+
+    def challenge_pending(self, session_id: str) -> bool:
+        """Say whether a session's payment waits for a 3-D Secure challenge."""
+        return payments.challenge_pending(self.ctx, session_id)
+
+    def authenticate(self, session_id: str, complete: bool) -> PaymentResult:
+        """Complete (pay) or fail a session's pending 3-D Secure challenge."""
+        self.ensure_worker()
+        return payments.authenticate(self.ctx, session_id, complete)
 
     def success_redirect(self, session: Document) -> str | None:
         """Return where the hosted page sends the shopper after paying."""
