@@ -68,7 +68,7 @@ def open_on(ctx: Context, conn: Connection, charge_id: str, request: RequestInfo
     charge, charge_extra = records.load(conn, "charge", charge_id, "charge")
     if charge["status"] != "succeeded":
         raise StripeError.invalid(f"Charge {charge['id']} has not succeeded and cannot be "
-                                  "disputed.", param="charge", code="charge_not_refundable")
+                                  "disputed.", param="charge")
     if charge["disputed"]:
         raise StripeError.invalid(f"Charge {charge['id']} has already been disputed.",
                                   param="charge", code="charge_disputed")

@@ -81,6 +81,20 @@ def test_a_charge_refunded_arriving_first_records_the_refund_through_the_list_ca
                             4800, PaymentStatus.REFUNDED)
 
 
+def test_a_dispute_from_the_0259_card_is_acknowledged_and_changes_no_payment(
+    app, client, sandbox, products
+):
+    _paid(app, client, sandbox, products, card="4000000000000259")
+    assert [e["type"] for e in sandbox.events("charge.dispute.created")] == [
+        "charge.dispute.created"]
+    delivered = [a for a in sandbox.delivery_attempts()
+                 if a.event_type == "charge.dispute.created"]
+    assert [a.ok for a in delivered] == [True]
+    assert _outcomes(app, "charge.dispute.created") == [
+        (Outcome.IGNORED, "not an event we act on")]
+    assert _ledger(app) == ([], 0, PaymentStatus.SUCCEEDED)
+
+
 def test_a_shop_refund_on_the_5126_card_ends_failed_and_flags_the_order(
     app, client, sandbox, products
 ):

@@ -7,7 +7,8 @@ import stripe
 
 from stripe_sandbox import Sandbox
 
-from .conftest import to_dict
+from .conftest import session_params, to_dict
+from .helpers import call
 from .stripe_schema import StripeSchema
 from .test_http import control
 from .test_refunds import paid_intent
@@ -68,6 +69,11 @@ def test_a_dispute_opens_on_any_succeeded_charge_from_each_control(
     assert client.v1.disputes.retrieve(out.output.split()[0]).charge == by_cli.latest_charge
     assert runner.invoke(args=["sandbox", "dispute", "pi_missing"]).exit_code == 1
     assert control(app, "POST", "/disputes", target="cs_x")[0] == 400
+    _, session, _ = call(app, "POST", "/v1/checkout/sessions", session_params())
+    sandbox.pay(session["id"], method="bank_debit")
+    pending_pi = sandbox.retrieve_session(session["id"])["payment_intent"]
+    status, body = control(app, "POST", "/disputes", target=pending_pi)
+    assert (status, body["error"]["param"]) == (400, "charge")
     assert control(app, "POST", "/disputes")[0] == 400
     assert len(sandbox.events("charge.dispute.created")) == 3
     for pi in (by_python, by_http, by_cli):

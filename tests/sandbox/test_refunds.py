@@ -44,6 +44,10 @@ def test_refunds_list_by_payment_intent_newest_first_and_pages_through_the_sdk(
                                             "ending_before": made[0].id})
     assert [r.id for r in before.data] == [made[2].id, made[1].id]
     assert len(client.v1.refunds.list().data) == 4
+    expanded = client.v1.refunds.list(params={"payment_intent": other.id,
+                                              "expand": ["data.charge"]})
+    assert expanded.data[0].charge.id == other.latest_charge
+    schema.check(to_dict(expanded))
 
 
 def test_refund_list_rejects_bad_filters_with_stripes_errors(app, client, sandbox) -> None:
