@@ -161,6 +161,26 @@ def create_refund() -> Response:
     return dispatch(lambda params, req: sandbox().create_refund(params, req))
 
 
+@bp.get("/v1/refunds")
+def list_refunds() -> Response:
+    """List Refunds."""
+    return dispatch(lambda params, req: sandbox().list_refunds(params))
+
+
+@bp.get("/v1/charges/<charge_id>")
+def retrieve_charge(charge_id: str) -> Response:
+    """Retrieve a Charge."""
+    return dispatch(lambda params, req: sandbox().retrieve_charge(
+        charge_id, _get_only(params)))
+
+
+@bp.get("/v1/disputes/<dispute_id>")
+def retrieve_dispute(dispute_id: str) -> Response:
+    """Retrieve a Dispute."""
+    return dispatch(lambda params, req: sandbox().retrieve_dispute(
+        dispute_id, _get_only(params)))
+
+
 @bp.get("/v1/refunds/<refund_id>")
 def retrieve_refund(refund_id: str) -> Response:
     """Retrieve a Refund."""

@@ -29,13 +29,17 @@ DECLINES: dict[str, Decline] = {
                                 "Try again in a little bit."),
     "4000008400001629": GENERIC,
 }
-# Cards that pay; 3-D Secure cards pay without a challenge (the sandbox has no 3DS step).
+# Cards that pay; these 3-D Secure cards pay without a challenge.
 SUCCEEDS = frozenset({
     "4242424242424242", "5555555555554444", "378282246310005", "4000056655665556",
-    "4000000000000077", "4000002500003155", "4000002760003184", "4000000000003220",
+    "4000000000000077", "4000002760003184", "4000000000003220",
 })
+# 3-D Secure cards whose payment waits for the shopper to pass (or fail) a challenge.
+CHALLENGE = frozenset({"4000002500003155"})
 # The charge succeeds, but any refund of it fails shortly after it looks succeeded.
 REFUND_FAILS = "4000000000005126"
+# The charge succeeds, then the cardholder disputes it as fraudulent.
+DISPUTED = "4000000000000259"
 NOT_A_TEST_CARD = Decline(
     "card_declined", "test_mode_live_card",
     "Your card was declined. Your request was in test mode, but used a non test card.",
@@ -130,6 +134,6 @@ def outcome_of(digits: str) -> Decline | None:
     """Return how a (valid) test card number fails, or None when it pays."""
     if digits in DECLINES:
         return DECLINES[digits]
-    if digits in SUCCEEDS or digits == REFUND_FAILS:
+    if digits in SUCCEEDS or digits in CHALLENGE or digits in (REFUND_FAILS, DISPUTED):
         return None
     return NOT_A_TEST_CARD

@@ -58,10 +58,14 @@ def reset_clock() -> None:
 @click.option("--card", default="4242424242424242", show_default=True)
 @click.option("--name", default="Test Shopper", show_default=True)
 @click.option("--bank-debit", is_flag=True, help="Pay by bank debit (settles later).")
-def pay(session_id: str, card: str, name: str, bank_debit: bool) -> None:
+@click.option("--three-d-secure", type=click.Choice(["complete", "fail"]), default=None,
+              help="How to answer a 3-D Secure challenge card's challenge.")
+def pay(session_id: str, card: str, name: str, bank_debit: bool,
+        three_d_secure: str | None) -> None:
     """Pay a Checkout Session as the hosted page would."""
     result = _sandbox().pay(session_id, card, name,
-                            method="bank_debit" if bank_debit else "card")
+                            method="bank_debit" if bank_debit else "card",
+                            three_d_secure=three_d_secure)  # type: ignore[arg-type]
     _echo({"outcome": result.outcome, "message": result.message,
            "field_errors": result.field_errors, "redirect_url": result.redirect_url})
 
@@ -76,6 +80,30 @@ def settle(target: str, failed: bool) -> None:
     except StripeError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"{session['id']} payment_status={session['payment_status']}")
+
+
+@sandbox_cli.command("dashboard-refund")
+@click.argument("target")
+@click.option("--amount", type=click.IntRange(min=1), default=None,
+              help="Minor units to refund (default: all that is left).")
+def dashboard_refund(target: str, amount: int | None) -> None:
+    """Refund a PaymentIntent or charge as from the Stripe Dashboard."""
+    try:
+        refund = _sandbox().dashboard_refund(target, amount)
+    except StripeError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{refund['id']} {refund['status']} {refund['amount']} {refund['currency']}")
+
+
+@sandbox_cli.command("dispute")
+@click.argument("target")
+def dispute(target: str) -> None:
+    """Open a fraudulent dispute on a succeeded charge or PaymentIntent."""
+    try:
+        opened = _sandbox().open_dispute(target)
+    except StripeError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{opened['id']} {opened['status']} {opened['reason']} {opened['charge']}")
 
 
 @sandbox_cli.command("endpoint-down")

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request
 from stripe_sandbox.api import authenticate, json_response, sandbox
 from stripe_sandbox.clock import control_seconds
 from stripe_sandbox.errors import StripeError
-from stripe_sandbox.params import parse_form, parse_query
+from stripe_sandbox.params import as_int, parse_form, parse_query
 from stripe_sandbox.store import dumps
 
 bp = Blueprint("controls", __name__, url_prefix="/_controls")
@@ -76,7 +76,8 @@ def control_pay(session_id: str) -> Response:
     def pay(p: dict[str, Any]) -> dict[str, Any]:
         result = sandbox().pay(session_id, p.get("card", "4242424242424242"),
                                p.get("name", "Test Shopper"), method=p.get("method", "card"),
-                               exp=p.get("exp"), cvc=p.get("cvc", "123"), email=p.get("email"))
+                               exp=p.get("exp"), cvc=p.get("cvc", "123"), email=p.get("email"),
+                               three_d_secure=p.get("three_d_secure") or None)
         return {"outcome": result.outcome, "message": result.message,
                 "field_errors": result.field_errors, "redirect_url": result.redirect_url,
                 "session": result.session}
@@ -84,11 +85,46 @@ def control_pay(session_id: str) -> Response:
     return control(pay)
 
 
+@bp.post("/sessions/<session_id>/authenticate")
+def control_authenticate(session_id: str) -> Response:
+    """Answer a pending 3-D Secure challenge: `outcome` complete or fail."""
+
+    def authenticate(p: dict[str, Any]) -> dict[str, Any]:
+        outcome = p.get("outcome")
+        if outcome not in ("complete", "fail"):
+            raise StripeError.invalid("outcome must be 'complete' or 'fail'", param="outcome")
+        result = sandbox().authenticate(session_id, outcome == "complete")
+        return {"outcome": result.outcome, "message": result.message,
+                "redirect_url": result.redirect_url, "session": result.session}
+
+    return control(authenticate)
+
+
 @bp.post("/settle")
 def control_settle() -> Response:
     """Settle a bank-debit payment as succeeded (default) or failed."""
     return control(lambda p: sandbox().settle_async(
         str(p.get("target", "")), _flag(p.get("succeeded", True))))
+
+
+def _amount(params: dict[str, Any]) -> int | None:
+    """Read an optional control amount from JSON (an integer) or a form/query (digits)."""
+    value = params.get("amount")
+    if value in (None, ""):
+        return None
+    return as_int(value, "amount", minimum=1)
+
+
+@bp.post("/refunds")
+def control_dashboard_refund() -> Response:
+    """Refund a PaymentIntent or charge (`target`) as from the Dashboard, all or `amount`."""
+    return control(lambda p: sandbox().dashboard_refund(p.get("target"), _amount(p)))
+
+
+@bp.post("/disputes")
+def control_open_dispute() -> Response:
+    """Open a fraudulent dispute on a succeeded charge or PaymentIntent (`target`)."""
+    return control(lambda p: sandbox().open_dispute(p.get("target")))
 
 
 @bp.post("/endpoint_down")

@@ -18,6 +18,9 @@ TEST_CARDS = [
     ("4242 4242 4242 4242", "Succeeds"),
     ("4000 0000 0000 0002", "Declined"),
     ("4000 0000 0000 9995", "Insufficient funds"),
+    ("4000 0025 0000 3155", "3-D Secure challenge"),
+    ("4000 0000 0000 0259", "Succeeds, then disputed"),
+    ("4000 0000 0000 5126", "Succeeds; refunds fail"),
 ]
 
 
@@ -83,6 +86,8 @@ def pay_submit(session_id: str) -> tuple[str, int] | WerkzeugResponse:
             exp=form["exp"], cvc=request.form.get("cvc", ""), email=form["email"] or None)
     except StripeError:
         return render_template("missing.html", store_name=sandbox.display_name), 404
+    if result.outcome == "requires_action":
+        return redirect(url_for("page.challenge", session_id=session_id), code=303)
     if result.ok:
         if result.redirect_url:
             return redirect(result.redirect_url, code=303)
@@ -92,3 +97,45 @@ def pay_submit(session_id: str) -> tuple[str, int] | WerkzeugResponse:
     status = {"invalid": 422, "declined": 402}.get(result.outcome, 200)
     return _render(result.session, status=status, result=result, form=form)
 
+
+
+@bp.get("/pay/<session_id>/authenticate")
+def challenge(session_id: str) -> tuple[str, int] | WerkzeugResponse:
+    """Show the 3-D Secure challenge step of a payment waiting for it."""
+    sandbox = _sandbox()
+    try:
+        session = sandbox.refresh_session(session_id)
+        pending = sandbox.challenge_pending(session_id)
+    except StripeError:
+        return render_template("missing.html", store_name=sandbox.display_name), 404
+    if not pending:
+        return redirect(url_for("page.pay_page", session_id=session_id), code=303)
+    return _render_challenge(session), 200
+
+
+def _render_challenge(session: dict[str, Any]) -> str:
+    return render_template(
+        "challenge.html", store_name=_sandbox().display_name, session=session,
+        total=format_amount(session["amount_total"], session["currency"]),
+        action=url_for("page.challenge_submit", session_id=session["id"]))
+
+
+@bp.post("/pay/<session_id>/authenticate")
+def challenge_submit(session_id: str) -> tuple[str, int] | WerkzeugResponse:
+    """Complete or fail the challenge, then pay or go back to the card form."""
+    sandbox = _sandbox()
+    outcome = request.form.get("outcome")
+    if outcome not in ("complete", "fail"):
+        return redirect(url_for("page.challenge", session_id=session_id), code=303)
+    try:
+        result = sandbox.authenticate(session_id, outcome == "complete")
+    except StripeError as error:
+        if error.status == 404:
+            return render_template("missing.html", store_name=sandbox.display_name), 404
+        # Nothing waits for authentication (answered already, in another tab): show the page.
+        return redirect(url_for("page.pay_page", session_id=session_id), code=303)
+    if result.ok or result.outcome == "closed":
+        return redirect(result.redirect_url
+                        or url_for("page.pay_page", session_id=session_id), code=303)
+    status = 402 if result.outcome == "declined" else 200
+    return _render(result.session, status=status, result=result)

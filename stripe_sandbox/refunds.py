@@ -1,4 +1,4 @@
-"""Refunds: create against a PaymentIntent or charge, read, and settle the slow ones."""
+"""Refunds: create against a PaymentIntent or charge, read, list, and settle the slow ones."""
 
 from __future__ import annotations
 
@@ -13,18 +13,42 @@ from stripe_sandbox.context import Context
 from stripe_sandbox.errors import StripeError
 from stripe_sandbox.events import CUSTOMER_ACTION, RequestInfo, emit
 from stripe_sandbox.ids import new_id
-from stripe_sandbox.params import as_int, as_metadata, reject_unknown
+from stripe_sandbox.params import as_int, as_metadata, as_str, expand_list, reject_unknown
 from stripe_sandbox.store import dumps, objects
 
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+EXPANDABLE = {"charge": "charge", "payment_intent": "payment_intent"}
 
 
 def retrieve(ctx: Context, refund_id: str, expand: list[str] | None = None) -> dict[str, Any]:
     """Return a Refund, optionally with charge/payment_intent expanded."""
     with ctx.store.read() as conn:
         body, _ = records.load(conn, "refund", refund_id, "refund")
-        return records.expand_ids(conn, body, expand or [],
-                                  {"charge": "charge", "payment_intent": "payment_intent"})
+        return records.expand_ids(conn, body, expand or [], EXPANDABLE)
+
+
+def list_page(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """List Refunds, newest first, filtered by payment_intent or charge."""
+    reject_unknown(params, {"charge", "created", "ending_before", "expand", "limit",
+                            "payment_intent", "starting_after"})
+    where = [objects.c.kind == "refund"]
+    if params.get("payment_intent"):
+        where.append(objects.c.payment_intent == as_str(params["payment_intent"],
+                                                        "payment_intent"))
+    if params.get("charge"):
+        with ctx.store.read() as conn:
+            charge, _ = records.load(conn, "charge", params["charge"], "charge")
+        # Only a succeeded charge can be refunded and a PaymentIntent has at most one, so the
+        # charge's refunds are exactly its PaymentIntent's.
+        where.append(objects.c.payment_intent == charge["payment_intent"])
+    where += records.created_filter(objects.c.created, params.get("created"))
+    paths = [path.removeprefix("data.") for path in expand_list(params)]
+    page = records.page(ctx.store, objects, where, params, "/v1/refunds", "refund")
+    if paths:
+        with ctx.store.read() as conn:
+            page["data"] = [records.expand_ids(conn, body, paths, EXPANDABLE)
+                            for body in page["data"]]
+    return page
 
 
 def create(ctx: Context, params: dict[str, Any], request: RequestInfo) -> dict[str, Any]:
@@ -76,6 +100,19 @@ def create(ctx: Context, params: dict[str, Any], request: RequestInfo) -> dict[s
     return refund
 
 
+def from_dashboard(ctx: Context, target: Any, amount: int | None = None) -> dict[str, Any]:
+    """Refund a payment as someone in the Dashboard does: no idempotency key, no metadata."""
+    if not isinstance(target, str) or not target.startswith(("pi_", "ch_")):
+        raise StripeError.invalid("Give a PaymentIntent (pi_…) or charge (ch_…) id to refund.",
+                                  param="payment_intent")
+    params: dict[str, Any] = {"charge" if target.startswith("ch_") else "payment_intent": target}
+    if amount is not None:
+        params["amount"] = amount
+    # A Dashboard action is an API request of Stripe's own, so its events carry a request id
+    # but never the shop's idempotency key.
+    return create(ctx, params, RequestInfo(new_id("req"), None))
+
+
 def _refundable_charge(conn: Connection, params: dict[str, Any]
                        ) -> tuple[dict[str, Any], dict[str, Any]]:
     if params.get("payment_intent"):
@@ -117,3 +154,5 @@ def settle_due(ctx: Context, conn: Connection) -> None:
             records.save(conn, charge, charge_extra)
         records.save(conn, refund, extra)
         emit(ctx, conn, "refund.updated", refund, CUSTOMER_ACTION, previous=previous)
+        if target == "failed":
+            emit(ctx, conn, "refund.failed", refund, CUSTOMER_ACTION)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from stripe_sandbox import (
     clock,
     delivery,
+    disputes,
     events,
     idempotency,
     payments,
@@ -160,6 +161,18 @@ class Sandbox:
         return price_objects.retrieve(self.ctx, price_objects.SHIPPING_RATE,
                                       shipping_rate_id, params or {})
 
+    def list_refunds(self, params: Document) -> Document:
+        """List Refunds (by payment_intent or charge)."""
+        return refunds.list_page(self.ctx, params)
+
+    def retrieve_charge(self, charge_id: str, expand: list[str] | None = None) -> Document:
+        """Return a Charge."""
+        return payments.retrieve_charge(self.ctx, charge_id, expand)
+
+    def retrieve_dispute(self, dispute_id: str, expand: list[str] | None = None) -> Document:
+        """Return a Dispute."""
+        return disputes.retrieve(self.ctx, dispute_id, expand)
+
     def retrieve_event(self, event_id: str) -> Document:
         """Return an Event."""
         return events.retrieve(self.ctx, event_id)
@@ -172,19 +185,45 @@ class Sandbox:
 
     def pay(self, session_id: str, card: str = "4242424242424242", name: str = "Test Shopper",
             *, method: Literal["card", "bank_debit"] = "card", exp: str | None = None,
-            cvc: str = "123", email: str | None = None) -> PaymentResult:
+            cvc: str = "123", email: str | None = None,
+            three_d_secure: Literal["complete", "fail"] | None = None) -> PaymentResult:
         """Pay a session exactly as submitting the hosted page does.
 
         `method="bank_debit"` pays by the sandbox's test bank account: the session completes
         with payment_status "unpaid" and settles later through `settle_async`.
+        A 3-D Secure challenge card (4000 0025 0000 3155) answers the challenge as
+        `three_d_secure` says; left None it stops at outcome "requires_action" until
+        `authenticate` is called, as the hosted page's challenge step does.
         """
         self.ensure_worker()
         return payments.pay(self.ctx, session_id, card, name, method=method, exp=exp, cvc=cvc,
-                            email=email)
+                            email=email, three_d_secure=three_d_secure)
+
+    def challenge_pending(self, session_id: str) -> bool:
+        """Say whether a session's payment waits for a 3-D Secure challenge."""
+        return payments.challenge_pending(self.ctx, session_id)
+
+    def authenticate(self, session_id: str, complete: bool) -> PaymentResult:
+        """Complete (pay) or fail a session's pending 3-D Secure challenge."""
+        self.ensure_worker()
+        return payments.authenticate(self.ctx, session_id, complete)
 
     def success_redirect(self, session: Document) -> str | None:
         """Return where the hosted page sends the shopper after paying."""
         return sessions.success_redirect(session)
+
+    def dashboard_refund(self, payment_intent_or_charge: str, amount: int | None = None
+                         ) -> Document:
+        """Refund a payment as from the Stripe Dashboard (emits refund.created, charge.refunded)."""
+        refund = refunds.from_dashboard(self.ctx, payment_intent_or_charge, amount)
+        self.ensure_worker()
+        return refund
+
+    def open_dispute(self, payment_intent_or_charge: str) -> Document:
+        """Open a fraudulent dispute on a succeeded charge (emits charge.dispute.created)."""
+        dispute = disputes.open_for(self.ctx, payment_intent_or_charge, CUSTOMER_ACTION)
+        self.ensure_worker()
+        return dispute
 
     def settle_async(self, target: str, succeeded: bool) -> Document:
         """Settle a bank-debit payment (by session or PaymentIntent id); return the session."""

@@ -119,8 +119,11 @@ class StripeSchema:
         if body.get("object") == "event":
             inner = body.get("data", {}).get("object")
             problems += self.errors(inner, strict=strict, where=f"{where}.data.object")
-            if isinstance(inner, dict) and not body.get("type", "").startswith(
-                    inner.get("object", "") + "."):
+            # Dispute events are named after the charge: charge.dispute.created.
+            prefix = {"dispute": "charge.dispute"}.get(inner.get("object", ""),
+                                                       inner.get("object", "")) \
+                if isinstance(inner, dict) else ""
+            if isinstance(inner, dict) and not body.get("type", "").startswith(prefix + "."):
                 problems.append(f"{where}.type: does not match data.object.object")
         return problems
 

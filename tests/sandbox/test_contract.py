@@ -108,7 +108,7 @@ def test_every_event_and_its_snapshot_validates(app, sandbox: Sandbox,
         "checkout.session.completed", "checkout.session.async_payment_succeeded",
         "checkout.session.async_payment_failed", "checkout.session.expired",
         "payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded",
-        "refund.created", "refund.updated",
+        "refund.created", "refund.updated", "refund.failed",
     }
     _, listed, _ = call(app, "GET", "/v1/events", {"limit": 100})
     schema.check(listed)
