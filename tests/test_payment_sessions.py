@@ -20,7 +20,7 @@ from checkout.domain.payment_status import AttemptStatus, PaymentStatus
 from checkout.extensions import db
 from checkout.models import Order, OrderFlag, Payment, Product, Stock, WebhookEvent
 from checkout.models.order import EventKind
-from checkout.payments import gateway
+from checkout.payments import CheckoutSessionInfo, gateway
 from checkout.services import checkout, inventory, payment_sessions
 from checkout.services.payment_sessions import ReturnUrls, attempts_of
 from tests.conftest import BASE_URL
@@ -159,13 +159,17 @@ def _hold_ran_out(order: Order, sandbox) -> None:
     db.session.commit()
 
 
-@pytest.mark.parametrize("make_unpayable, status", [
-    (_paid, OrderStatus.PAYMENT_CONFIRMED),
-    (_cancelled, OrderStatus.CANCELLED),
-    (_hold_ran_out, OrderStatus.PENDING_PAYMENT),
+NOT_WAITING = "This order is not waiting for payment."
+RAN_OUT = "The time to pay for this order has run out and its items were released."
+
+
+@pytest.mark.parametrize("make_unpayable, status, message", [
+    (_paid, OrderStatus.PAYMENT_CONFIRMED, NOT_WAITING),
+    (_cancelled, OrderStatus.CANCELLED, NOT_WAITING),
+    (_hold_ran_out, OrderStatus.PENDING_PAYMENT, RAN_OUT),
 ])
 def test_starting_payment_on_an_order_not_awaiting_it_raises_and_changes_nothing(
-    app, ctx, sandbox, products, make_unpayable, status
+    app, ctx, sandbox, products, make_unpayable, status, message
 ):
     order = _place(products)
     make_unpayable(order, sandbox)
@@ -176,9 +180,10 @@ def test_starting_payment_on_an_order_not_awaiting_it_raises_and_changes_nothing
     timeline = _timeline(order)
     db.session.commit()
 
-    with pytest.raises(OrderNotPayable):
+    with pytest.raises(OrderNotPayable) as refused:
         payment_sessions.start(order, URLS)
 
+    assert str(refused.value) == message
     db.session.rollback()
     assert snapshot(app) == before
     assert db.session.get(Order, order.id).status == status
@@ -430,6 +435,34 @@ def test_adopt_session_refuses_a_key_that_is_not_waiting_for_its_answer(ctx, san
     [attempt] = attempts_of(order)
     assert (attempt.status, attempt.session_id) == (OPEN, mine.id)
     assert payment_sessions.find_order_by_session("cs_test_stray_copy") is None
+
+
+def test_adopt_session_refuses_the_key_of_a_request_given_up_as_never_sent(
+    app, ctx, sandbox, products, monkeypatch
+):
+    order = _place(products)
+    _lose_answers(monkeypatch, app, reached=False)
+    with pytest.raises(GatewayUnavailable):
+        payment_sessions.start(order, URLS)
+    monkeypatch.undo()
+    sandbox.advance_clock(10 * 60)
+    assert payment_sessions.expire_live(order) is True
+    [attempt] = attempts_of(order)
+    assert (attempt.status, attempt.session_id) == (EXPIRED, None)
+    # The provider refused that request, so no session of its can be genuine.
+    claimant = CheckoutSessionInfo(
+        id="cs_test_claims_a_dead_key", url=None, status="complete", payment_status="paid",
+        amount_total=order.total, currency="usd", client_reference_id=order.number,
+        payment_intent=None,
+        metadata={"order_number": order.number, "checkout_attempt": attempt.idempotency_key},
+    )
+
+    assert payment_sessions.adopt_session(claimant) is None
+    db.session.commit()
+
+    [attempt] = attempts_of(order)
+    assert (attempt.status, attempt.session_id) == (EXPIRED, None)
+    assert payment_sessions.find_order_by_session(claimant.id) is None
 
 
 # expire_live ---------------------------------------------------------------------------------
