@@ -395,7 +395,27 @@ def test_adopt_session_ties_a_lost_session_to_the_attempt_its_key_names(
     assert adopted is not None and adopted.id == order.id
     [attempt] = attempts_of(order)
     assert (attempt.status, attempt.session_id) == (OPEN, made[0])
+    assert attempt.url == session.url  # "resume" can send the shopper to it again
     assert payment_sessions.find_order_by_session(made[0]).id == order.id
+
+
+def test_adopting_a_session_that_was_paid_marks_its_attempt_complete(
+    app, ctx, sandbox, products, monkeypatch
+):
+    order = _place(products)
+    made = _lose_answers(monkeypatch, app)
+    with pytest.raises(GatewayUnavailable):
+        payment_sessions.start(order, URLS)
+    monkeypatch.undo()
+    assert sandbox.pay(made[0]).ok
+    session = gateway().retrieve_checkout(made[0])
+
+    assert payment_sessions.adopt_session(session).id == order.id
+    db.session.commit()
+
+    [attempt] = attempts_of(order)
+    assert (attempt.status, attempt.session_id, attempt.url) == (
+        AttemptStatus.COMPLETE, made[0], None)
 
 
 def test_adopt_session_refuses_a_session_naming_another_order(

@@ -94,9 +94,8 @@ def adopt_session(session: CheckoutSessionInfo) -> Order | None:
     order = db.session.get(Order, attempt.order_id) if attempt else None
     if order is None or order.number != session.client_reference_id:
         return None
-    attempt.session_id = session.id
-    attempt.move_to(AttemptStatus.OPEN)
-    db.session.flush()
+    # As if the answer had come: the attempt takes the session's state and payment page.
+    _remember_session(order, attempt, session)
     return order
 
 
