@@ -134,3 +134,22 @@ def test_a_shop_refund_on_the_5126_card_ends_failed_and_flags_the_order(
     with app.app_context():
         assert db.session.scalar(select(Payment)).amount_refunded == 0
         assert len(db.session.scalars(select(OrderFlag)).all()) == 1
+
+
+def test_refund_events_in_any_order_end_in_the_latest_state_without_an_error(
+    app, client, sandbox, products
+):
+    """Stripe promises no order: a refund's failure may arrive before its creation."""
+    payment = _paid(app, client, sandbox, products, card=FAILS_LATER)
+    made = sandbox.dashboard_refund(payment.payment_intent_id, amount=800)
+    sandbox.advance_clock(3600)  # the refund on this card fails at the sandbox's next tick
+    sandbox.run_due()
+    latest = {event["type"]: event for event in sandbox.events()}
+    order = ["refund.failed", "refund.updated", "charge.refunded", "refund.created"]
+    assert set(order) <= set(latest)
+    assert latest["refund.created"]["data"]["object"]["status"] == "succeeded"
+    assert [post_event(client, latest[t]).status_code for t in order] == [200] * 4
+    assert _ledger(app) == (
+        [(RefundReason.EXTERNAL, 800, RefundStatus.FAILED, made["id"])], 0,
+        PaymentStatus.SUCCEEDED)
+    assert _outcomes(app, "refund.created") == [(Outcome.STALE, "")]

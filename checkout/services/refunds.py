@@ -15,6 +15,7 @@ from checkout.domain.money import format_money
 from checkout.domain.outcomes import Outcome
 from checkout.domain.payment_status import (
     COUNTED_REFUND_STATUSES,
+    REFUND_TRANSITIONS,
     PaymentStatus,
     RefundStatus,
     payment_status_for_refunded,
@@ -168,10 +169,9 @@ def apply_refund(info: RefundInfo, *, actor: str) -> Outcome:
     db.session.refresh(refund)
     refund.provider_refund_id = info.id
     new = refund_status_from_provider(info.status)
-    if new == RefundStatus(refund.status) or (
-        new == RefundStatus.PENDING and refund.status != RefundStatus.PENDING
-    ):
-        # Nothing new, or an older state arriving after a newer one.
+    if new not in REFUND_TRANSITIONS[RefundStatus(refund.status)]:
+        # Nothing new, or an older state arriving after a newer one (Stripe keeps no order:
+        # a refund's failure can arrive before its creation).
         db.session.flush()
         return Outcome.STALE
     if new in COUNTED_REFUND_STATUSES:
@@ -225,10 +225,14 @@ def _record_external(info: RefundInfo, *, actor: str) -> Outcome:
         requested_by="stripe dashboard",
     )
     db.session.add(refund)
-    if status in COUNTED_REFUND_STATUSES and not _count_against(payment, info.amount):
+    counted = status in COUNTED_REFUND_STATUSES
+    if counted and (
+        PaymentStatus(payment.status) not in CAPTURED or not _count_against(payment, info.amount)
+    ):
+        amount = format_money(info.amount, payment.currency)
         order.flag(
             FlagCode.PAYMENT_MISMATCH,
-            f"refund {info.id} of {info.amount} minor units takes more than is left on payment "
+            f"refund {info.id} of {amount} takes more than is left to refund on payment "
             f"{payment.checkout_session_id}",
             actor=actor,
         )
@@ -236,7 +240,7 @@ def _record_external(info: RefundInfo, *, actor: str) -> Outcome:
         return Outcome.FLAGGED
     message = (
         "Refunded {amount} outside the shop."
-        if status in COUNTED_REFUND_STATUSES
+        if counted
         else f"A refund of {{amount}} made outside the shop did not go through ({status})."
     )
     order.record(EventKind.PAYMENT, message, actor=actor, amount=info.amount)
