@@ -8,6 +8,8 @@ from checkout.domain.order_status import OrderStatus
 from checkout.domain.payment_status import PaymentStatus
 from checkout.extensions import db
 from checkout.models import CheckoutAttempt, Order, Payment, WebhookEvent
+from checkout.services.orders import access_token
+from tests.factories import OrderFactory, ProductFactory
 from tests.shop import (
     add_to_cart,
     checkout_form,
@@ -200,3 +202,16 @@ def test_a_zero_decimal_store_currency_is_shown_and_charged_the_same(app, client
     assert only_order(app).currency == "JPY"
     assert "¥4,800" in client.get(sandbox.retrieve_session(session_id)["url"].removeprefix(
         "http://shop.test")).get_data(as_text=True)
+
+
+def test_the_order_page_shows_a_discount_and_tax_that_add_up_to_the_total(app, client):
+    with app.app_context():
+        order = OrderFactory(
+            items=[(ProductFactory(price=2000), 2)], discount=400, shipping=500, tax=320
+        )
+        url = f"/orders/{order.number}?t={access_token(order)}"
+    page = client.get(url).get_data(as_text=True)
+    # 4000 − 400 + 500 + 320 = 4420
+    for text in ("Subtotal</dt><dd>$40.00", "Discount</dt><dd>−$4.00", "Shipping</dt><dd>$5.00",
+                 "Tax</dt><dd>$3.20", "$44.20"):
+        assert text in page

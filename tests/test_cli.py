@@ -45,7 +45,7 @@ def test_create_staff_refuses_a_short_password(app):
         args=["users", "create-staff", "a@example.com", "--password", "short"]
     )
     assert result.exit_code != 0
-    assert "use 10 to 200 characters" in result.output
+    assert "Use 10 to 200 characters for the password." in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
@@ -91,3 +91,11 @@ def test_the_periodic_job_expires_lapsed_orders_in_the_background(app, client, s
     assert status == OrderStatus.EXPIRED
     with app.app_context():
         assert db.session.get(Stock, products["PEN"]).held == 0
+
+
+def test_seed_demo_refuses_a_short_staff_password_with_a_message(app):
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--staff-password", "short"])
+    assert result.exit_code == 2
+    assert "Use 10 to 200 characters for the password." in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0

@@ -57,6 +57,10 @@ class PaymentDeclined(DomainError):
     """The payment provider declined; the shopper can try again."""
 
 
+class InvalidPassword(DomainError):
+    """A password outside the lengths an account may have."""
+
+
 class RefundNotAllowed(DomainError):
     """A refund the payment cannot take: more than is left, or a payment not captured."""
 

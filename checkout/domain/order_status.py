@@ -56,6 +56,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 
 # Statuses in which the shopper owes nothing more and stock is firmly reserved or gone.
 PAID_STATUSES = frozenset({S.PAYMENT_CONFIRMED, S.AWAITING_SHIPMENT, S.SHIPPED, S.DELIVERED})
+# No money has arrived: a payment landing now is applied (an expired order revives).
+UNPAID_STATUSES = frozenset({S.PENDING_PAYMENT, S.EXPIRED})
 
 
 def can_transition(current: OrderStatus, new: OrderStatus) -> bool:

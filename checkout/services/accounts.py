@@ -3,12 +3,21 @@
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from checkout.domain.errors import InvalidPassword
 from checkout.extensions import db
 from checkout.models import User
+from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 def _find(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
+def _check_password(password: str) -> None:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise InvalidPassword(
+            f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters for the password."
+        )
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -18,7 +27,8 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def register_shopper(email: str, password: str) -> User | None:
-    """Create a shopper account; None if the email is taken."""
+    """Create a shopper account; None if the email is taken. Raises InvalidPassword."""
+    _check_password(password)
     email = email.strip().lower()
     if _find(email) is not None:
         return None
@@ -34,7 +44,11 @@ def register_shopper(email: str, password: str) -> User | None:
 
 
 def create_staff(email: str, password: str) -> User:
-    """Create a staff account, or make an existing account staff with this password."""
+    """Create a staff account, or make an existing account staff with this password.
+
+    Raises InvalidPassword.
+    """
+    _check_password(password)
     email = email.strip().lower()
     user = _find(email) or User(email=email)
     user.set_password(password)

@@ -10,7 +10,7 @@ import logging
 from flask import current_app
 from sqlalchemy import select
 
-from checkout.domain.order_status import PAID_STATUSES, OrderStatus
+from checkout.domain.order_status import PAID_STATUSES, UNPAID_STATUSES, OrderStatus
 from checkout.domain.outcomes import Outcome
 from checkout.domain.payment_status import AttemptStatus, PaymentStatus
 from checkout.extensions import db
@@ -181,7 +181,7 @@ def _processing(order: Order, session: CheckoutSessionInfo, *, actor: str) -> Ou
         return Outcome.DUPLICATE
     _new_payment(order, session, PaymentStatus.PROCESSING)
     status = OrderStatus(order.status)
-    if status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
+    if status not in UNPAID_STATUSES:
         db.session.flush()
         return Outcome.STALE
     # A bank debit can take days: the hold now lasts until the payment settles.

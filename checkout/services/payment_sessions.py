@@ -6,7 +6,8 @@ the same request again, and a webhook about a session we never heard of finds it
 
 The public functions are use cases: each talks to the provider only with no database
 transaction open (one transaction decides, the call runs, another records the answer), and
-each commits its own work. The private helpers under them only flush.
+each commits its own work; others call them only with nothing uncommitted. The private
+helpers under them only flush.
 """
 
 import json

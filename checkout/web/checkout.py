@@ -21,7 +21,7 @@ from checkout.domain.errors import (
     OutOfStock,
     PaymentDeclined,
 )
-from checkout.domain.order_status import PAID_STATUSES, OrderStatus
+from checkout.domain.order_status import PAID_STATUSES, UNPAID_STATUSES, OrderStatus
 from checkout.forms import EmptyForm
 from checkout.forms.checkout import CheckoutForm
 from checkout.models import Order
@@ -174,7 +174,7 @@ def success():
     if order is None:
         abort(404, "We could not find that checkout.")
     status = OrderStatus(order.status)
-    waiting = status in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED)
+    waiting = status in UNPAID_STATUSES
     return render_template(
         "checkout/success.html",
         order=order,
