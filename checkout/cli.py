@@ -25,13 +25,13 @@ def init_cli(app: Flask) -> None:
               help="Default: a new random password, printed.")
 def seed_demo(staff_email: str, staff_password: str | None) -> None:
     """Load the demo catalog (idempotent) and print a staff login."""
-    created = load_demo_catalog()
-    click.echo(f"Demo catalog: {created} products added (existing ones left as they are).")
     password = staff_password or secrets.token_urlsafe(12)
     try:
         create_staff(staff_email, password)
     except InvalidPassword as exc:
         raise click.BadParameter(str(exc), param_hint="--staff-password") from None
+    created = load_demo_catalog()
+    click.echo(f"Demo catalog: {created} products added (existing ones left as they are).")
     click.echo(f"Staff login: {staff_email} / {password}")
 
 

@@ -99,3 +99,5 @@ def test_seed_demo_refuses_a_short_staff_password_with_a_message(app):
     assert "Use 10 to 200 characters for the password." in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
+        # Nothing half-done: the catalog was not loaded either.
+        assert db.session.scalar(select(func.count()).select_from(Product)) == 0
