@@ -33,6 +33,7 @@ class RefundInfo:
     failure_reason: str | None
     # The shop's own key for the request, when the shop asked for this refund.
     request_key: str | None
+    currency: str | None = None
 
 
 class InvalidWebhook(ValueError):
@@ -76,16 +77,41 @@ def _id_of(value: Any) -> str | None:
     return value.id
 
 
+# No refund is larger than this many minor units (Stripe's own ceiling is far lower).
+MAX_AMOUNT = 10**12
+
+
+def _text(value: Any, what: str, *, optional: bool = True) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= 255 or "\x00" in value:
+        raise InvalidWebhook(f"refund {what} is not a usable string")
+    return value
+
+
 def refund_info(refund: Any) -> RefundInfo:
-    """Copy the fields the shop uses out of an SDK Refund."""
-    metadata = refund.metadata.to_dict() if refund.metadata else {}
+    """Copy the fields the shop uses out of an SDK Refund; InvalidWebhook if they make no sense.
+
+    A refund comes from a signed event or from the provider's own answer, but the shop still
+    refuses amounts and ids it could not store rather than fail on them half-way.
+    """
+    amount = getattr(refund, "amount", None)
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_AMOUNT:
+        raise InvalidWebhook(f"refund amount {amount!r} is not a positive whole number")
+    intent = getattr(refund, "payment_intent", None)
+    if intent is not None and not isinstance(intent, str):
+        # An expanded PaymentIntent; anything else is no id at all.
+        intent = getattr(intent, "id", None) or {"unusable": intent}
+    metadata = refund.metadata.to_dict() if getattr(refund, "metadata", None) else {}
+    key = metadata.get("refund_request")
     return RefundInfo(
-        id=refund.id,
-        amount=refund.amount,
-        status=refund.status,
-        payment_intent=_id_of(refund.payment_intent),
-        failure_reason=getattr(refund, "failure_reason", None),
-        request_key=metadata.get("refund_request"),
+        id=_text(getattr(refund, "id", None), "id", optional=False),
+        amount=amount,
+        status=_text(getattr(refund, "status", None), "status", optional=False),
+        payment_intent=_text(intent, "payment_intent"),
+        failure_reason=_text(getattr(refund, "failure_reason", None), "failure_reason"),
+        request_key=key if isinstance(key, str) else None,
+        currency=_text(getattr(refund, "currency", None), "currency"),
     )
 
 

@@ -80,6 +80,9 @@ def record_refund(
     `key` names the request: asking again with the same key returns the same refund.
     Raises RefundNotAllowed for an amount that is not positive or more than is left.
     """
+    # Under the order's lock, a second request with this key (a double click, two staff
+    # members) waits for the first and finds its refund.
+    order = lock_order(order.id)
     existing = db.session.scalar(select(Refund).where(Refund.idempotency_key == key))
     if existing is not None:
         return existing
@@ -155,20 +158,29 @@ def apply_refund(info: RefundInfo, *, actor: str) -> Outcome:
     """Apply what the provider says of a refund, however it reached us (flush only).
 
     Found by its provider id, else by the request key in its metadata (an answer we never
-    got), else it was made outside the shop and is recorded now. Idempotent: applying the
-    same state twice changes nothing.
+    got), else it was made outside the shop and is recorded now. The order is locked before
+    the refund is looked for, so two events about one refund handled at once (refund.created
+    and charge.refunded) queue up and the second finds what the first recorded. Idempotent:
+    applying the same or an older state changes nothing.
     """
-    refund = db.session.scalar(select(Refund).where(Refund.provider_refund_id == info.id))
-    if refund is None and info.request_key:
-        refund = db.session.scalar(
-            select(Refund).where(Refund.idempotency_key == info.request_key)
-        )
+    try:
+        new = refund_status_from_provider(info.status)
+    except ValueError:
+        log.warning("refund %s has a status the shop does not know: %r", info.id, info.status)
+        return Outcome.IGNORED
+    refund = _known_refund(info)
+    payment = (
+        db.session.get(Payment, refund.payment_id) if refund is not None
+        else _payment_of_intent(info.payment_intent)
+    )
+    if payment is None:
+        return Outcome.UNMATCHED
+    order = lock_order(payment.order_id)
+    refund = _known_refund(info)
     if refund is None:
-        return _record_external(info, actor=actor)
-    order = lock_order(refund.order_id)
+        return _record_external(info, order, payment, new, actor=actor)
     db.session.refresh(refund)
     refund.provider_refund_id = info.id
-    new = refund_status_from_provider(info.status)
     if new not in REFUND_TRANSITIONS[RefundStatus(refund.status)]:
         # Nothing new, or an older state arriving after a newer one (Stripe keeps no order:
         # a refund's failure can arrive before its creation).
@@ -181,6 +193,27 @@ def apply_refund(info: RefundInfo, *, actor: str) -> Outcome:
         _fail(refund, info.failure_reason or str(new), actor=actor, status=new)
     db.session.flush()
     return Outcome.REFUND_UPDATED
+
+
+def _known_refund(info: RefundInfo) -> Refund | None:
+    refund = db.session.scalar(
+        select(Refund)
+        .where(Refund.provider_refund_id == info.id)
+        .execution_options(populate_existing=True)
+    )
+    if refund is None and info.request_key:
+        refund = db.session.scalar(
+            select(Refund)
+            .where(Refund.idempotency_key == info.request_key)
+            .execution_options(populate_existing=True)
+        )
+    return refund
+
+
+def _payment_of_intent(payment_intent: str | None) -> Payment | None:
+    if payment_intent is None:
+        return None
+    return db.session.scalar(select(Payment).where(Payment.payment_intent_id == payment_intent))
 
 
 def _fail(refund: Refund, why: str, *, actor: str, status=RefundStatus.FAILED) -> None:
@@ -203,41 +236,45 @@ def _fail(refund: Refund, why: str, *, actor: str, status=RefundStatus.FAILED) -
     db.session.flush()
 
 
-def _record_external(info: RefundInfo, *, actor: str) -> Outcome:
-    """Record a refund made outside the shop (the provider's dashboard) against its payment."""
-    payment = db.session.scalar(
-        select(Payment).where(Payment.payment_intent_id == info.payment_intent)
-    ) if info.payment_intent else None
-    if payment is None:
-        return Outcome.UNMATCHED
-    order = lock_order(payment.order_id)
-    status = refund_status_from_provider(info.status)
-    refund = Refund(
-        order_id=order.id,
-        payment_id=payment.id,
-        amount=info.amount,
-        currency=payment.currency,
-        reason=RefundReason.EXTERNAL,
-        status=status,
-        idempotency_key=f"external-{info.id}",
-        provider_refund_id=info.id,
-        failure_reason=info.failure_reason,
-        requested_by="stripe dashboard",
-    )
-    db.session.add(refund)
+def _record_external(
+    info: RefundInfo, order: Order, payment: Payment, status: RefundStatus, *, actor: str
+) -> Outcome:
+    """Record a refund made outside the shop (the provider's dashboard) against its payment.
+
+    One that cannot count against the payment (another currency, a payment not captured,
+    more than is left) is not written to the ledger: the order is flagged for staff instead,
+    so that its later events can never move the payment's refunded amount either.
+    """
+    amount = format_money(info.amount, payment.currency)
     counted = status in COUNTED_REFUND_STATUSES
-    if counted and (
-        PaymentStatus(payment.status) not in CAPTURED or not _count_against(payment, info.amount)
-    ):
-        amount = format_money(info.amount, payment.currency)
+    problem = None
+    if info.currency is not None and info.currency.upper() != payment.currency.upper():
+        problem = f"is in {info.currency.upper()}, the payment in {payment.currency}"
+    elif counted and PaymentStatus(payment.status) not in CAPTURED:
+        problem = f"is for payment {payment.checkout_session_id}, which was never captured"
+    elif counted and not _count_against(payment, info.amount):
+        problem = f"of {amount} takes more than is left to refund on the payment"
+    if problem is not None:
         order.flag(
-            FlagCode.PAYMENT_MISMATCH,
-            f"refund {info.id} of {amount} takes more than is left to refund on payment "
-            f"{payment.checkout_session_id}",
+            FlagCode.PAYMENT_MISMATCH, f"refund {info.id} made outside the shop {problem}",
             actor=actor,
         )
         db.session.flush()
         return Outcome.FLAGGED
+    db.session.add(
+        Refund(
+            order_id=order.id,
+            payment_id=payment.id,
+            amount=info.amount,
+            currency=payment.currency,
+            reason=RefundReason.EXTERNAL,
+            status=status,
+            idempotency_key=f"external-{info.id}",
+            provider_refund_id=info.id,
+            failure_reason=info.failure_reason,
+            requested_by="stripe dashboard",
+        )
+    )
     message = (
         "Refunded {amount} outside the shop."
         if counted

@@ -70,8 +70,8 @@ def _on_session_expired(event: stripe.Event, _fetched: None) -> tuple[Outcome, s
     return fulfilment.expire(order, session.id, actor=ACTOR, lapsed=lapsed), ""
 
 
-def _on_refund(event: stripe.Event, _fetched: None) -> tuple[Outcome, str]:
-    return refunds.apply_refund(refund_info(event.data.object), actor=ACTOR), ""
+def _on_refund(event: stripe.Event, refund: RefundInfo) -> tuple[Outcome, str]:
+    return refunds.apply_refund(refund, actor=ACTOR), ""
 
 
 def _refunds_of_charge(event: stripe.Event) -> list[RefundInfo]:
@@ -102,9 +102,16 @@ HANDLERS: dict[str, Handler] = {
     "refund.failed": _on_refund,
     "charge.refunded": _on_charge_refunded,
 }
-# Events whose object does not say enough: what to ask the provider first, with no
-# transaction open.
-FETCH: dict[str, Callable[[stripe.Event], Any]] = {
+def _refund_of_event(event: stripe.Event) -> RefundInfo:
+    return refund_info(event.data.object)
+
+
+# What to read out of an event (InvalidWebhook if it makes no sense) or ask the provider
+# (events whose object does not say enough) before the transaction begins.
+PREPARE: dict[str, Callable[[stripe.Event], Any]] = {
+    "refund.created": _refund_of_event,
+    "refund.updated": _refund_of_event,
+    "refund.failed": _refund_of_event,
     "charge.refunded": _refunds_of_charge,
 }
 
@@ -120,10 +127,11 @@ def verify_event(payload: bytes, signature: str | None) -> stripe.Event:
 def handle_event(event: stripe.Event) -> Outcome:
     """Apply one verified event exactly once; return its outcome (DUPLICATE if seen before).
 
-    Any exception rolls everything back, the event id included, so Stripe's retry runs it anew.
+    Any exception rolls everything back, the event id included, so Stripe's retry runs it anew;
+    an event whose object makes no sense raises InvalidWebhook before anything is written.
     """
-    fetch = FETCH.get(event.type)
-    fetched = fetch(event) if fetch else None
+    prepare = PREPARE.get(event.type)
+    fetched = prepare(event) if prepare else None
     obj = event.data.object
     record = WebhookEvent(
         event_id=event.id,

@@ -25,5 +25,9 @@ def stripe_event():
         return {"error": str(exc) or "malformed event"}, 400
     if not isinstance(event_id, str) or not isinstance(event_type, str) or data_object is None:
         return {"error": "malformed event"}, 400
-    outcome = handle_event(event)
+    try:
+        outcome = handle_event(event)
+    except InvalidWebhook as exc:
+        log.warning("rejected webhook %s: %s", event_id, exc)
+        return {"error": str(exc)}, 400
     return {"received": True, "outcome": outcome}, 200
