@@ -30,7 +30,7 @@ from checkout.domain.pricing import (
     price,
 )
 from checkout.extensions import db
-from checkout.models import Order, Payment
+from checkout.models import Order, Payment, Stock
 from checkout.models.order import OrderLine
 from checkout.services import checkout as checkouts
 from checkout.services import payment_sessions
@@ -215,4 +215,44 @@ def test_an_order_with_a_coupon_tax_and_shipping_is_paid_and_confirmed_without_a
         assert order.flags == []
         payment = db.session.scalar(select(Payment))
         assert (payment.status, payment.amount) == (PaymentStatus.SUCCEEDED, 11621)
+        db.session.remove()
+
+
+def test_an_order_discounted_to_nothing_completes_without_payment_and_reserves_its_stock(
+    app, sandbox
+):
+    client = app.extensions["payments"].client
+    coupon = client.v1.coupons.create(params={"percent_off": 100, "duration": "once"})
+    context = PricingContext(
+        currency="USD",
+        discount=Discount("ALLFREE", percent_off=Decimal(100), provider_coupon_id=coupon.id),
+    )
+    with app.app_context():
+        lamp = ProductFactory(sku="LAMP", price=4999, on_hand=5)
+        cart = CartFactory(items=[(lamp, 2)])
+        details = checkouts.ShippingDetails(
+            email="ada@example.com", name="Ada", line1="1 Main St", line2="", city="Albany",
+            postal_code="12207", country="US",
+        )
+        order = checkouts.place_order(cart, details, "free-token-" + "x" * 20, None, context)
+        assert (order.subtotal, order.discount, order.total) == (9998, 9998, 0)
+        with app.test_request_context():
+            urls = return_urls(order)
+        session_id = payment_sessions.start(order, urls).rsplit("/", 1)[1]
+        lamp_id = lamp.id
+        db.session.remove()
+    paid = sandbox.pay(session_id, email="ada@example.com")
+    assert paid.ok
+    assert paid.session["payment_status"] == "no_payment_required"
+    assert paid.session["payment_intent"] is None
+    assert all(d.ok for d in sandbox.deliver_pending())
+    with app.app_context():
+        order = db.session.scalar(select(Order))
+        assert order.status == OrderStatus.PAYMENT_CONFIRMED
+        assert order.flags == []
+        payment = db.session.scalar(select(Payment))
+        assert (payment.status, payment.amount, payment.payment_intent_id) == (
+            PaymentStatus.SUCCEEDED, 0, None)
+        stock = db.session.get(Stock, lamp_id)
+        assert (stock.on_hand, stock.held) == (3, 0)
         db.session.remove()
