@@ -137,3 +137,29 @@ def test_python_http_and_cli_choose_the_challenge_outcome(
     assert statuses == ["paid", "unpaid", "paid", "paid", "paid"]
     session = client.v1.checkout.sessions.create(params=session_params())
     assert sandbox.challenge_pending(session.id) is False
+
+
+def test_completing_the_challenge_twice_pays_once(app, sandbox: Sandbox) -> None:
+    session = open_session(app)
+    browser, response = submit_challenge_card(app, session)
+    first = browser.post(response.headers["Location"], data={"outcome": "complete"})
+    replay = browser.post(response.headers["Location"], data={"outcome": "complete"})
+    assert first.status_code == 303
+    # The replay finds no challenge waiting and is sent to the (complete) payment page.
+    assert replay.status_code == 303, replay.get_data(as_text=True)[:500]
+    assert len(sandbox.events("checkout.session.completed")) == 1
+    assert len(sandbox.events("payment_intent.succeeded")) == 1
+    _, listed, _ = call(app, "GET", "/v1/refunds", {"limit": 1})
+    assert listed["data"] == []
+
+
+def test_a_challenge_answered_after_its_session_expired_takes_no_money(
+        app, sandbox: Sandbox) -> None:
+    session = open_session(app)
+    browser, response = submit_challenge_card(app, session)
+    call(app, "POST", f"/v1/checkout/sessions/{session['id']}/expire")
+    answered = browser.post(response.headers["Location"], data={"outcome": "complete"})
+    assert answered.status_code < 500, answered.get_data(as_text=True)[:500]
+    assert sandbox.retrieve_session(session["id"])["status"] == "expired"
+    assert sandbox.events("checkout.session.completed") == []
+    assert sandbox.events("payment_intent.succeeded") == []
