@@ -172,6 +172,13 @@ def _next_step(order: Order, urls: ReturnUrls) -> str | CheckoutAttempt | None:
     """Decide under the order lock: a URL to reuse, the attempt to send, or None (expire)."""
     if not order.awaiting_payment:
         raise OrderNotPayable("This order is not waiting for payment.")
+    # The hold, not the session, decides whether the order can still be paid: nobody is sent
+    # to pay for stock the sweeper is about to put back on sale.
+    hold_expiry = inventory.current_hold_expiry(order)
+    if hold_expiry is None or hold_expiry <= now_utc():
+        raise OrderNotPayable(
+            "The time to pay for this order has run out and its items were released."
+        )
     attempts = attempts_of(order)
     latest = attempts[-1] if attempts else None
     if (
@@ -181,11 +188,6 @@ def _next_step(order: Order, urls: ReturnUrls) -> str | CheckoutAttempt | None:
         and latest.expires_at > now_utc() + MIN_SESSION_LIFE
     ):
         return latest.url
-    hold_expiry = inventory.current_hold_expiry(order)
-    if hold_expiry is None or hold_expiry <= now_utc():
-        raise OrderNotPayable(
-            "The time to pay for this order has run out and its items were released."
-        )
     resend = latest is not None and latest.status == AttemptStatus.CREATING
     if any(a.is_live for a in (attempts[:-1] if resend else attempts)):
         return None
