@@ -16,25 +16,13 @@ from checkout.extensions import db
 from checkout.models import Order, Payment, Refund, WebhookEvent
 from checkout.models.payment import RefundReason
 from checkout.services import refunds
-from tests.shop import place_and_get_session
+from tests.test_refund_events import FAILS_LATER, _paid
 from tests.test_webhooks import post_event
 
-FAILS_LATER = "4000000000005126"
 # Row locks and concurrent writers are what these races are about: SQLite has one writer.
 postgres_only = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
     reason="a race between two writers needs PostgreSQL")
-
-
-def _paid(app, client, sandbox, products, card: str = "4242424242424242") -> Payment:
-    session_id = place_and_get_session(client, products["MUG"], 2)
-    assert sandbox.pay(session_id, card=card).ok
-    sandbox.deliver_pending()
-    with app.app_context():
-        payment = db.session.scalar(select(Payment))
-        assert payment.status == PaymentStatus.SUCCEEDED
-        db.session.expunge(payment)
-        return payment
 
 
 def _status_of_post(client, event) -> int:
