@@ -30,7 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_errorhandlers(app)
     register_cli(app)
-    register_background(app)
+    register_jobs(app)
     return app
 
 
@@ -91,10 +91,10 @@ def register_errorhandlers(app: Flask) -> None:
     init_errorhandlers(app)
 
 
-def register_background(app: Flask) -> None:
-    from checkout.background import init_background
+def register_jobs(app: Flask) -> None:
+    from checkout.jobs import init_jobs
 
-    init_background(app)
+    init_jobs(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -94,8 +94,19 @@ def from_environment(instance_path: Path) -> dict:
         "STORE_CURRENCY": os.environ.get("STORE_CURRENCY", "USD").upper(),
         "CHECKOUT_HOLD_MINUTES": hold_minutes,
         "LATE_PAYMENT_POLICY": late_policy,
-        "BACKGROUND_JOBS": os.environ.get("BACKGROUND_JOBS", "1") not in ("0", "false", "no"),
-        "HOLD_SWEEP_SECONDS": _int("HOLD_SWEEP_SECONDS", 60),
+        # The job queue: Redis when REDIS_URL is set, else an SQLite file beside the database.
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "HUEY_DATABASE": os.environ.get("HUEY_DATABASE") or str(instance_path / "huey.sqlite"),
+        # Tests: run each task at once, in the caller, instead of queueing it.
+        "JOBS_IMMEDIATE": False,
+        "MAIL_FROM": os.environ.get("MAIL_FROM")
+        or f"{os.environ.get('STORE_NAME', 'Fernhill Supply')} <orders@example.com>",
+        "MAIL_DIR": os.environ.get("MAIL_DIR") or str(instance_path / "mail"),
+        "SMTP_HOST": os.environ.get("SMTP_HOST") or None,
+        "SMTP_PORT": _int("SMTP_PORT", 587),
+        "SMTP_USER": os.environ.get("SMTP_USER") or None,
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "1") not in ("0", "false", "no"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",

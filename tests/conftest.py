@@ -50,7 +50,9 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
             "PAYMENTS": "sandbox",
             "SANDBOX_DATABASE_URL": f"sqlite:///{sandbox_dir / 'sandbox.sqlite'}",
             "SANDBOX_BACKGROUND": False,
-            "BACKGROUND_JOBS": False,
+            "JOBS_IMMEDIATE": True,
+            "MAIL_DIR": str(tmp_path_factory.mktemp("mail")),
+            "SMTP_HOST": None,
             "PUBLIC_BASE_URL": BASE_URL,
             "SANDBOX_WEBHOOK_URL": f"{BASE_URL}/webhooks/stripe",
             "STORE_CURRENCY": "USD",
@@ -90,6 +92,7 @@ TABLES_CHILD_FIRST = [
     "webhook_event", "refund", "payment", "checkout_attempt", "stock_hold", "stock_movement",
     "order_event", "order_flag", "order_line", '"order"', "cart_line", "cart", "stock",
     "product", '"user"',
+    "outbox_message",
 ]
 
 

@@ -59,7 +59,7 @@ def migrated_app(migration_database_url: str) -> Iterator[Flask]:
             "PAYMENTS": "stripe",
             "STRIPE_SECRET_KEY": "sk_test_migrations",
             "STRIPE_WEBHOOK_SECRET": "whsec_migrations",
-            "BACKGROUND_JOBS": False,
+            "JOBS_IMMEDIATE": True,
         }
     )
     with app.app_context():

@@ -25,7 +25,7 @@ def _app(tmp_path, **config):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'shop.sqlite'}",
         "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite'}",
         "SANDBOX_BACKGROUND": False,
-        "BACKGROUND_JOBS": False,
+        "JOBS_IMMEDIATE": True,
         "PUBLIC_BASE_URL": "http://shop.test",
         **config,
     })

@@ -84,7 +84,7 @@ def shop_served(tmp_path, sandbox_process) -> Iterator[tuple[str, object]]:
         "TESTING": True, "SECRET_KEY": "other-process",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'shop.sqlite'}",
         "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'mounted-sandbox.sqlite'}",
-        "SANDBOX_BACKGROUND": False, "BACKGROUND_JOBS": False,
+        "SANDBOX_BACKGROUND": False, "JOBS_IMMEDIATE": True,
         "PAYMENTS": "sandbox", "STRIPE_API_BASE": sandbox_url,
         "STRIPE_SECRET_KEY": KEY, "STRIPE_WEBHOOK_SECRET": SECRET,
         "PUBLIC_BASE_URL": base, "STORE_CURRENCY": "USD",

@@ -45,6 +45,8 @@ def served(tmp_path):
         "PORT": str(port),
         "PAYMENTS": "sandbox",
         "FLASK_APP": "wsgi",
+        "HUEY_DATABASE": str(tmp_path / "huey.sqlite"),
+        "MAIL_DIR": str(tmp_path / "mail"),
     }
     env.pop("STRIPE_SECRET_KEY", None)
     env.pop("STRIPE_WEBHOOK_SECRET", None)

@@ -18,7 +18,7 @@ from checkout.models import CheckoutAttempt, Order, Payment
 from checkout.models.order import EventKind, FlagCode
 from checkout.models.payment import RefundReason
 from checkout.payments import CheckoutSessionInfo
-from checkout.services import inventory, refunds
+from checkout.services import inventory, notifications, refunds
 from checkout.services.orders import lock_order
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,9 @@ def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> Outco
     )
     if not reserved:
         _late_payment_short_of_stock(order, payment, actor=actor)
+    if order.status == OrderStatus.PAYMENT_CONFIRMED:
+        # With the confirmation, in its transaction: keyed by the order, it is sent once.
+        notifications.enqueue_order_confirmation(order)
     db.session.flush()
     return Outcome.CONFIRMED
 

@@ -1,0 +1,87 @@
+"""E-mail: render a message from its templates and hand it to the configured transport.
+
+Every message has an HTML and a plain-text part, rendered from `templates/mail/<name>.html`
+(autoescaped) and `<name>.txt`, with its subject from `<name>.subject.txt`. Links are built
+here, at render time, against PUBLIC_BASE_URL: the services that write messages have no
+request to build them from. With SMTP_HOST set the message goes out through that server;
+otherwise it is written as an `.eml` file to MAIL_DIR, which any mail program opens.
+"""
+
+import hashlib
+import smtplib
+import ssl
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+
+from flask import current_app, url_for
+
+SMTP_TIMEOUT_SECONDS = 30
+
+
+def _links(context: dict) -> dict:
+    """Absolute links the template may show, built from what the message's context names."""
+    links = {}
+    if "order_number" in context and "access_token" in context:
+        links["order_url"] = url_for(
+            "orders.show", number=context["order_number"], t=context["access_token"],
+            _external=True,
+        )
+    return links
+
+
+def render(key: str, template: str, to: str, context: dict) -> EmailMessage:
+    """Build the message for `template` from its context, ready to send."""
+    config = current_app.config
+    env = current_app.jinja_env
+    with current_app.test_request_context(base_url=config["PUBLIC_BASE_URL"]):
+        values = {**context, **_links(context), "store_name": config["STORE_NAME"]}
+    subject = env.get_template(f"mail/{template}.subject.txt").render(values)
+    text = env.get_template(f"mail/{template}.txt").render(values)
+    html = env.get_template(f"mail/{template}.html").render(values)
+
+    message = EmailMessage()
+    message["Subject"] = " ".join(subject.split())
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = to
+    message["Date"] = format_datetime(datetime.now(UTC))
+    # One Message-ID per cause: a receiving server can tell a resend from a new message.
+    domain = parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def send(key: str, message: EmailMessage) -> None:
+    """Hand the message to the SMTP server, or write it to MAIL_DIR when none is set."""
+    config = current_app.config
+    if config.get("SMTP_HOST"):
+        _send_smtp(message)
+    else:
+        _write_eml(Path(config["MAIL_DIR"]), key, message)
+
+
+def _send_smtp(message: EmailMessage) -> None:
+    config = current_app.config
+    with smtplib.SMTP(
+        config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT_SECONDS
+    ) as smtp:
+        if config["SMTP_STARTTLS"]:
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("SMTP_USER"):
+            smtp.login(config["SMTP_USER"], config.get("SMTP_PASSWORD") or "")
+        smtp.send_message(message)
+
+
+def _write_eml(folder: Path, key: str, message: EmailMessage) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    safe_key = "".join(c if c.isalnum() or c in "-_" else "-" for c in key)
+    path = folder / f"{stamp}-{safe_key}.eml"
+    # Written aside and renamed, so a reader never opens half a message.
+    partial = path.with_suffix(".eml.part")
+    partial.write_bytes(message.as_bytes())
+    partial.replace(path)
+    return path

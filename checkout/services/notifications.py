@@ -1,0 +1,207 @@
+"""Outgoing e-mail through the outbox: written with its cause, sent later, each exactly once.
+
+`enqueue` writes the message in the caller's transaction (flush only), keyed by its cause
+under a unique constraint: a replayed webhook, a success page racing the webhook or a retried
+job finds the message already there and adds nothing. `deliver_due` is the use case a worker
+runs: it claims due messages (one short transaction), sends each with no transaction open,
+and records each outcome in a transaction of its own. A claim is a lease (`claimed_until`),
+so a worker that dies mid-send leaves its message to be picked up once the lease runs out.
+
+Services do not know the job queue: after a commit that wrote a message,
+`messages_committed` is sent with the app, and the app wires that signal to the queue.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from blinker import Namespace
+from flask import current_app, has_app_context
+from sqlalchemy import event, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from checkout import mail
+from checkout.db import now_utc
+from checkout.domain.message_status import MAX_ATTEMPTS, MessageStatus, retry_delay_seconds
+from checkout.extensions import db
+from checkout.models import Order, OutboxMessage
+from checkout.services.orders import access_token
+
+log = logging.getLogger(__name__)
+
+_signals = Namespace()
+# Sent (sender: the app) after a commit that wrote at least one message.
+messages_committed = _signals.signal("outbox-messages-committed")
+
+_WROTE_MESSAGES = "checkout.outbox.wrote_messages"
+# Long enough for any SMTP exchange (its timeout is far shorter), short enough to retry soon
+# after a worker died holding the claim.
+CLAIM_SECONDS = 5 * 60
+BATCH_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    template: str
+    recipient: str
+    context: dict
+
+
+def enqueue(key: str, template: str, to: str, context: dict) -> bool:
+    """Write a message in the caller's transaction (flush only); say whether it is new.
+
+    A message with the same key already written (or being written by a concurrent
+    transaction) makes this a no-op: the INSERT yields to the unique constraint.
+    """
+    now = now_utc()
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else (
+        sqlite.insert
+    )
+    statement = (
+        insert(OutboxMessage)
+        .values(
+            key=key,
+            template=template,
+            recipient=to,
+            context=json.dumps(context, sort_keys=True),
+            status=MessageStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    written = db.session.execute(statement).rowcount == 1
+    db.session.info[_WROTE_MESSAGES] = True
+    return written
+
+
+def enqueue_order_confirmation(order: Order) -> bool:
+    """Write the order's confirmation with its receipt, as the order stands now (flush only)."""
+    lines = [
+        {"title": line.title, "quantity": line.quantity, "unit_price": line.unit_price,
+         "line_total": line.line_total}
+        for line in order.lines
+    ]
+    address = [order.ship_line1, order.ship_line2,
+               f"{order.ship_postal_code} {order.ship_city}", order.ship_country]
+    return enqueue(
+        f"order-confirmed:{order.number}",
+        "order_confirmed",
+        order.email,
+        {
+            "order_number": order.number,
+            "access_token": access_token(order),
+            "customer_name": order.ship_name,
+            "ship_name": order.ship_name,
+            "ship_address": [part for part in address if part],
+            "currency": order.currency,
+            "lines": lines,
+            # The order's stored totals: the receipt never recomputes what was charged.
+            "subtotal": order.subtotal,
+            "discount": order.discount,
+            "shipping": order.shipping,
+            "tax": order.tax,
+            "total": order.total,
+        },
+    )
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_committed_messages(session: Session) -> None:
+    if session.info.pop(_WROTE_MESSAGES, False) and has_app_context():
+        messages_committed.send(current_app._get_current_object())
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back_messages(session: Session) -> None:
+    session.info.pop(_WROTE_MESSAGES, None)
+
+
+def deliver_due(now: datetime | None = None) -> int:
+    """Send every message that is due, each once; return how many went out."""
+    sent = 0
+    while True:
+        claimed = _claim(now or now_utc())
+        if not claimed:
+            return sent
+        for message in claimed:
+            sent += _deliver(message, now or now_utc())
+
+
+def _claim(now: datetime) -> list[Claimed]:
+    """Lease a batch of due messages to this worker and commit the lease."""
+    try:
+        rows = list(
+            db.session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == MessageStatus.PENDING,
+                    OutboxMessage.next_attempt_at <= now,
+                    or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(BATCH_SIZE)
+                # PostgreSQL: other workers skip these rows instead of waiting for them.
+                # SQLite ignores it; BEGIN IMMEDIATE makes the claims queue up instead.
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for row in rows:
+            row.claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
+            row.attempts += 1
+        claimed = [Claimed(r.id, r.key, r.template, r.recipient, r.data) for r in rows]
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return claimed
+
+
+def _deliver(message: Claimed, now: datetime) -> int:
+    """Render and send one claimed message with no transaction open; record the outcome."""
+    try:
+        email = mail.render(message.key, message.template, message.recipient, message.context)
+        mail.send(message.key, email)
+    except Exception as exc:  # any failure of one message must not stop the others
+        log.warning("message %s not sent: %s", message.key, exc)
+        _record_failure(message.id, f"{type(exc).__name__}: {exc}", now)
+        return 0
+    _record_sent(message.id)
+    return 1
+
+
+def _record_sent(message_id: int) -> None:
+    try:
+        row = db.session.get(
+            OutboxMessage, message_id, with_for_update=True, populate_existing=True
+        )
+        row.move_to(MessageStatus.SENT)
+        row.sent_at = now_utc()
+        row.claimed_until = None
+        row.last_error = None
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _record_failure(message_id: int, error: str, now: datetime) -> None:
+    try:
+        row = db.session.get(
+            OutboxMessage, message_id, with_for_update=True, populate_existing=True
+        )
+        row.last_error = error[:2000]
+        row.claimed_until = None
+        if row.attempts >= MAX_ATTEMPTS:
+            row.move_to(MessageStatus.FAILED)
+        else:
+            row.next_attempt_at = now + timedelta(seconds=retry_delay_seconds(row.attempts))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
