@@ -74,8 +74,9 @@ def enqueue(key: str, template: str, to: str, context: dict) -> bool:
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxMessage.id)
     )
-    written = db.session.execute(statement).rowcount == 1
+    written = db.session.execute(statement).scalar() is not None
     db.session.info[_WROTE_MESSAGES] = True
     return written
 
