@@ -28,8 +28,12 @@ db: install
 demo: db
 	$(BIN)/flask seed-demo
 
+# The job worker (mail, expiring lapsed holds, refund retries) runs beside the dev server and
+# stops with it.
 run: demo
-	@echo "Serving http://127.0.0.1:$(PORT) (payments: $${PAYMENTS:-sandbox})"
+	@echo "Serving http://127.0.0.1:$(PORT) (payments: $${PAYMENTS:-sandbox}), with the job worker"
+	PORT=$(PORT) $(BIN)/flask worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	PORT=$(PORT) $(BIN)/flask run --host 127.0.0.1 --port $(PORT) --with-threads
 
 test: install-dev

@@ -3,3 +3,5 @@
 from checkout import create_app
 
 app = create_app()
+# The job queue, for `huey_consumer wsgi.huey` (the same as `flask worker`).
+huey = app.extensions["huey"]
