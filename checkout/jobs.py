@@ -27,13 +27,15 @@ QUEUE_NAME = "checkout"
 
 def make_queue(config: dict) -> Huey:
     """The Huey instance the settings ask for."""
-    immediate = bool(config.get("JOBS_IMMEDIATE"))
+    # Tasks report through the database, not through Huey's result store: nobody reads
+    # results, and kept ones would pile up in the store.
+    options = {"immediate": bool(config.get("JOBS_IMMEDIATE")), "results": False}
     if config.get("REDIS_URL"):
-        return RedisHuey(QUEUE_NAME, url=config["REDIS_URL"], immediate=immediate)
+        return RedisHuey(QUEUE_NAME, url=config["REDIS_URL"], **options)
     path = Path(config["HUEY_DATABASE"])
-    if not immediate:
+    if not options["immediate"]:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(QUEUE_NAME, filename=str(path), immediate=immediate)
+    return SqliteHuey(QUEUE_NAME, filename=str(path), **options)
 
 
 def init_jobs(app: Flask) -> Huey:

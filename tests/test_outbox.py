@@ -7,9 +7,11 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 
 import pytest
+from huey import RedisHuey, SqliteHuey
 from sqlalchemy import func, select
 
 from checkout import create_app
+from checkout.config import from_environment
 from checkout.db import now_utc
 from checkout.domain.errors import InvalidTransition
 from checkout.domain.message_status import (
@@ -20,6 +22,7 @@ from checkout.domain.message_status import (
     retry_delay_seconds,
 )
 from checkout.extensions import db
+from checkout.jobs import make_queue
 from checkout.models import OutboxMessage
 from checkout.services import notifications
 from tests.conftest import BASE_URL
@@ -278,3 +281,23 @@ def test_the_real_consumer_sends_the_queued_delivery_from_its_sqlite_store(
             db.engine.dispose()
         worker_app.extensions["sandbox"].close()
 
+
+
+def test_the_queue_is_redis_with_redis_url_and_an_sqlite_file_otherwise(tmp_path):
+    redis_queue = make_queue({"REDIS_URL": "redis://127.0.0.1:6379/3", "JOBS_IMMEDIATE": False})
+    assert isinstance(redis_queue, RedisHuey)
+    assert redis_queue.storage.conn.connection_pool.connection_kwargs["db"] == 3
+    sqlite_queue = make_queue({"HUEY_DATABASE": str(tmp_path / "q" / "huey.sqlite")})
+    assert isinstance(sqlite_queue, SqliteHuey) and not sqlite_queue.immediate
+    assert (tmp_path / "q" / "huey.sqlite").exists()
+
+
+def test_mail_and_queue_settings_default_to_files_in_instance(tmp_path, monkeypatch):
+    for name in ("MAIL_DIR", "HUEY_DATABASE", "REDIS_URL", "SMTP_HOST", "MAIL_FROM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STORE_NAME", "Tiny Shop")
+    settings = from_environment(tmp_path)
+    assert settings["MAIL_DIR"] == str(tmp_path / "mail")
+    assert settings["HUEY_DATABASE"] == str(tmp_path / "huey.sqlite")
+    assert (settings["REDIS_URL"], settings["SMTP_HOST"]) == (None, None)
+    assert settings["MAIL_FROM"] == "Tiny Shop <orders@example.com>"
