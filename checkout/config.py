@@ -92,6 +92,9 @@ def from_environment(instance_path: Path) -> dict:
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}",
         "STORE_NAME": os.environ.get("STORE_NAME", "Fernhill Supply"),
         "STORE_CURRENCY": os.environ.get("STORE_CURRENCY", "USD").upper(),
+        # The seller on invoices and credit notes; "\n" in the environment starts a new line.
+        "STORE_ADDRESS": os.environ.get("STORE_ADDRESS", "").replace("\\n", "\n"),
+        "STORE_TAX_ID": os.environ.get("STORE_TAX_ID", ""),
         "CHECKOUT_HOLD_MINUTES": hold_minutes,
         "LATE_PAYMENT_POLICY": late_policy,
         # The job queue: Redis when REDIS_URL is set, else an SQLite file beside the database.

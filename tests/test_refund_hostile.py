@@ -13,7 +13,7 @@ from sqlalchemy import select
 from checkout.domain.errors import RefundNotAllowed
 from checkout.domain.payment_status import PaymentStatus, RefundStatus
 from checkout.extensions import db
-from checkout.models import Order, Payment, Refund, WebhookEvent
+from checkout.models import CreditNote, Order, Payment, Refund, WebhookEvent
 from checkout.models.payment import RefundReason
 from checkout.services import refunds
 from tests.test_refund_events import FAILS_LATER, _paid
@@ -203,6 +203,7 @@ def test_concurrent_refund_created_and_charge_refunded_both_answer_2xx(
             # Start the race afresh: the same two events, unseen, on an unrefunded payment.
             with app.app_context():
                 db.session.execute(WebhookEvent.__table__.delete())
+                db.session.execute(CreditNote.__table__.delete())
                 db.session.execute(Refund.__table__.delete())
                 db.session.execute(Payment.__table__.update().values(
                     amount_refunded=0, status=PaymentStatus.SUCCEEDED))
@@ -223,4 +224,5 @@ def test_concurrent_refund_created_and_charge_refunded_both_answer_2xx(
     assert 500 not in statuses, statuses
     with app.app_context():
         assert [r.status for r in db.session.scalars(select(Refund))] == [RefundStatus.SUCCEEDED]
+        assert [n.amount for n in db.session.scalars(select(CreditNote))] == [800]
     assert _payment_state(app)[0] == 800

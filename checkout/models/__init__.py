@@ -3,13 +3,14 @@
 from checkout.models.cart import Cart, CartLine
 from checkout.models.catalog import Product
 from checkout.models.inventory import Stock, StockHold, StockMovement
+from checkout.models.invoice import CreditNote, DocumentSequence, Invoice, InvoiceLine
 from checkout.models.order import Order, OrderEvent, OrderFlag, OrderLine
 from checkout.models.outbox import OutboxMessage
 from checkout.models.payment import CheckoutAttempt, Payment, Refund, WebhookEvent
 from checkout.models.user import User
 
 __all__ = [
-    "Cart", "CartLine", "CheckoutAttempt", "Order", "OrderEvent", "OrderFlag", "OrderLine",
-    "OutboxMessage", "Payment", "Product", "Refund", "Stock", "StockHold", "StockMovement", "User",
-    "WebhookEvent",
+    "Cart", "CartLine", "CheckoutAttempt", "CreditNote", "DocumentSequence", "Invoice",
+    "InvoiceLine", "Order", "OrderEvent", "OrderFlag", "OrderLine", "OutboxMessage", "Payment",
+    "Product", "Refund", "Stock", "StockHold", "StockMovement", "User", "WebhookEvent",
 ]

@@ -18,7 +18,7 @@ from checkout.models import CheckoutAttempt, Order, Payment
 from checkout.models.order import EventKind, FlagCode
 from checkout.models.payment import RefundReason
 from checkout.payments import CheckoutSessionInfo
-from checkout.services import inventory, notifications, refunds
+from checkout.services import inventory, invoices, notifications, refunds
 from checkout.services.orders import lock_order
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,7 @@ def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> Outco
         message="Payment confirmed after the reservation had lapsed." if late
         else "Payment confirmed.",
     )
+    invoices.issue_invoice(order, payment=payment)
     if not reserved:
         _late_payment_short_of_stock(order, payment, actor=actor)
     if order.status == OrderStatus.PAYMENT_CONFIRMED:

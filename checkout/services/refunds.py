@@ -27,6 +27,7 @@ from checkout.models.order import EventKind, FlagCode
 from checkout.models.payment import RefundReason
 from checkout.payments import RefundInfo, gateway
 from checkout.payments.gateway import GatewayRequestRejected
+from checkout.services import invoices
 from checkout.services.orders import lock_order
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,7 @@ def apply_refund(info: RefundInfo, *, actor: str) -> Outcome:
     if new in COUNTED_REFUND_STATUSES:
         refund.move_to(new)
         order.record(EventKind.PAYMENT, "Refunded {amount}.", actor=actor, amount=refund.amount)
+        invoices.issue_credit_note(refund)
     else:
         _fail(refund, info.failure_reason or str(new), actor=actor, status=new)
     db.session.flush()
@@ -261,20 +263,21 @@ def _record_external(
         )
         db.session.flush()
         return Outcome.FLAGGED
-    db.session.add(
-        Refund(
-            order_id=order.id,
-            payment_id=payment.id,
-            amount=info.amount,
-            currency=payment.currency,
-            reason=RefundReason.EXTERNAL,
-            status=status,
-            idempotency_key=f"external-{info.id}",
-            provider_refund_id=info.id,
-            failure_reason=info.failure_reason,
-            requested_by="stripe dashboard",
-        )
+    refund = Refund(
+        order_id=order.id,
+        payment_id=payment.id,
+        amount=info.amount,
+        currency=payment.currency,
+        reason=RefundReason.EXTERNAL,
+        status=status,
+        idempotency_key=f"external-{info.id}",
+        provider_refund_id=info.id,
+        failure_reason=info.failure_reason,
+        requested_by="stripe dashboard",
     )
+    db.session.add(refund)
+    db.session.flush()
+    invoices.issue_credit_note(refund)
     message = (
         "Refunded {amount} outside the shop."
         if counted
