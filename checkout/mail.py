@@ -28,6 +28,11 @@ def _links(context: dict) -> dict:
             "orders.show", number=context["order_number"], t=context["access_token"],
             _external=True,
         )
+        if context.get("invoice_number"):
+            links["invoice_url"] = url_for(
+                "orders.invoice_pdf", number=context["order_number"], t=context["access_token"],
+                _external=True,
+            )
     return links
 
 

@@ -1,5 +1,6 @@
 """The order confirmation as it arrives: through a real SMTP server, or as an .eml file."""
 
+import re
 from email import message_from_bytes, policy
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -124,3 +125,19 @@ def test_the_receipt_shows_the_orders_stored_discount_shipping_and_tax(app, prod
         message = db.session.scalar(select(OutboxMessage))
         assert (message.key, message.status) == (f"order-confirmed:{number}", MessageStatus.SENT)
         assert db.session.scalar(select(Order.number)) == number
+
+
+def test_the_confirmation_links_the_invoice_pdf_that_the_shopper_can_open(
+    app, client, sandbox, products, smtp
+):
+    pay_by_webhook(client, sandbox, products["MUG"], 2)
+    order = only_order(app)
+    [message] = smtp.messages
+    text, html = parts(message)
+    links = re.findall(r"https?://\S+invoice\.pdf\?t=\S+", text)
+    assert len(links) == 1, text
+    assert links[0].replace("&", "&amp;") in html or links[0] in html
+    parsed = urlsplit(links[0])
+    assert parsed.path == f"/orders/{order.number}/invoice.pdf"
+    pdf = app.test_client().get(f"{parsed.path}?{parsed.query}")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

@@ -27,6 +27,7 @@ from checkout.db import now_utc
 from checkout.domain.message_status import MAX_ATTEMPTS, MessageStatus, retry_delay_seconds
 from checkout.extensions import db
 from checkout.models import Order, OutboxMessage
+from checkout.services import invoices
 from checkout.services.orders import access_token
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def enqueue(key: str, template: str, to: str, context: dict) -> bool:
 
 def enqueue_order_confirmation(order: Order) -> bool:
     """Write the order's confirmation with its receipt, as the order stands now (flush only)."""
+    invoice = invoices.invoice_of(order)
     lines = [
         {"title": line.title, "quantity": line.quantity, "unit_price": line.unit_price,
          "line_total": line.line_total}
@@ -97,6 +99,8 @@ def enqueue_order_confirmation(order: Order) -> bool:
         {
             "order_number": order.number,
             "access_token": access_token(order),
+            # Issued in this same transaction, just before (fulfilment._confirm).
+            "invoice_number": invoice.number if invoice else None,
             "customer_name": order.ship_name,
             "ship_name": order.ship_name,
             "ship_address": [part for part in address if part],
