@@ -94,6 +94,9 @@ def from_environment(instance_path: Path) -> dict:
         "STORE_CURRENCY": os.environ.get("STORE_CURRENCY", "USD").upper(),
         "CHECKOUT_HOLD_MINUTES": hold_minutes,
         "LATE_PAYMENT_POLICY": late_policy,
+        # Whether catalog prices already contain the destination's tax (every rate inclusive).
+        "PRICES_INCLUDE_TAX": os.environ.get("PRICES_INCLUDE_TAX", "0").lower()
+        in ("1", "true", "yes"),
         "BACKGROUND_JOBS": os.environ.get("BACKGROUND_JOBS", "1") not in ("0", "false", "no"),
         "HOLD_SWEEP_SECONDS": _int("HOLD_SWEEP_SECONDS", 60),
         "SESSION_COOKIE_HTTPONLY": True,

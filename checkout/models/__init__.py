@@ -5,9 +5,11 @@ from checkout.models.catalog import Product
 from checkout.models.inventory import Stock, StockHold, StockMovement
 from checkout.models.order import Order, OrderEvent, OrderFlag, OrderLine
 from checkout.models.payment import CheckoutAttempt, Payment, Refund, WebhookEvent
+from checkout.models.pricing import DiscountCode, DiscountRedemption, ShippingOption, TaxRule
 from checkout.models.user import User
 
 __all__ = [
-    "Cart", "CartLine", "CheckoutAttempt", "Order", "OrderEvent", "OrderFlag", "OrderLine",
-    "Payment", "Product", "Refund", "Stock", "StockHold", "StockMovement", "User", "WebhookEvent",
+    "Cart", "CartLine", "CheckoutAttempt", "DiscountCode", "DiscountRedemption", "Order",
+    "OrderEvent", "OrderFlag", "OrderLine", "Payment", "Product", "Refund", "ShippingOption",
+    "Stock", "StockHold", "StockMovement", "TaxRule", "User", "WebhookEvent",
 ]
