@@ -166,6 +166,8 @@ class CartSummary:
     totals: Breakdown | None
     # Why the code on the cart gives nothing right now ("expired"), when it does not.
     discount_note: str | None = None
+    # The context the totals were priced in (the discount's code, the shipping method's name).
+    context: PricingContext | None = None
 
     @property
     def lines(self) -> list[PricedLine]:
@@ -205,7 +207,7 @@ def summarize(
             context = store_context(country, shipping_code, subtotal=subtotal)
     return CartSummary(
         rows=list(zip(cart.lines, lines, strict=True)), totals=price(lines, context),
-        discount_note=note,
+        discount_note=note, context=context,
     )
 
 

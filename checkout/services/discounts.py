@@ -25,6 +25,11 @@ CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}$")
 UNKNOWN = "unknown code"
 
 
+def plain(percent: Decimal) -> str:
+    """A percentage as people and Stripe write it: "10", "12.5" (never "1E+1")."""
+    return format(percent.normalize(), "f")
+
+
 def normalize(code: str) -> str:
     """The form a code is stored and compared in: trimmed, upper-case."""
     return code.strip().upper()
@@ -82,7 +87,7 @@ def create(terms: DiscountTerms) -> DiscountCode:
         raise ValueError(f"the code {code} exists already")
     row = DiscountCode(
         code=code,
-        percent_off=None if terms.percent_off is None else str(terms.percent_off.normalize()),
+        percent_off=None if terms.percent_off is None else plain(terms.percent_off),
         amount_off=terms.amount_off,
         cap=terms.cap,
         min_subtotal=terms.min_subtotal,
@@ -140,7 +145,7 @@ def check(code: str, subtotal: int, currency: str, email: str | None = None) -> 
 def coupon_id(code: str, currency: str, percent_off: Decimal | None, amount_off: int | None) -> str:
     """The provider coupon that makes these terms: named by them, so it is made only once."""
     if percent_off is not None:
-        return f"{code}-{str(percent_off.normalize()).replace('.', '_')}pct"
+        return f"{code}-{plain(percent_off).replace('.', '_')}pct"
     return f"{code}-{amount_off}{currency.lower()}"
 
 

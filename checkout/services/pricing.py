@@ -134,7 +134,7 @@ def publish_coupon(order: Order) -> None:
 def coupon_params(discount: Discount, currency: str) -> dict:
     """The provider's coupon for a discount, good for one use on one session."""
     terms = (
-        {"percent_off": str(discount.percent_off)}
+        {"percent_off": discounts.plain(discount.percent_off)}
         if discount.percent_off is not None
         else {"amount_off": discount.amount_off, "currency": currency.lower()}
     )

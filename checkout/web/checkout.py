@@ -68,7 +68,7 @@ def _review(form: CheckoutForm, status: int = 200, shortages=None, problem: str 
             form=form,
             lines=summary.lines,
             totals=summary.totals,
-            context=None,
+            context=summary.context,
             shortages=shortages,
             problem=problem or summary.discount_note,
             methods=methods,
