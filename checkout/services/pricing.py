@@ -68,8 +68,12 @@ def shipping_for(code: str, country: str | None, subtotal: int) -> ShippingMetho
     if not row.serves(country):
         raise ShippingUnavailable(f"{row.name} does not deliver to that country: choose "
                                   "another shipping method.")
-    free = row.free_above is not None and subtotal >= row.free_above
-    return ShippingMethod(row.code, row.name, 0 if free else row.amount)
+    return ShippingMethod(row.code, row.name, shipping_fee(row.amount, row.free_above, subtotal))
+
+
+def shipping_fee(amount: int, free_above: int | None, subtotal: int) -> int:
+    """A method's fee: nothing once the items' subtotal (before discount) reaches `free_above`."""
+    return 0 if free_above is not None and subtotal >= free_above else amount
 
 
 def tax_rates_for(country: str | None) -> tuple[TaxRate, ...]:
