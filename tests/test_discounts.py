@@ -244,3 +244,17 @@ def test_the_cli_creates_and_deactivates_codes_and_refuses_bad_terms(app):
         assert db.session.scalar(select(func.count()).select_from(DiscountCode)) == 1
         assert db.session.scalar(select(DiscountCode.active)) is False
         db.session.remove()
+
+
+def test_discount_forms_without_a_csrf_token_or_a_cart_are_4xx_and_change_nothing(
+    app, client, products
+):
+    make_code(app, "FIVE", amount_off=500)
+    assert client.post("/cart/discount/remove",
+                       data={"csrf_token": csrf_token(client)}).status_code == 404
+    add_to_cart(client, products["MUG"], 1)
+    apply_code(client, "FIVE")
+    before = snapshot(app)
+    assert client.post("/cart/discount", data={"code": "FIVE"}).status_code == 400
+    assert client.post("/cart/discount/remove", data={}).status_code == 400
+    assert snapshot(app) == before
