@@ -1,21 +1,24 @@
 """Command-line tasks: `flask --app wsgi seed-demo`, `users create-staff`, `expire-holds`."""
 
 import secrets
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from checkout.domain.errors import InvalidPassword
-from checkout.services import upkeep
+from checkout.services import discounts, upkeep
 from checkout.services.accounts import create_staff
-from checkout.services.demo import load_demo_catalog
+from checkout.services.demo import load_demo_catalog, load_demo_pricing
 
 
 def init_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(users)
     app.cli.add_command(expire_holds)
+    app.cli.add_command(discounts_group)
 
 
 @click.command("seed-demo")
@@ -32,6 +35,8 @@ def seed_demo(staff_email: str, staff_password: str | None) -> None:
         raise click.BadParameter(str(exc), param_hint="--staff-password") from None
     created = load_demo_catalog()
     click.echo(f"Demo catalog: {created} products added (existing ones left as they are).")
+    for what in load_demo_pricing(current_app.config["PRICES_INCLUDE_TAX"]):
+        click.echo(f"Added {what}.")
     click.echo(f"Staff login: {staff_email} / {password}")
 
 
@@ -59,3 +64,62 @@ def expire_holds() -> None:
     click.echo(f"Expired {upkeep.expire_lapsed_holds()} orders.")
 
 
+
+
+discounts_group = AppGroup("discounts", help="Discount codes.")
+
+
+def _when(value: str | None) -> datetime | None:
+    """An ISO 8601 time; one without an offset is read as UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date or time") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _percent(value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise click.BadParameter(f"{value!r} is not a number", param_hint="--percent") from None
+
+
+@discounts_group.command("create")
+@click.argument("code")
+@click.option("--percent", help="Percentage off the items, e.g. 10 or 12.5.")
+@click.option("--amount", type=int, help="Amount off the items, in minor units (500 = $5.00).")
+@click.option("--cap", type=int, help="Most a percentage may take off, in minor units.")
+@click.option("--min-subtotal", type=int, default=0, help="Smallest items' subtotal, minor units.")
+@click.option("--valid-from", help="ISO 8601; without an offset, UTC.")
+@click.option("--valid-until", help="ISO 8601; without an offset, UTC.")
+@click.option("--max-uses", type=int, help="Uses in all (default: unlimited).")
+@click.option("--max-uses-per-customer", type=int, help="Uses per e-mail address.")
+def create_discount(code, percent, amount, cap, min_subtotal, valid_from, valid_until, max_uses,
+                    max_uses_per_customer) -> None:
+    """Create a discount code: --percent or --amount, and any limits."""
+    terms = discounts.DiscountTerms(
+        code=code, percent_off=_percent(percent), amount_off=amount, cap=cap,
+        min_subtotal=min_subtotal, valid_from=_when(valid_from), valid_until=_when(valid_until),
+        max_uses=max_uses, max_uses_per_customer=max_uses_per_customer,
+    )
+    try:
+        row = discounts.create(terms)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"Discount code {row.code} created.")
+
+
+@discounts_group.command("deactivate")
+@click.argument("code")
+def deactivate_discount(code: str) -> None:
+    """Stop a code from being applied (orders placed with it keep their price)."""
+    try:
+        row = discounts.deactivate(code)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"Discount code {row.code} deactivated.")

@@ -91,8 +91,8 @@ def _refuse_provider_calls_inside_a_transaction(app: Flask) -> None:
 TABLES_CHILD_FIRST = [
     "credit_note", "invoice_line", "invoice", "document_sequence",
     "webhook_event", "refund", "payment", "checkout_attempt", "stock_hold", "stock_movement",
-    "order_event", "order_flag", "order_line", '"order"', "cart_line", "cart", "stock",
-    "product", '"user"',
+    "discount_redemption", "discount_code", "shipping_option", "tax_rule", "order_event",
+    "order_flag", "order_line", '"order"', "cart_line", "cart", "stock", "product", '"user"',
     "outbox_message",
 ]
 

@@ -10,6 +10,8 @@ from checkout.models import (
     Cart,
     CartLine,
     CheckoutAttempt,
+    DiscountCode,
+    DiscountRedemption,
     Order,
     OrderLine,
     Payment,
@@ -19,11 +21,12 @@ from checkout.models import (
 )
 from checkout.services import orders
 
-COUNTED = (Order, OrderLine, StockHold, CheckoutAttempt, Payment, Cart, CartLine, User)
+COUNTED = (Order, OrderLine, StockHold, CheckoutAttempt, Payment, Cart, CartLine, User,
+           DiscountRedemption)
 
 
 def snapshot(app: Flask) -> dict:
-    """Row counts, cart lines, stock levels, holds and order statuses."""
+    """Row counts, cart lines and codes, stock levels, holds, code uses and order statuses."""
     with app.app_context():
         state = {
             model.__name__: db.session.scalar(select(func.count()).select_from(model))
@@ -39,6 +42,12 @@ def snapshot(app: Flask) -> dict:
         state["holds"] = sorted(
             (h.order_id, h.product_id, h.quantity, h.status)
             for h in db.session.scalars(select(StockHold))
+        )
+        state["discount_uses"] = sorted(
+            (c.code, c.uses, c.active) for c in db.session.scalars(select(DiscountCode))
+        )
+        state["cart_codes"] = sorted(
+            (c.id, c.discount_code or "") for c in db.session.scalars(select(Cart))
         )
         state["orders"] = sorted(
             (o.number, o.status, o.total) for o in db.session.scalars(select(Order))

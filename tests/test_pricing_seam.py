@@ -30,10 +30,10 @@ from checkout.domain.pricing import (
     price,
 )
 from checkout.extensions import db
-from checkout.models import Order, Payment, Stock
+from checkout.models import DiscountCode, Order, Payment, Stock
 from checkout.models.order import OrderLine
 from checkout.services import checkout as checkouts
-from checkout.services import payment_sessions
+from checkout.services import discounts, payment_sessions, pricing
 from checkout.services.payment_sessions import ReturnUrls, _session_params
 from checkout.web.links import return_urls
 from tests.conftest import BASE_URL
@@ -161,6 +161,40 @@ def test_the_session_the_shop_sends_charges_the_orders_total(
     context = provider_context(provider_objects, currency, discount, shipping, exclusive, inclusive)
     lines = [PricedLine(f"SKU{i}", f"Item {i}", unit, qty) for i, (unit, qty) in enumerate(cart)]
     order, totals = order_priced(lines, context)
+    check_session_matches(sandbox, send_session(app, order), totals)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    currency=st.sampled_from(["USD", "JPY"]),
+    cart=lines_strategy,
+    percent=st.decimals(min_value=Decimal("0.01"), max_value=100, places=2),
+    cap=st.one_of(st.none(), st.integers(1, 500_000)),
+    fee=st.integers(0, 5000),
+    free_above=st.one_of(st.none(), st.integers(0, 2_000_000)),
+    exclusive=st.lists(percentage, max_size=2, unique=True),
+)
+def test_the_shops_codes_and_methods_charge_the_orders_total(
+    app, sandbox, ctx, provider_objects, currency, cart, percent, cap, fee, free_above, exclusive
+):
+    """Capped percentages and free-shipping thresholds, built as store_context builds them."""
+    lines = [PricedLine(f"SKU{i}", f"Item {i}", unit, qty) for i, (unit, qty) in enumerate(cart)]
+    subtotal = sum(line.line_total for line in lines)
+    code = DiscountCode(code="CAPPED", percent_off=discounts.plain(percent), cap=cap)
+    discount = discounts.as_discount(code, subtotal, currency)
+    app.extensions["payments"].create_coupon(
+        pricing.coupon_params(discount, currency), discount.provider_coupon_id)
+    context = PricingContext(
+        currency=currency,
+        shipping=ShippingMethod("std", "Standard", pricing.shipping_fee(fee, free_above, subtotal)),
+        discount=discount,
+        tax_rates=tuple(TaxRate("Tax", p, False, provider_objects.tax_rate(p, False))
+                        for p in exclusive),
+    )
+    order, totals = order_priced(lines, context)
+    if cap is not None:
+        assert totals.discount <= cap
     check_session_matches(sandbox, send_session(app, order), totals)
 
 

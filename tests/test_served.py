@@ -89,11 +89,13 @@ def test_a_single_sync_worker_takes_a_payment_and_its_webhook_without_deadlock(s
             "checkout_token": _hidden(form, "checkout_token"),
             "email": "ada@example.com", "name": "Ada Lovelace", "line1": "1 Main St",
             "city": "Springfield", "postal_code": "12345", "country": "US",
+            "shipping_method": "standard",
         })
         assert placed.status_code == 303
         pay_url = placed.headers["Location"]
         assert pay_url.startswith(f"{base}/sandbox/stripe/pay/cs_test_")
-        assert "Pay $48.00" in browser.get(pay_url, timeout=10).text
+        # seed-demo's Standard shipping ($5.95 under $75) and US sales tax (8.875% of $48.00).
+        assert "Pay $58.21" in browser.get(pay_url, timeout=10).text
         paid = browser.post(pay_url, timeout=20, allow_redirects=False, data={
             "email": "ada@example.com", "number": "4242 4242 4242 4242", "exp": "12 / 40",
             "cvc": "123", "name": "Ada Lovelace", "method": "card",

@@ -53,6 +53,14 @@ class OrderNotPayable(DomainError):
     """The order is past the point where it can be paid or resumed."""
 
 
+class DiscountRefused(DomainError):
+    """A discount code that cannot be used for this cart or order; the message says why."""
+
+
+class ShippingUnavailable(DomainError):
+    """The shipping method chosen does not exist or does not serve the destination."""
+
+
 class PaymentDeclined(DomainError):
     """The payment provider declined; the shopper can try again."""
 

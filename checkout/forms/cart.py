@@ -1,8 +1,8 @@
 """Cart forms: the product id and a quantity, never a price."""
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Regexp
+from wtforms import HiddenField, IntegerField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
 from checkout.domain.pricing import MAX_QUANTITY_PER_LINE
 
@@ -28,4 +28,16 @@ class UpdateLineForm(FlaskForm):
                 0, MAX_QUANTITY_PER_LINE, f"Choose between 0 and {MAX_QUANTITY_PER_LINE}."
             ),
         ],
+    )
+
+
+class DiscountForm(FlaskForm):
+    code = StringField(
+        "Discount code",
+        validators=[
+            DataRequired("Enter a discount code."),
+            # What a code may look like is the discount service's rule ("unknown code").
+            Length(max=100, message="That code cannot be used: unknown code."),
+        ],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters"},
     )

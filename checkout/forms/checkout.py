@@ -4,7 +4,7 @@ import re
 
 import pycountry
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, SelectField, StringField
+from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 # Countries the shop ships to.
@@ -80,6 +80,14 @@ class CheckoutForm(FlaskForm):
             AnyOf(SHIPPING_COUNTRIES, "We do not ship there yet: choose a country from the list."),
         ],
         render_kw={"autocomplete": "country"},
+    )
+
+    # Choices are the shop's active methods, set by the view; "does it serve that country" is
+    # the pricing service's question (ShippingUnavailable).
+    shipping_method = RadioField(
+        "Shipping method",
+        choices=[],
+        validators=[DataRequired("Choose a shipping method.")],
     )
 
     def validate_postal_code(self, field) -> None:

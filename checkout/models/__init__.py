@@ -7,10 +7,12 @@ from checkout.models.invoice import CreditNote, DocumentSequence, Invoice, Invoi
 from checkout.models.order import Order, OrderEvent, OrderFlag, OrderLine
 from checkout.models.outbox import OutboxMessage
 from checkout.models.payment import CheckoutAttempt, Payment, Refund, WebhookEvent
+from checkout.models.pricing import DiscountCode, DiscountRedemption, ShippingOption, TaxRule
 from checkout.models.user import User
 
 __all__ = [
-    "Cart", "CartLine", "CheckoutAttempt", "CreditNote", "DocumentSequence", "Invoice",
-    "InvoiceLine", "Order", "OrderEvent", "OrderFlag", "OrderLine", "OutboxMessage", "Payment",
-    "Product", "Refund", "Stock", "StockHold", "StockMovement", "User", "WebhookEvent",
+    "Cart", "CartLine", "CheckoutAttempt", "CreditNote", "DiscountCode", "DiscountRedemption",
+    "DocumentSequence", "Invoice", "InvoiceLine", "Order", "OrderEvent", "OrderFlag",
+    "OrderLine", "OutboxMessage", "Payment", "Product", "Refund", "ShippingOption", "Stock",
+    "StockHold", "StockMovement", "TaxRule", "User", "WebhookEvent",
 ]

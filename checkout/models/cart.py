@@ -21,6 +21,8 @@ class Cart(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    # The discount code applied on the cart page (upper-case); checked again at checkout.
+    discount_code: Mapped[str | None] = mapped_column(String(40))
 
     lines: Mapped[list["CartLine"]] = relationship(
         back_populates="cart", cascade="all, delete-orphan", order_by="CartLine.id"

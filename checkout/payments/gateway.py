@@ -69,6 +69,12 @@ class PaymentGateway(Protocol):
     def parse_webhook(self, payload: bytes, signature: str | None) -> stripe.Event:
         ...
 
+    def create_coupon(self, params: dict[str, Any], idempotency_key: str) -> str:
+        ...
+
+    def create_tax_rate(self, params: dict[str, Any], idempotency_key: str) -> str:
+        ...
+
 
 def _id_of(value: Any) -> str | None:
     """An expandable field's id, whether the id or the expanded object came back."""
@@ -189,6 +195,29 @@ class StripeGateway:
             params={"payment_intent": payment_intent, "limit": 100},
         )
         return [refund_info(refund) for refund in page.auto_paging_iter()]
+
+    def create_coupon(self, params: dict[str, Any], idempotency_key: str) -> str:
+        """Make a coupon under the id in `params`; one that exists already is that coupon."""
+        try:
+            coupon = self._call(
+                "coupon create", self.client.v1.coupons.create, params=params,
+                options={"idempotency_key": idempotency_key},
+            )
+        except GatewayRequestRejected as exc:
+            # The id names the coupon's terms, so a coupon made under it earlier (its
+            # idempotency key since forgotten) is the very coupon wanted.
+            if exc.param != "id" or "already exists" not in str(exc):
+                raise
+            return params["id"]
+        return coupon.id
+
+    def create_tax_rate(self, params: dict[str, Any], idempotency_key: str) -> str:
+        """Make a tax rate; return its id."""
+        rate = self._call(
+            "tax rate create", self.client.v1.tax_rates.create, params=params,
+            options={"idempotency_key": idempotency_key},
+        )
+        return rate.id
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> stripe.Event:
         try:

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from checkout.domain.errors import OutOfStock, ProductUnavailable, QuantityInvalid, Shortage
+from checkout.domain.errors import (
+    DiscountRefused,
+    OutOfStock,
+    ProductUnavailable,
+    QuantityInvalid,
+    ShippingUnavailable,
+    Shortage,
+)
 from checkout.domain.pricing import (
     MAX_QUANTITY_PER_LINE,
     Breakdown,
@@ -15,8 +22,8 @@ from checkout.domain.pricing import (
     price,
 )
 from checkout.extensions import db
-from checkout.models import Cart, CartLine, Product
-from checkout.services import catalog
+from checkout.models import Cart, CartLine, DiscountCode, Product
+from checkout.services import catalog, discounts
 from checkout.services.pricing import store_context
 
 
@@ -140,26 +147,67 @@ def put_back(cart: Cart | None, user_id: int | None, items: list[tuple[int, int]
     return cart
 
 
+def apply_discount(cart: Cart, code: str, email: str | None = None) -> DiscountCode:
+    """Put a code on the cart when it applies to its items now; DiscountRefused says why not."""
+    subtotal = sum(line.line_total for line in priced_lines(cart))
+    return discounts.apply_to_cart(cart, code, subtotal, store_context().currency, email)
+
+
+def remove_discount(cart: Cart) -> bool:
+    """Take the code off the cart; say whether there was one."""
+    return discounts.remove_from_cart(cart)
+
+
 @dataclass(frozen=True)
 class CartSummary:
     """A cart as the pages show it: each line with its price, and the totals."""
 
     rows: list[tuple[CartLine, PricedLine]]
     totals: Breakdown | None
+    # Why the code on the cart gives nothing right now ("expired"), when it does not.
+    discount_note: str | None = None
+    # The context the totals were priced in (the discount's code, the shipping method's name).
+    context: PricingContext | None = None
 
     @property
     def lines(self) -> list[PricedLine]:
         return [priced for _, priced in self.rows]
 
 
-def summarize(cart: Cart | None, context: PricingContext | None = None) -> CartSummary:
-    """Price a cart (possibly none) at today's database prices, in the shop's context."""
+def summarize(
+    cart: Cart | None,
+    context: PricingContext | None = None,
+    *,
+    country: str | None = None,
+    shipping_code: str | None = None,
+    email: str | None = None,
+) -> CartSummary:
+    """Price a cart (possibly none) at today's database prices, in the shop's context.
+
+    The code on the cart is checked again each time: one that no longer applies is left out
+    of the totals and `discount_note` says why; a shipping method that does not serve the
+    country is left out too (the checkout form says so).
+    """
     if cart is None or not cart.lines:
         return CartSummary(rows=[], totals=None)
     lines = priced_lines(cart)
-    context = context or store_context()
+    note = None
+    if context is None:
+        subtotal = sum(line.line_total for line in lines)
+        if shipping_code:
+            try:
+                store_context(country, shipping_code, subtotal=subtotal)
+            except ShippingUnavailable:
+                shipping_code = None
+        try:
+            context = store_context(country, shipping_code, cart.discount_code, email,
+                                    subtotal=subtotal)
+        except DiscountRefused as exc:
+            note = f"The code {cart.discount_code} does not apply: {exc}."
+            context = store_context(country, shipping_code, subtotal=subtotal)
     return CartSummary(
-        rows=list(zip(cart.lines, lines, strict=True)), totals=price(lines, context)
+        rows=list(zip(cart.lines, lines, strict=True)), totals=price(lines, context),
+        discount_note=note, context=context,
     )
 
 

@@ -17,9 +17,8 @@ from checkout.models import Cart, Order, OrderLine
 from checkout.models.order import EventKind
 from checkout.payments import gateway
 from checkout.services import cart as carts
-from checkout.services import fulfilment, inventory, payment_sessions
+from checkout.services import discounts, fulfilment, inventory, payment_sessions, pricing
 from checkout.services.orders import lock_order
-from checkout.services.pricing import store_context
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,8 @@ class ShippingDetails:
     city: str
     postal_code: str
     country: str
+    # The shipping method's code; None when the shop has no methods for the country.
+    shipping_method: str | None = None
 
 
 def place_order(
@@ -44,8 +45,12 @@ def place_order(
 
     The checkout form carries a one-time token: a second submit of the same form (double
     click, back button, retry) finds the first order instead of placing another. `context`
-    prices it (default: the store's context for the destination country).
+    prices it (default: the store's context for the destination, the shipping method chosen
+    and the code on the cart). The code's use is counted in this same transaction; when the
+    last use went to another order meanwhile, DiscountRefused says so and nothing is placed.
+    The destination's tax rates are made at the provider first, with no transaction open.
     """
+    pricing.publish_tax_rates(details.country)
     existing = _order_placed_with(checkout_token)
     if existing is not None:
         return existing
@@ -67,8 +72,16 @@ def place_order(
     lines = carts.priced_lines(cart)
     retired = carts.retired_lines(cart)
     if retired:
+        db.session.rollback()
         raise OutOfStock(retired)
-    context = context or store_context(details.country)
+    try:
+        context = context or pricing.store_context(
+            details.country, details.shipping_method, cart.discount_code, details.email,
+            subtotal=sum(line.line_total for line in lines),
+        )
+    except Exception:
+        db.session.rollback()
+        raise
     totals = price(lines, context)
     order = Order(
         checkout_token=checkout_token,
@@ -105,7 +118,9 @@ def place_order(
     try:
         db.session.flush()
         inventory.hold_stock(order, inventory.hold_deadline())
+        discounts.redeem(order, context.discount, details.email)
         cart.lines.clear()
+        cart.discount_code = None
         db.session.commit()
     except IntegrityError:
         # The same form won a race against itself: the other submit placed the order.
@@ -146,6 +161,7 @@ def cancel_order(order: Order, cart: Cart | None, user_id: int | None) -> Cart |
             paid = "This order was paid just now, so it was not cancelled."
             raise OrderNotPayable(paid) from None
     inventory.release_holds(order, actor="shopper", user_id=user_id)
+    discounts.give_back(order)
     order.transition_to(OrderStatus.CANCELLED, actor="shopper", user_id=user_id,
                         message="Cancelled by the shopper.")
     cart = carts.put_back(

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from checkout.demo_catalog import PRODUCTS
 from checkout.extensions import db
-from checkout.models import Product, Stock, StockMovement
+from checkout.models import DiscountCode, Product, ShippingOption, Stock, StockMovement, TaxRule
 from checkout.models.inventory import MovementReason
 
 
@@ -36,5 +36,41 @@ def load_demo_catalog() -> int:
                 )
             )
         added += 1
+    db.session.commit()
+    return added
+
+
+# The demo's countries: every one the checkout form ships to.
+DEMO_COUNTRIES = (
+    "US,CA,GB,IE,FR,DE,NL,BE,LU,AT,CH,IT,ES,PT,DK,SE,NO,FI,PL,CZ,AU,NZ,JP,SG"
+)
+
+
+def load_demo_pricing(prices_include_tax: bool) -> list[str]:
+    """Add WELCOME10, the Standard and Express methods and a tax rate if missing; say what."""
+    added = []
+    if db.session.scalar(select(DiscountCode.id).where(DiscountCode.code == "WELCOME10")) is None:
+        db.session.add(DiscountCode(code="WELCOME10", percent_off="10"))
+        added.append("discount code WELCOME10 (10% off, no minimum, unlimited)")
+    methods = [
+        ShippingOption(code="standard", name="Standard", amount=595, free_above=7500,
+                       countries=DEMO_COUNTRIES, position=1),
+        ShippingOption(code="express", name="Express", amount=1495,
+                       countries="US,CA,GB", position=2),
+    ]
+    existing = set(db.session.scalars(select(ShippingOption.code)))
+    for method in methods:
+        if method.code not in existing:
+            db.session.add(method)
+            added.append(f"shipping method {method.name}")
+    # Prices that include tax are a VAT country's habit; added tax a US state's.
+    country, name, percentage = ("GB", "VAT", "20") if prices_include_tax else (
+        "US", "Sales tax", "8.875")
+    rule = db.session.scalar(
+        select(TaxRule).where(TaxRule.country == country, TaxRule.name == name)
+    )
+    if rule is None:
+        db.session.add(TaxRule(country=country, name=name, percentage=percentage))
+        added.append(f"tax rate {name} {percentage}% for {country}")
     db.session.commit()
     return added

@@ -18,7 +18,7 @@ from checkout.models import CheckoutAttempt, Order, Payment
 from checkout.models.order import EventKind, FlagCode
 from checkout.models.payment import RefundReason
 from checkout.payments import CheckoutSessionInfo
-from checkout.services import inventory, invoices, notifications, refunds
+from checkout.services import discounts, inventory, invoices, notifications, refunds
 from checkout.services.orders import lock_order
 
 log = logging.getLogger(__name__)
@@ -268,6 +268,7 @@ def expire(
         db.session.flush()
         return Outcome.SUPERSEDED
     inventory.release_holds(order, actor=actor)
+    discounts.give_back(order)
     order.transition_to(
         OrderStatus.EXPIRED, actor=actor, message="Not paid in time; the items were released."
     )

@@ -26,7 +26,7 @@ from checkout.models import CheckoutAttempt, Order
 from checkout.models.order import EventKind
 from checkout.payments import CheckoutSessionInfo, gateway
 from checkout.payments.gateway import GatewayRequestRejected
-from checkout.services import fulfilment, inventory
+from checkout.services import fulfilment, inventory, pricing
 from checkout.services.orders import lock_order
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,13 @@ def start(order: Order, urls: ReturnUrls) -> str:
         # Sessions that must not stay payable: close them, then look at the order afresh.
         expire_live(order, spare_retry=True)
 
+    # The session names the order's coupon: it must exist before the session is asked for.
+    try:
+        pricing.publish_coupon(order)
+    except GatewayUnavailable as exc:
+        attempt.last_error = str(exc)
+        db.session.commit()
+        raise
     renewed = False
     while True:
         try:

@@ -1,13 +1,146 @@
-"""The pricing context of the shop as it stands: currency, destination, and what applies there."""
+"""The shop's pricing context: currency, destination, shipping method, discount code, tax rules.
+
+`store_context` is the one place it is built; the provider's coupons and tax rates that repeat
+it on the Checkout Session are made here too, always with no database transaction open.
+"""
+
+from decimal import Decimal
 
 from flask import current_app
+from sqlalchemy import select, update
 
-from checkout.domain.pricing import PricingContext
+from checkout.domain.errors import ShippingUnavailable
+from checkout.domain.pricing import (
+    Discount,
+    PricingContext,
+    ShippingMethod,
+    TaxRate,
+)
+from checkout.extensions import db
+from checkout.models import Order, ShippingOption, TaxRule
+from checkout.payments import gateway
+from checkout.services import discounts
 
 
-def store_context(country: str | None = None) -> PricingContext:
-    """The context a cart is priced in: the store currency; no discount, free shipping, no tax.
+def store_context(
+    country: str | None = None,
+    shipping_code: str | None = None,
+    discount_code: str | None = None,
+    email: str | None = None,
+    *,
+    subtotal: int = 0,
+) -> PricingContext:
+    """The context a cart of this items' `subtotal` is priced in.
 
-    Discounts, shipping methods and tax rules come in through this one place.
+    Raises DiscountRefused for a code that may not be used (the message says why) and
+    ShippingUnavailable for a method that does not serve the country. With no method chosen
+    yet, shipping is not priced; with no country, no tax.
     """
-    return PricingContext(currency=current_app.config["STORE_CURRENCY"], country=country)
+    currency = current_app.config["STORE_CURRENCY"]
+    discount = None
+    if discount_code:
+        row = discounts.check(discount_code, subtotal, currency, email)
+        discount = discounts.as_discount(row, subtotal, currency)
+    return PricingContext(
+        currency=currency,
+        country=country,
+        shipping=shipping_for(shipping_code, country, subtotal) if shipping_code else None,
+        discount=discount,
+        tax_rates=tax_rates_for(country),
+    )
+
+
+def shipping_choices() -> list[ShippingOption]:
+    """The active shipping methods, in the order the checkout page lists them."""
+    return list(db.session.scalars(
+        select(ShippingOption).where(ShippingOption.active.is_(True))
+        .order_by(ShippingOption.position, ShippingOption.id)
+    ))
+
+
+def shipping_for(code: str, country: str | None, subtotal: int) -> ShippingMethod:
+    """The fee of a method for this destination and items' subtotal (before any discount)."""
+    row = db.session.scalar(
+        select(ShippingOption).where(ShippingOption.code == code, ShippingOption.active.is_(True))
+    )
+    if row is None:
+        raise ShippingUnavailable("Choose one of the shipping methods listed.")
+    if not row.serves(country):
+        raise ShippingUnavailable(f"{row.name} does not deliver to that country: choose "
+                                  "another shipping method.")
+    return ShippingMethod(row.code, row.name, shipping_fee(row.amount, row.free_above, subtotal))
+
+
+def shipping_fee(amount: int, free_above: int | None, subtotal: int) -> int:
+    """A method's fee: nothing once the items' subtotal (before discount) reaches `free_above`."""
+    return 0 if free_above is not None and subtotal >= free_above else amount
+
+
+def tax_rates_for(country: str | None) -> tuple[TaxRate, ...]:
+    """The destination's rates, all inclusive or all exclusive by PRICES_INCLUDE_TAX."""
+    if not country:
+        return ()
+    inclusive = current_app.config["PRICES_INCLUDE_TAX"]
+    rules = db.session.scalars(
+        select(TaxRule).where(TaxRule.country == country).order_by(TaxRule.id)
+    )
+    return tuple(
+        TaxRate(rule.name, Decimal(rule.percentage), inclusive,
+                rule.provider_id if rule.provider_inclusive == inclusive else None)
+        for rule in rules
+    )
+
+
+def publish_tax_rates(country: str | None) -> None:
+    """Make at the provider the destination's tax rates it does not have yet; keep their ids.
+
+    Commits what was read, calls with no transaction open, and records each id in its own
+    commit. The idempotency key names the rule's terms, so a lost answer retried (or two
+    shoppers at once) gets the same rate back, never a second one.
+    """
+    if not country:
+        return
+    inclusive = current_app.config["PRICES_INCLUDE_TAX"]
+    missing = [
+        (rule.id, rule.name, rule.percentage)
+        for rule in db.session.scalars(select(TaxRule).where(TaxRule.country == country))
+        if rule.provider_id is None or rule.provider_inclusive != inclusive
+    ]
+    db.session.commit()
+    for rule_id, name, percentage in missing:
+        kind = "inclusive" if inclusive else "exclusive"
+        rate_id = gateway().create_tax_rate(
+            {"display_name": name, "percentage": percentage, "inclusive": inclusive},
+            f"tax-rule-{rule_id}-{percentage}-{kind}",
+        )
+        db.session.execute(
+            update(TaxRule)
+            .where(TaxRule.id == rule_id, TaxRule.percentage == percentage)
+            .values(provider_id=rate_id, provider_inclusive=inclusive)
+        )
+        db.session.commit()
+
+
+def publish_coupon(order: Order) -> None:
+    """Make sure the provider has the coupon the order's discount names (no transaction open).
+
+    The coupon's id is named by the code's terms (`discounts.coupon_id`) and sent as its own
+    idempotency key: a lost answer retried, or an id made long ago, both give the same coupon.
+    """
+    discount = order.pricing_context.discount
+    currency = order.currency
+    db.session.commit()
+    if discount is None or discount.provider_coupon_id is None:
+        return
+    gateway().create_coupon(coupon_params(discount, currency), discount.provider_coupon_id)
+
+
+def coupon_params(discount: Discount, currency: str) -> dict:
+    """The provider's coupon for a discount, good for one use on one session."""
+    terms = (
+        {"percent_off": discounts.plain(discount.percent_off)}
+        if discount.percent_off is not None
+        else {"amount_off": discount.amount_off, "currency": currency.lower()}
+    )
+    return {"id": discount.provider_coupon_id, "duration": "once", "name": discount.code,
+            **terms}

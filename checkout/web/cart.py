@@ -1,13 +1,14 @@
 """The cart page and the forms that change it."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
 
-from checkout.domain.errors import DomainError, ProductUnavailable
+from checkout.domain.errors import DiscountRefused, DomainError, ProductUnavailable
 from checkout.forms import EmptyForm
-from checkout.forms.cart import AddToCartForm, UpdateLineForm
+from checkout.forms.cart import AddToCartForm, DiscountForm, UpdateLineForm
 from checkout.models import Product
 from checkout.services import cart as carts
-from checkout.services import catalog
+from checkout.services import catalog, pricing
 from checkout.web.shopper import current_cart, remember_cart, user_id
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
@@ -20,16 +21,56 @@ def _first_error(form) -> str:
 
 
 @bp.get("/")
-def show():
+def show(discount_form: DiscountForm | None = None, discount_error: str | None = None):
     """Show the cart with today's prices and totals."""
-    summary = carts.summarize(current_cart())
+    cart = current_cart()
+    summary = carts.summarize(cart, email=_email())
     return render_template(
         "cart/show.html",
         rows=summary.rows,
         totals=summary.totals,
         update_form=UpdateLineForm(),
         remove_form=EmptyForm(),
+        discount_form=discount_form or DiscountForm(formdata=None),
+        discount_code=cart.discount_code if cart else None,
+        discount_note=summary.discount_note,
+        discount_error=discount_error,
+        shipping_later=bool(pricing.shipping_choices()),
     )
+
+
+def _email() -> str | None:
+    return current_user.email if current_user.is_authenticated else None
+
+
+@bp.post("/discount")
+def apply_discount():
+    """Put a discount code on the cart, or say plainly why it does not apply."""
+    cart = current_cart()
+    if cart is None or not cart.lines:
+        abort(404, "Your cart is empty.")
+    form = DiscountForm()
+    if not form.validate():
+        return show(form, _first_error(form)), 422
+    try:
+        row = carts.apply_discount(cart, form.code.data, _email())
+    except DiscountRefused as exc:
+        return show(form, f"That code cannot be used: {exc}."), 422
+    flash(f"The code {row.code} was applied.", "success")
+    return redirect(url_for("cart.show"), 303)
+
+
+@bp.post("/discount/remove")
+def remove_discount():
+    """Take the discount code off the cart."""
+    cart = current_cart()
+    if cart is None:
+        abort(404, "Your cart is empty.")
+    if not EmptyForm().validate():
+        abort(400, "This form is out of date. Reload the page and try again.")
+    if carts.remove_discount(cart):
+        flash("The discount code was removed.", "success")
+    return redirect(url_for("cart.show"), 303)
 
 
 @bp.post("/add")

@@ -15,11 +15,13 @@ from flask import (
 from flask_login import current_user
 
 from checkout.domain.errors import (
+    DiscountRefused,
     EmptyCart,
     GatewayUnavailable,
     OrderNotPayable,
     OutOfStock,
     PaymentDeclined,
+    ShippingUnavailable,
 )
 from checkout.domain.order_status import PAID_STATUSES, UNPAID_STATUSES, OrderStatus
 from checkout.forms import EmptyForm
@@ -27,7 +29,7 @@ from checkout.forms.checkout import CheckoutForm
 from checkout.models import Order
 from checkout.services import cart as carts
 from checkout.services import checkout as checkouts
-from checkout.services import inventory, orders, payment_sessions
+from checkout.services import inventory, orders, payment_sessions, pricing
 from checkout.web.links import order_link, payment_page_url, return_urls
 from checkout.web.shopper import current_cart, remember_cart, user_id
 
@@ -37,17 +39,40 @@ GATEWAY_DOWN = (
     "We could not reach the payment provider. Your order is saved and its items are held "
     "for you: try again in a moment."
 )
+NOT_PLACED = "We could not reach the payment provider. Nothing was ordered: try again in a moment."
 
 
-def _review(form: CheckoutForm, status: int = 200, shortages=None):
-    summary = carts.summarize(current_cart())
+def _checkout_form(**kwargs) -> CheckoutForm:
+    form = CheckoutForm(**kwargs)
+    methods = pricing.shipping_choices()
+    form.shipping_method.choices = [(m.code, m.name) for m in methods]
+    if not methods:
+        # A shop with no shipping methods ships for free: nothing to choose.
+        form.shipping_method.validators = []
+        form.shipping_method.validate_choice = False
+    return form
+
+
+def _review(form: CheckoutForm, status: int = 200, shortages=None, problem: str | None = None):
+    """The checkout page, priced for the country and shipping method chosen so far."""
+    summary = carts.summarize(
+        current_cart(),
+        country=form.country.data or None,
+        shipping_code=form.shipping_method.data or None,
+        email=(form.email.data or "").strip() or None,
+    )
+    methods = pricing.shipping_choices()
     return (
         render_template(
             "checkout/form.html",
             form=form,
             lines=summary.lines,
             totals=summary.totals,
+            context=summary.context,
             shortages=shortages,
+            problem=problem or summary.discount_note,
+            methods=methods,
+            currency=pricing.store_context().currency,
         ),
         status,
     )
@@ -60,7 +85,7 @@ def start():
     if cart is None or not cart.lines:
         flash("Your cart is empty: add something first.", "info")
         return redirect(url_for("cart.show"))
-    form = CheckoutForm(checkout_token=secrets.token_urlsafe(24))
+    form = _checkout_form(checkout_token=secrets.token_urlsafe(24))
     if current_user.is_authenticated and not form.email.data:
         form.email.data = current_user.email
     return _review(form)
@@ -69,7 +94,7 @@ def start():
 @bp.post("/")
 def place():
     """Place the order with its stock held, then send the shopper to pay (303)."""
-    form = CheckoutForm()
+    form = _checkout_form()
     if not form.validate():
         return _review(form, 422)
     details = checkouts.ShippingDetails(
@@ -80,6 +105,7 @@ def place():
         city=form.city.data.strip(),
         postal_code=form.postal_code.data.strip().upper(),
         country=form.country.data,
+        shipping_method=form.shipping_method.data or None,
     )
     try:
         order = checkouts.place_order(
@@ -90,6 +116,16 @@ def place():
         return redirect(url_for("cart.show"), 303)
     except OutOfStock as exc:
         return _review(form, 409, shortages=exc.shortages)
+    except ShippingUnavailable as exc:
+        form.shipping_method.errors = [str(exc)]
+        return _review(form, 422)
+    except DiscountRefused as exc:
+        code = current_cart().discount_code if current_cart() else None
+        return _review(form, 409, problem=f"The code {code} cannot be used: {exc}. Remove it "
+                       "from your cart to check out without it.")
+    except GatewayUnavailable:
+        flash(NOT_PLACED, "error")
+        return _review(form, 503)
     # This browser placed it: the success page may show it the order's private link.
     placed = [n for n in session.get("placed_orders", []) if n != order.number][-19:]
     session["placed_orders"] = [*placed, order.number]

@@ -1,0 +1,230 @@
+"""Discount codes: create, check, put on a cart, count a use per order placed, give it back.
+
+A use is counted in `place_order`'s own transaction by one conditional UPDATE
+(`uses = uses + 1 WHERE max_uses IS NULL OR uses < max_uses`), checked by its row count, as the
+stock hold is: the last use of a limited code goes to exactly one order on SQLite and
+PostgreSQL, and the others are refused with nothing created. An order that expires or is
+cancelled gives its use back.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import delete, func, or_, select, update
+
+from checkout.db import now_utc
+from checkout.domain.errors import DiscountRefused
+from checkout.domain.money import format_money
+from checkout.domain.pricing import Discount, round_half_up
+from checkout.extensions import db
+from checkout.models import Cart, DiscountCode, DiscountRedemption, Order
+
+CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}$")
+UNKNOWN = "unknown code"
+
+
+def plain(percent: Decimal) -> str:
+    """A percentage as people and Stripe write it: "10", "12.5" (never "1E+1")."""
+    return format(percent.normalize(), "f")
+
+
+def normalize(code: str) -> str:
+    """The form a code is stored and compared in: trimmed, upper-case."""
+    return code.strip().upper()
+
+
+def find_code(code: str) -> DiscountCode | None:
+    """The code as the shopper typed it, in any case; None when there is no such code."""
+    code = normalize(code)
+    if not CODE_PATTERN.match(code):
+        return None
+    return db.session.scalar(select(DiscountCode).where(DiscountCode.code == code))
+
+
+@dataclass(frozen=True)
+class DiscountTerms:
+    """What `create` takes: exactly one of percent_off or amount_off, the rest optional."""
+
+    code: str
+    percent_off: Decimal | None = None
+    amount_off: int | None = None
+    cap: int | None = None
+    min_subtotal: int = 0
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    max_uses: int | None = None
+    max_uses_per_customer: int | None = None
+
+
+def create(terms: DiscountTerms) -> DiscountCode:
+    """Create a discount code; ValueError says what is wrong with the terms."""
+    code = normalize(terms.code)
+    if not CODE_PATTERN.match(code):
+        raise ValueError("a code is 2 to 40 letters, digits, '-' or '_'")
+    if (terms.percent_off is None) == (terms.amount_off is None):
+        raise ValueError("give exactly one of a percentage or an amount")
+    if terms.percent_off is not None:
+        try:
+            Discount(code, percent_off=terms.percent_off)
+        except (InvalidOperation, ValueError):
+            raise ValueError("a percentage is more than 0 and at most 100") from None
+        if terms.percent_off.as_tuple().exponent < -2:
+            raise ValueError("a percentage has at most two decimal places")
+    if terms.amount_off is not None and terms.amount_off <= 0:
+        raise ValueError("an amount off is a positive number of minor units")
+    if terms.cap is not None and (terms.percent_off is None or terms.cap <= 0):
+        raise ValueError("a cap is a positive amount, and only for a percentage")
+    for name in ("max_uses", "max_uses_per_customer"):
+        if getattr(terms, name) is not None and getattr(terms, name) <= 0:
+            raise ValueError(f"{name.replace('_', ' ')} must be at least 1")
+    if terms.min_subtotal < 0:
+        raise ValueError("the minimum subtotal cannot be negative")
+    if terms.valid_from and terms.valid_until and terms.valid_from >= terms.valid_until:
+        raise ValueError("valid-from must come before valid-until")
+    if db.session.scalar(select(DiscountCode.id).where(DiscountCode.code == code)) is not None:
+        raise ValueError(f"the code {code} exists already")
+    row = DiscountCode(
+        code=code,
+        percent_off=None if terms.percent_off is None else plain(terms.percent_off),
+        amount_off=terms.amount_off,
+        cap=terms.cap,
+        min_subtotal=terms.min_subtotal,
+        valid_from=terms.valid_from,
+        valid_until=terms.valid_until,
+        max_uses=terms.max_uses,
+        max_uses_per_customer=terms.max_uses_per_customer,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def deactivate(code: str) -> DiscountCode:
+    """Stop a code from being applied; orders placed with it keep their price."""
+    row = find_code(code)
+    if row is None:
+        raise ValueError(f"no code {normalize(code)}")
+    row.active = False
+    db.session.commit()
+    return row
+
+
+def check(code: str, subtotal: int, currency: str, email: str | None = None) -> DiscountCode:
+    """Return the code if it may be used on this subtotal (by this e-mail); else DiscountRefused.
+
+    Without an e-mail (the cart page) the per-customer limit waits for checkout.
+    """
+    row = find_code(code)
+    if row is None:
+        raise DiscountRefused(UNKNOWN)
+    if not row.active:
+        raise DiscountRefused("this code is no longer active")
+    now = now_utc()
+    if row.valid_from is not None and now < row.valid_from:
+        raise DiscountRefused("not yet valid")
+    if row.valid_until is not None and now >= row.valid_until:
+        raise DiscountRefused("expired")
+    if row.max_uses is not None and row.uses >= row.max_uses:
+        raise DiscountRefused("no uses left")
+    if subtotal < row.min_subtotal:
+        raise DiscountRefused(f"minimum order is {format_money(row.min_subtotal, currency)}")
+    if email and row.max_uses_per_customer is not None:
+        used = db.session.scalar(
+            select(func.count()).select_from(DiscountRedemption).where(
+                DiscountRedemption.discount_code_id == row.id,
+                DiscountRedemption.email == email.strip().lower(),
+            )
+        )
+        if used >= row.max_uses_per_customer:
+            raise DiscountRefused("already used")
+    return row
+
+
+def coupon_id(code: str, currency: str, percent_off: Decimal | None, amount_off: int | None) -> str:
+    """The provider coupon that makes these terms: named by them, so it is made only once."""
+    if percent_off is not None:
+        return f"{code}-{plain(percent_off).replace('.', '_')}pct"
+    return f"{code}-{amount_off}{currency.lower()}"
+
+
+def as_discount(row: DiscountCode, subtotal: int, currency: str) -> Discount:
+    """The domain discount the code gives on this subtotal.
+
+    Stripe coupons cannot cap a percentage: when the cap binds, the order gets an amount-off
+    coupon of exactly the cap instead, so Stripe's total still equals ours.
+    """
+    if row.amount_off is not None:
+        return Discount(row.code, amount_off=row.amount_off,
+                        provider_coupon_id=coupon_id(row.code, currency, None, row.amount_off))
+    percent = Decimal(row.percent_off)
+    if row.cap is not None and round_half_up(Decimal(subtotal) * percent / 100) > row.cap:
+        return Discount(row.code, amount_off=row.cap,
+                        provider_coupon_id=coupon_id(row.code, currency, None, row.cap))
+    return Discount(row.code, percent_off=percent,
+                    provider_coupon_id=coupon_id(row.code, currency, percent, None))
+
+
+def apply_to_cart(cart: Cart, code: str, subtotal: int, currency: str,
+                  email: str | None = None) -> DiscountCode:
+    """Put a code on the cart if it may be used; DiscountRefused (nothing changed) if not."""
+    try:
+        row = check(code, subtotal, currency, email)
+        cart.discount_code = row.code
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return row
+
+
+def remove_from_cart(cart: Cart) -> bool:
+    """Take the code off the cart; say whether there was one."""
+    had = cart.discount_code is not None
+    cart.discount_code = None
+    db.session.commit()
+    return had
+
+
+def redeem(order: Order, discount: Discount | None, email: str) -> None:
+    """Count the order's use of its code, or raise DiscountRefused("no uses left") (flush only).
+
+    A code the shop does not hold (a context a caller built by hand) is not counted.
+    """
+    if discount is None:
+        return
+    row = find_code(discount.code)
+    if row is None:
+        return
+    counted = db.session.execute(
+        update(DiscountCode)
+        .where(
+            DiscountCode.id == row.id,
+            or_(DiscountCode.max_uses.is_(None), DiscountCode.uses < DiscountCode.max_uses),
+        )
+        .values(uses=DiscountCode.uses + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if counted.rowcount != 1:
+        raise DiscountRefused("no uses left")
+    db.session.add(DiscountRedemption(discount_code_id=row.id, order_id=order.id,
+                                      email=email.strip().lower()))
+    db.session.flush()
+
+
+def give_back(order: Order) -> None:
+    """Return the order's use of its code, if it counted one (flush only)."""
+    code_id = db.session.scalar(
+        select(DiscountRedemption.discount_code_id).where(DiscountRedemption.order_id == order.id)
+    )
+    if code_id is None:
+        return
+    db.session.execute(delete(DiscountRedemption).where(DiscountRedemption.order_id == order.id))
+    db.session.execute(
+        update(DiscountCode)
+        .where(DiscountCode.id == code_id, DiscountCode.uses > 0)
+        .values(uses=DiscountCode.uses - 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
