@@ -141,3 +141,13 @@ def test_the_confirmation_links_the_invoice_pdf_that_the_shopper_can_open(
     assert parsed.path == f"/orders/{order.number}/invoice.pdf"
     pdf = app.test_client().get(f"{parsed.path}?{parsed.query}")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_the_receipt_writes_the_address_as_the_order_page_does(app, client, sandbox, products,
+                                                              smtp):
+    pay_by_webhook(client, sandbox, products["MUG"], 1)
+    [message] = smtp.messages
+    for body in parts(message):
+        # A US envelope puts the postal code after the city, and names the country in full.
+        assert "Springfield 12345" in body and "United States" in body
+        assert "12345 Springfield" not in body

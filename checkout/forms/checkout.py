@@ -2,10 +2,11 @@
 
 import re
 
-import pycountry
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, Regexp, ValidationError
+
+from checkout.domain.addresses import country_name
 
 # Countries the shop ships to.
 SHIPPING_COUNTRIES = [
@@ -29,7 +30,7 @@ _PRINTABLE = Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characte
 
 
 def country_choices() -> list[tuple[str, str]]:
-    names = [(code, pycountry.countries.get(alpha_2=code).name) for code in SHIPPING_COUNTRIES]
+    names = [(code, country_name(code)) for code in SHIPPING_COUNTRIES]
     return [("", "Choose a country…")] + sorted(names, key=lambda pair: pair[1])
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from checkout import mail
 from checkout.db import now_utc
+from checkout.domain.addresses import city_line, country_name
 from checkout.domain.message_status import MAX_ATTEMPTS, MessageStatus, retry_delay_seconds
 from checkout.extensions import db
 from checkout.models import Order, OutboxMessage
@@ -90,8 +91,12 @@ def enqueue_order_confirmation(order: Order) -> bool:
          "line_total": line.line_total}
         for line in order.lines
     ]
-    address = [order.ship_line1, order.ship_line2,
-               f"{order.ship_postal_code} {order.ship_city}", order.ship_country]
+    address = [
+        order.ship_line1,
+        order.ship_line2,
+        city_line(order.ship_city, order.ship_postal_code, order.ship_country),
+        country_name(order.ship_country),
+    ]
     return enqueue(
         f"order-confirmed:{order.number}",
         "order_confirmed",
