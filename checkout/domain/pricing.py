@@ -100,6 +100,11 @@ class PricingContext:
         if sum(rate.inclusive for rate in self.tax_rates) > 1:
             raise MoneyError("at most one inclusive tax rate applies to a line")
 
+    @property
+    def included_tax_name(self) -> str | None:
+        """The name of the rate already inside the prices ("VAT"), if one is."""
+        return next((rate.name for rate in self.tax_rates if rate.inclusive), None)
+
 
 @dataclass(frozen=True)
 class LineBreakdown:

@@ -26,7 +26,7 @@ class Invoice(db.Model):
     __tablename__ = "invoice"
     __table_args__ = tuple(
         CheckConstraint(f"{col} >= 0", name=f"{col}_not_negative")
-        for col in ("subtotal", "discount", "shipping", "tax", "total")
+        for col in ("subtotal", "discount", "shipping", "tax", "tax_included", "total")
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +51,9 @@ class Invoice(db.Model):
     discount: Mapped[int]
     shipping: Mapped[int]
     tax: Mapped[int]
+    # Tax inside the prices, and the name of its rate ("VAT"): shown, not added to the total.
+    tax_included: Mapped[int] = mapped_column(default=0, server_default="0")
+    tax_included_name: Mapped[str] = mapped_column(String(60), default="", server_default="")
     total: Mapped[int]
 
     lines: Mapped[list["InvoiceLine"]] = relationship(

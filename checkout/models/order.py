@@ -35,7 +35,7 @@ class Order(db.Model):
     __tablename__ = "order"
     __table_args__ = tuple(
         CheckConstraint(f"{col} >= 0", name=f"{col}_not_negative")
-        for col in ("subtotal", "discount", "shipping", "tax", "total")
+        for col in ("subtotal", "discount", "shipping", "tax", "tax_included", "total")
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,7 +55,10 @@ class Order(db.Model):
     subtotal: Mapped[int]
     discount: Mapped[int] = mapped_column(default=0)
     shipping: Mapped[int] = mapped_column(default=0)
+    # Tax added on top of the prices: part of the total.
     tax: Mapped[int] = mapped_column(default=0)
+    # Tax already inside the prices (PRICES_INCLUDE_TAX): shown on receipts, not added again.
+    tax_included: Mapped[int] = mapped_column(default=0, server_default="0")
     total: Mapped[int]
     # The pricing context the totals were computed in (JSON): what the payment session repeats.
     pricing: Mapped[str | None] = mapped_column(Text)

@@ -98,6 +98,7 @@ def place_order(
         discount=totals.discount,
         shipping=totals.shipping,
         tax=totals.tax,
+        tax_included=totals.tax_included,
         total=totals.total,
         pricing=json.dumps(context_to_dict(context), sort_keys=True),
     )

@@ -117,6 +117,8 @@ def issue_invoice(order: Order, *, payment: Payment) -> Invoice:
         discount=order.discount,
         shipping=order.shipping,
         tax=order.tax,
+        tax_included=order.tax_included,
+        tax_included_name=order.pricing_context.included_tax_name or "",
         total=order.total,
         lines=[
             InvoiceLine(

@@ -116,6 +116,8 @@ def enqueue_order_confirmation(order: Order) -> bool:
             "discount": order.discount,
             "shipping": order.shipping,
             "tax": order.tax,
+            "tax_included": order.tax_included,
+            "tax_included_name": order.pricing_context.included_tax_name,
             "total": order.total,
         },
     )

@@ -29,6 +29,7 @@ def show(discount_form: DiscountForm | None = None, discount_error: str | None =
         "cart/show.html",
         rows=summary.rows,
         totals=summary.totals,
+        pricing_context=summary.context,
         update_form=UpdateLineForm(),
         remove_form=EmptyForm(),
         discount_form=discount_form or DiscountForm(formdata=None),
