@@ -219,6 +219,8 @@ class FlagCode(StrEnum):
     DUPLICATE_PAYMENT = "duplicate_payment"
     # A refund failed at the provider: the shopper has not got their money back.
     REFUND_FAILED = "refund_failed"
+    # Paid late at a discount whose code had no use left for it: honoured, not counted.
+    DISCOUNT_OVER_LIMIT = "discount_over_limit"
 
 
 class OrderFlag(db.Model):

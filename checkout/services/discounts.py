@@ -4,7 +4,8 @@ A use is counted in `place_order`'s own transaction by one conditional UPDATE
 (`uses = uses + 1 WHERE max_uses IS NULL OR uses < max_uses`), checked by its row count, as the
 stock hold is: the last use of a limited code goes to exactly one order on SQLite and
 PostgreSQL, and the others are refused with nothing created. An order that expires or is
-cancelled gives its use back.
+cancelled gives its use back; a payment that lands later and revives an expired order counts
+it again (`count_again`).
 """
 
 import re
@@ -211,6 +212,19 @@ def redeem(order: Order, discount: Discount | None, email: str) -> None:
     db.session.add(DiscountRedemption(discount_code_id=row.id, order_id=order.id,
                                       email=email.strip().lower()))
     db.session.flush()
+
+
+def count_again(order: Order) -> None:
+    """Count a revived order's use of its code again (flush only); DiscountRefused if none is left.
+
+    The order gave its use back when it expired; once its late payment lands it keeps the price,
+    so it takes a use again under the same limits as a new order. Counted at most once.
+    """
+    already = db.session.scalar(
+        select(DiscountRedemption.id).where(DiscountRedemption.order_id == order.id)
+    )
+    if already is None:
+        redeem(order, order.pricing_context.discount, order.email)
 
 
 def give_back(order: Order) -> None:

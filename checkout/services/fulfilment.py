@@ -10,6 +10,8 @@ import logging
 from flask import current_app
 from sqlalchemy import select
 
+from checkout.domain.errors import DiscountRefused
+from checkout.domain.money import format_money
 from checkout.domain.order_status import PAID_STATUSES, UNPAID_STATUSES, OrderStatus
 from checkout.domain.outcomes import Outcome
 from checkout.domain.payment_status import AttemptStatus, PaymentStatus
@@ -147,10 +149,34 @@ def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> Outco
     if not reserved:
         _late_payment_short_of_stock(order, payment, actor=actor)
     if order.status == OrderStatus.PAYMENT_CONFIRMED:
+        # Late (or a bank debit that revived an expired order and settles only now): the use
+        # is counted when the money lands and the order stands, so nothing refunded or failed
+        # holds one.
+        _count_revived_discount(order, actor=actor)
         # With the confirmation, in its transaction: keyed by the order, it is sent once.
         notifications.enqueue_order_confirmation(order)
     db.session.flush()
     return Outcome.CONFIRMED
+
+
+def _count_revived_discount(order: Order, *, actor: str) -> None:
+    """Count the code's use again for an order that expired before its payment landed, or flag it.
+
+    Expiry gave the use back; the money is real, so the order keeps its price either way, but
+    a code with no use left for it (its last went to another order meanwhile) is not counted
+    past its limits: staff decide whether to absorb the discount or ask for the difference.
+    """
+    try:
+        discounts.count_again(order)
+    except DiscountRefused as refused:
+        discount = order.pricing_context.discount
+        order.flag(
+            FlagCode.DISCOUNT_OVER_LIMIT,
+            f"paid after its hold lapsed, at {format_money(order.discount, order.currency)} off "
+            f"with code {discount.code}, whose use it gave back on expiry could not be counted "
+            f"again ({refused}); the discount was honoured without counting a use",
+            actor=actor,
+        )
 
 
 def _late_payment_short_of_stock(order: Order, payment: Payment, *, actor: str) -> None:
