@@ -258,3 +258,51 @@ def test_discount_forms_without_a_csrf_token_or_a_cart_are_4xx_and_change_nothin
     assert client.post("/cart/discount", data={"code": "FIVE"}).status_code == 400
     assert client.post("/cart/discount/remove", data={}).status_code == 400
     assert snapshot(app) == before
+
+
+def test_one_email_racing_for_a_once_per_customer_code_gets_it_on_exactly_one_order(app, ctx):
+    product = ProductFactory(sku="PLENTY", on_hand=100)
+    discounts.create(discounts.DiscountTerms(code="ONCEEACH", amount_off=500,
+                                             max_uses_per_customer=1))
+    racers = 6
+    cart_ids = []
+    for _ in range(racers):
+        cart = CartFactory(items=[(product, 1)])
+        cart.discount_code = "ONCEEACH"
+        db.session.commit()
+        cart_ids.append(cart.id)
+    db.session.remove()
+    start = threading.Barrier(racers)
+    won, refused, errors = [], [], []
+
+    def shopper(index: int) -> None:
+        with app.app_context():
+            try:
+                start.wait()
+                cart = db.session.get(Cart, cart_ids[index])
+                # One customer in several tabs: the same e-mail, however it is typed.
+                details = DETAILS if index % 2 else ShippingDetails(
+                    **{**DETAILS.__dict__, "email": "racer@example.com"})
+                place_order(cart, details, f"email-race-{index:02d}-{'x' * 16}", None)
+                won.append(index)
+            except DiscountRefused as exc:
+                refused.append(str(exc))
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=shopper, args=(i,)) for i in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert len(won) == 1
+    assert refused == ["already used"] * (racers - 1)
+    # The refused checkouts created nothing: one order, one hold, one use.
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+    assert db.session.scalar(select(func.count()).select_from(StockHold)) == 1
+    [redemption] = db.session.scalars(select(DiscountRedemption))
+    assert redemption.email == "racer@example.com"
+    assert db.session.scalar(select(DiscountCode)).uses == 1

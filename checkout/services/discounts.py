@@ -3,7 +3,9 @@
 A use is counted in `place_order`'s own transaction by one conditional UPDATE
 (`uses = uses + 1 WHERE max_uses IS NULL OR uses < max_uses`), checked by its row count, as the
 stock hold is: the last use of a limited code goes to exactly one order on SQLite and
-PostgreSQL, and the others are refused with nothing created. An order that expires or is
+PostgreSQL, and the others are refused with nothing created. A code limited per customer is
+locked first (`FOR UPDATE`) and the e-mail's uses counted under that lock, so one e-mail's
+orders placed at once take its uses one after another. An order that expires or is
 cancelled gives its use back; a payment that lands later and revives an expired order counts
 it again (`count_again`).
 """
@@ -131,16 +133,21 @@ def check(code: str, subtotal: int, currency: str, email: str | None = None) -> 
         raise DiscountRefused("no uses left")
     if subtotal < row.min_subtotal:
         raise DiscountRefused(f"minimum order is {format_money(row.min_subtotal, currency)}")
-    if email and row.max_uses_per_customer is not None:
-        used = db.session.scalar(
-            select(func.count()).select_from(DiscountRedemption).where(
-                DiscountRedemption.discount_code_id == row.id,
-                DiscountRedemption.email == email.strip().lower(),
-            )
-        )
-        if used >= row.max_uses_per_customer:
-            raise DiscountRefused("already used")
+    if (
+        email
+        and row.max_uses_per_customer is not None
+        and _uses_by(row.id, email.strip().lower()) >= row.max_uses_per_customer
+    ):
+        raise DiscountRefused("already used")
     return row
+
+
+def _uses_by(code_id: int, email: str) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(DiscountRedemption).where(
+            DiscountRedemption.discount_code_id == code_id, DiscountRedemption.email == email
+        )
+    )
 
 
 def coupon_id(code: str, currency: str, percent_off: Decimal | None, amount_off: int | None) -> str:
@@ -189,7 +196,9 @@ def remove_from_cart(cart: Cart) -> bool:
 
 
 def redeem(order: Order, discount: Discount | None, email: str) -> None:
-    """Count the order's use of its code, or raise DiscountRefused("no uses left") (flush only).
+    """Count the order's use of its code (flush only); DiscountRefused if it has none left.
+
+    "no uses left" when the code's total is reached, "already used" when this e-mail's is.
 
     A code the shop does not hold (a context a caller built by hand) is not counted.
     """
@@ -198,6 +207,16 @@ def redeem(order: Order, discount: Discount | None, email: str) -> None:
     row = find_code(discount.code)
     if row is None:
         return
+    email = email.strip().lower()
+    if row.max_uses_per_customer is not None:
+        # Two orders of one e-mail placed at once would both count no earlier use: the code's
+        # row lock queues them, so each counts after the one before has committed (READ
+        # COMMITTED reads afresh per statement). SQLite's BEGIN IMMEDIATE already serialises.
+        db.session.execute(
+            select(DiscountCode.id).where(DiscountCode.id == row.id).with_for_update()
+        )
+        if _uses_by(row.id, email) >= row.max_uses_per_customer:
+            raise DiscountRefused("already used")
     counted = db.session.execute(
         update(DiscountCode)
         .where(
@@ -209,8 +228,7 @@ def redeem(order: Order, discount: Discount | None, email: str) -> None:
     )
     if counted.rowcount != 1:
         raise DiscountRefused("no uses left")
-    db.session.add(DiscountRedemption(discount_code_id=row.id, order_id=order.id,
-                                      email=email.strip().lower()))
+    db.session.add(DiscountRedemption(discount_code_id=row.id, order_id=order.id, email=email))
     db.session.flush()
 
 
