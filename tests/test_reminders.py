@@ -402,6 +402,8 @@ def test_an_expired_order_paid_late_cannot_be_restored(app, client, sandbox, pro
         db.session.commit()
         db.session.remove()
     browser = app.test_client()
+    page = browser.get(local(link))
+    assert page.status_code == 409 and "payment confirmed" in page.get_data(as_text=True).lower()
     refused = browser.post(local(link), data={"csrf_token": csrf_token(browser)})
     assert refused.status_code == 409
     assert "cannot be put back" in refused.get_data(as_text=True)

@@ -128,7 +128,11 @@ def enqueue_recovery(order: Order) -> bool:
 
 
 def order_to_restore(number: str, token: str | None) -> Order:
-    """The expired order a recovery link names; raise if the link is forged or too old."""
+    """The expired order a recovery link names; raise if the link is forged or too old.
+
+    Raises RestoreLinkInvalid, RestoreLinkExpired, or OrderNotRestorable for an order that
+    was paid after all.
+    """
     max_age = current_app.config["RECOVERY_LINK_DAYS"] * 24 * 60 * 60
     try:
         signed_number = _serializer().loads(token or "", max_age=max_age)
@@ -141,7 +145,17 @@ def order_to_restore(number: str, token: str | None) -> Order:
     order = find_order(number) if signed_number == number else None
     if order is None:
         raise RestoreLinkInvalid("This link is not valid.")
+    _check_restorable(order)
     return order
+
+
+def _check_restorable(order: Order) -> None:
+    # A late payment can still confirm an expired order: its items are then on their way.
+    if order.status != OrderStatus.EXPIRED:
+        raise OrderNotRestorable(
+            f"Order {order.number} is {OrderStatus(order.status).label.lower()}: "
+            "its items cannot be put back in a cart."
+        )
 
 
 @dataclass(frozen=True)
@@ -164,11 +178,7 @@ def restore_order(order: Order, cart: Cart | None, user_id: int | None) -> Resto
     try:
         # The order's lock queues up two restores of one link; the event decides.
         order = lock_order(order.id)
-        if order.status != OrderStatus.EXPIRED:
-            raise OrderNotRestorable(
-                f"Order {order.number} is {OrderStatus(order.status).label.lower()}: "
-                "its items cannot be put back in a cart."
-            )
+        _check_restorable(order)
         done = db.session.scalar(
             select(OrderEvent.id).where(
                 OrderEvent.order_id == order.id, OrderEvent.kind == EventKind.RECOVERY

@@ -205,6 +205,8 @@ def _order_to_restore(number: str) -> Order:
         abort(404, str(exc))
     except RestoreLinkExpired as exc:
         abort(410, str(exc))
+    except OrderNotRestorable as exc:
+        abort(409, str(exc))
 
 
 @bp.get("/orders/<number>/restore")
@@ -225,6 +227,7 @@ def restore_items(number: str):
     try:
         restored = reminders.restore_order(order, current_cart(), user_id())
     except OrderNotRestorable as exc:
+        # Paid in the moment between the link's check and the order's lock.
         abort(409, str(exc))
     remember_cart(restored.cart)
     if restored.already:
