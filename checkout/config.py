@@ -66,6 +66,14 @@ def from_environment(instance_path: Path) -> dict:
         # Stripe accepts a Checkout Session expiry between 30 minutes and 24 hours ahead,
         # and the session expires together with the stock hold.
         raise ConfigError("CHECKOUT_HOLD_MINUTES must be between 30 and 1440")
+    reminder_minutes = _int("PAYMENT_REMINDER_MINUTES", 10)
+    if not 1 <= reminder_minutes < hold_minutes:
+        # A reminder due before the hold even starts would go out as the order is placed.
+        raise ConfigError("PAYMENT_REMINDER_MINUTES must be at least 1 and less than "
+                          "CHECKOUT_HOLD_MINUTES")
+    recovery_days = _int("RECOVERY_LINK_DAYS", 7)
+    if not 1 <= recovery_days <= 90:
+        raise ConfigError("RECOVERY_LINK_DAYS must be between 1 and 90")
 
     port = _int("PORT", 5000)
     database_url = os.environ.get("DATABASE_URL") or (
@@ -97,6 +105,10 @@ def from_environment(instance_path: Path) -> dict:
         "STORE_TAX_ID": os.environ.get("STORE_TAX_ID", ""),
         "CHECKOUT_HOLD_MINUTES": hold_minutes,
         "LATE_PAYMENT_POLICY": late_policy,
+        # The payment reminder goes out this many minutes before an unpaid order's hold lapses.
+        "PAYMENT_REMINDER_MINUTES": reminder_minutes,
+        # How long the link in the abandoned-checkout e-mail puts the items back in a cart.
+        "RECOVERY_LINK_DAYS": recovery_days,
         # The job queue: Redis when REDIS_URL is set, else an SQLite file beside the database.
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "HUEY_DATABASE": os.environ.get("HUEY_DATABASE") or str(instance_path / "huey.sqlite"),

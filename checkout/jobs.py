@@ -18,7 +18,7 @@ from flask.cli import with_appcontext
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.exceptions import ConfigurationError
 
-from checkout.services import notifications, upkeep
+from checkout.services import notifications, reminders, upkeep
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ def init_jobs(app: Flask) -> Huey:
         """Expire unpaid orders whose hold lapsed."""
         return in_app(upkeep.expire_lapsed_holds)
 
+    @huey.periodic_task(crontab(minute="*"), name="send_payment_reminders")
+    def send_payment_reminders() -> int:
+        """Remind shoppers whose unpaid order's hold lapses soon."""
+        return in_app(reminders.send_payment_reminders)
+
     @huey.periodic_task(crontab(minute="*"), name="send_unsent_refunds")
     def send_unsent_refunds() -> int:
         """Send refunds the provider could not take when they were asked for."""
@@ -78,7 +83,10 @@ def init_jobs(app: Flask) -> Huey:
     app.extensions["huey"] = huey
     app.extensions["jobs"] = {
         task.name: task
-        for task in (deliver_outbox, retry_outbox, expire_lapsed_holds, send_unsent_refunds)
+        for task in (
+            deliver_outbox, retry_outbox, expire_lapsed_holds, send_unsent_refunds,
+            send_payment_reminders,
+        )
     }
     app.cli.add_command(worker)
     return huey

@@ -33,6 +33,23 @@ def _links(context: dict) -> dict:
                 "orders.invoice_pdf", number=context["order_number"], t=context["access_token"],
                 _external=True,
             )
+    links.update(_unpaid_order_links(context))
+    return links
+
+
+def _unpaid_order_links(context: dict) -> dict:
+    """The payment page of a reminder, the cart-restore page of a recovery e-mail."""
+    links = {}
+    if context.get("payment_link") and "access_token" in context:
+        links["payment_url"] = url_for(
+            "checkout.payment", number=context["order_number"], t=context["access_token"],
+            _external=True,
+        )
+    if "restore_token" in context:
+        links["restore_url"] = url_for(
+            "checkout.restore", number=context["order_number"], t=context["restore_token"],
+            _external=True,
+        )
     return links
 
 

@@ -12,6 +12,7 @@ from checkout.config import (
 VARIABLES = [
     "CHECKOUT_ENV", "SECRET_KEY", "PAYMENTS", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
     "DATABASE_URL", "CHECKOUT_HOLD_MINUTES", "LATE_PAYMENT_POLICY", "PORT", "STORE_CURRENCY",
+    "PAYMENT_REMINDER_MINUTES", "RECOVERY_LINK_DAYS",
 ]
 
 
@@ -28,6 +29,7 @@ def test_development_defaults_use_the_sandbox_and_a_kept_secret(env, tmp_path):
     assert config["STRIPE_SECRET_KEY"] == SANDBOX_SECRET_KEY
     assert config["STRIPE_WEBHOOK_SECRET"] == SANDBOX_WEBHOOK_SECRET
     assert config["CHECKOUT_HOLD_MINUTES"] == 30
+    assert (config["PAYMENT_REMINDER_MINUTES"], config["RECOVERY_LINK_DAYS"]) == (10, 7)
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'checkout.sqlite'}"
     # The generated key is kept: a restart does not sign everyone out.
     assert from_environment(tmp_path)["SECRET_KEY"] == config["SECRET_KEY"]
@@ -64,6 +66,9 @@ def test_real_stripe_needs_both_keys(env, tmp_path):
         ("CHECKOUT_HOLD_MINUTES", "2000"),
         ("CHECKOUT_HOLD_MINUTES", "soon"),
         ("LATE_PAYMENT_POLICY", "ignore"),
+        ("PAYMENT_REMINDER_MINUTES", "30"),
+        ("PAYMENT_REMINDER_MINUTES", "0"),
+        ("RECOVERY_LINK_DAYS", "0"),
         ("PAYMENTS", "paypal"),
         ("STRIPE_SECRET_KEY", "sk_live_not_for_the_sandbox"),
     ],

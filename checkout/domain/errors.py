@@ -75,3 +75,15 @@ class RefundNotAllowed(DomainError):
 
 class GatewayUnavailable(DomainError):
     """The payment provider could not be reached or failed; details are logged."""
+
+
+class RestoreLinkInvalid(DomainError):
+    """A cart-restore link that was not signed by us or names another order."""
+
+
+class RestoreLinkExpired(DomainError):
+    """A cart-restore link older than RECOVERY_LINK_DAYS."""
+
+
+class OrderNotRestorable(DomainError):
+    """An order whose items cannot go back in a cart: it did not end expired and unpaid."""

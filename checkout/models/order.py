@@ -178,6 +178,8 @@ class EventKind(StrEnum):
     PAYMENT = "payment"
     STOCK = "stock"
     FLAG = "flag"
+    # The shopper put an expired order's items back in a cart from the recovery e-mail.
+    RECOVERY = "recovery"
 
 
 class OrderEvent(db.Model):

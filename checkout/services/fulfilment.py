@@ -20,7 +20,7 @@ from checkout.models import CheckoutAttempt, Order, Payment
 from checkout.models.order import EventKind, FlagCode
 from checkout.models.payment import RefundReason
 from checkout.payments import CheckoutSessionInfo
-from checkout.services import discounts, inventory, invoices, notifications, refunds
+from checkout.services import discounts, inventory, invoices, notifications, refunds, reminders
 from checkout.services.orders import lock_order
 
 log = logging.getLogger(__name__)
@@ -298,5 +298,8 @@ def expire(
     order.transition_to(
         OrderStatus.EXPIRED, actor=actor, message="Not paid in time; the items were released."
     )
+    # Only a lapsed order gets it (a shopper's cancel never comes here), written with the
+    # expiry: keyed by the order, the webhook and the sweeper racing send it once.
+    reminders.enqueue_recovery(order)
     db.session.flush()
     return Outcome.EXPIRED

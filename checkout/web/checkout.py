@@ -19,8 +19,11 @@ from checkout.domain.errors import (
     EmptyCart,
     GatewayUnavailable,
     OrderNotPayable,
+    OrderNotRestorable,
     OutOfStock,
     PaymentDeclined,
+    RestoreLinkExpired,
+    RestoreLinkInvalid,
     ShippingUnavailable,
 )
 from checkout.domain.order_status import PAID_STATUSES, UNPAID_STATUSES, OrderStatus
@@ -29,7 +32,7 @@ from checkout.forms.checkout import CheckoutForm
 from checkout.models import Order
 from checkout.services import cart as carts
 from checkout.services import checkout as checkouts
-from checkout.services import inventory, orders, payment_sessions, pricing
+from checkout.services import inventory, orders, payment_sessions, pricing, reminders
 from checkout.web.links import order_link, payment_page_url, return_urls
 from checkout.web.shopper import current_cart, remember_cart, user_id
 
@@ -192,6 +195,47 @@ def cancel(number: str):
         return redirect(payment_page_url(order), 303)
     remember_cart(cart)
     flash(f"Order {order.number} was cancelled and its items are back in your cart.", "success")
+    return redirect(url_for("cart.show"), 303)
+
+
+def _order_to_restore(number: str) -> Order:
+    try:
+        return reminders.order_to_restore(number, request.args.get("t"))
+    except RestoreLinkInvalid as exc:
+        abort(404, str(exc))
+    except RestoreLinkExpired as exc:
+        abort(410, str(exc))
+    except OrderNotRestorable as exc:
+        abort(409, str(exc))
+
+
+@bp.get("/orders/<number>/restore")
+def restore(number: str):
+    """Show what the recovery e-mail's link would put back in the cart, with its button."""
+    order = _order_to_restore(number)
+    return render_template(
+        "checkout/restore.html", order=order, token=request.args.get("t"), form=EmptyForm()
+    )
+
+
+@bp.post("/orders/<number>/restore")
+def restore_items(number: str):
+    """Put an expired order's items still for sale back in this browser's cart."""
+    order = _order_to_restore(number)
+    if not EmptyForm().validate():
+        abort(400, "This form is out of date. Reload the page and try again.")
+    try:
+        restored = reminders.restore_order(order, current_cart(), user_id())
+    except OrderNotRestorable as exc:
+        # Paid in the moment between the link's check and the order's lock.
+        abort(409, str(exc))
+    remember_cart(restored.cart)
+    if restored.already:
+        flash(f"The items of order {order.number} were already put back in a cart.", "info")
+    if restored.returned:
+        flash(f"Back in your cart: {', '.join(restored.returned)}.", "success")
+    if restored.unavailable:
+        flash(f"No longer for sale: {', '.join(restored.unavailable)}.", "info")
     return redirect(url_for("cart.show"), 303)
 
 
