@@ -48,6 +48,10 @@ def _links(context: dict) -> dict:
         # Staff sign in to see any order: an alert carries no guest token to forward.
         links["order_url"] = url_for("orders.show", number=context["order_number"],
                                      _external=True)
+    if "reset_token" in context:
+        links["reset_url"] = url_for(
+            "account.reset_password", token=context["reset_token"], _external=True
+        )
     return links
 
 

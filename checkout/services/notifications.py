@@ -191,6 +191,16 @@ def alert_staff(order: Order, flag_code: FlagCode, detail: str) -> int:
     )
 
 
+def enqueue_password_reset(user: User, token: str, bucket: int) -> bool:
+    """Write a password reset mail; one per account and time bucket, however often asked."""
+    return enqueue(
+        f"password-reset:{user.id}:{bucket}",
+        "password_reset",
+        user.email,
+        {"reset_token": token, "valid_minutes": current_app.config["PASSWORD_RESET_MINUTES"]},
+    )
+
+
 @event.listens_for(Session, "after_commit")
 def _announce_committed_messages(session: Session) -> None:
     if session.info.pop(_WROTE_MESSAGES, False) and has_app_context():
