@@ -12,12 +12,13 @@ from checkout.extensions import db
 from checkout.models import Order, OrderFlag, OutboxMessage, Payment, WebhookEvent
 from checkout.models.order import FlagCode
 from checkout.models.payment import RefundReason
-from checkout.services import refunds
+from checkout.services import fulfilment, refunds
 from checkout.services.accounts import create_staff
 from tests.conftest import BASE_URL, csrf_token
 from tests.mail_support import parts, smtp_server
 from tests.shop import ADDRESS, add_to_cart, session_id_of, submit_checkout
 from tests.state import only_order, text_of
+from tests.test_discounts import apply_code, make_code
 from tests.test_webhooks import post_event
 
 HOSTILE = "<script>alert(1)</script> Eve"
@@ -280,3 +281,28 @@ def test_a_dispute_on_a_payment_the_shop_never_took_is_recorded_unmatched(
         assert outcome == Outcome.UNMATCHED
         assert db.session.scalar(select(func.count()).select_from(OrderFlag)) == 0
     assert of_subject(smtp, "staff alert") == []
+
+
+def test_a_late_payment_past_its_codes_last_use_alerts_staff(app, client, sandbox, products,
+                                                             smtp):
+    _make_staff(app, "boss@example.com")
+    make_code(app, "LATE", amount_off=300, max_uses=1)
+    assert add_to_cart(client, products["MUG"], 1).status_code == 303
+    assert apply_code(client, "LATE").status_code == 303
+    session_id = session_id_of(submit_checkout(client, email="ada@example.com"))
+    assert sandbox.pay(session_id).ok
+    with app.app_context():
+        fulfilment.expire(db.session.scalar(select(Order)), None, actor="sweeper")
+        db.session.commit()
+        db.session.remove()
+    other = app.test_client()
+    assert add_to_cart(other, products["MUG"], 1).status_code == 303
+    assert apply_code(other, "LATE").status_code == 303
+    submit_checkout(other, email="bo@example.com")
+
+    assert all(d.ok for d in sandbox.deliver_pending())
+    redeliver(sandbox, "checkout.session.completed")
+    [alert] = of_subject(smtp, "staff alert")
+    assert alert["Subject"].endswith("flagged (discount_over_limit)")
+    text, html = parts(alert)
+    assert "LATE" in text and "$3.00" in text and "$3.00" in html

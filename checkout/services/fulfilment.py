@@ -169,13 +169,13 @@ def _count_revived_discount(order: Order, *, actor: str) -> None:
         discounts.count_again(order)
     except DiscountRefused as refused:
         discount = order.pricing_context.discount
-        order.flag(
-            FlagCode.DISCOUNT_OVER_LIMIT,
+        detail = (
             f"paid after its hold lapsed, at {format_money(order.discount, order.currency)} off "
             f"with code {discount.code}, whose use it gave back on expiry could not be counted "
-            f"again ({refused}); the discount was honoured without counting a use",
-            actor=actor,
+            f"again ({refused}); the discount was honoured without counting a use"
         )
+        order.flag(FlagCode.DISCOUNT_OVER_LIMIT, detail, actor=actor)
+        notifications.alert_staff(order, FlagCode.DISCOUNT_OVER_LIMIT, detail)
 
 
 def _late_payment_short_of_stock(order: Order, payment: Payment, *, actor: str) -> None:
