@@ -122,6 +122,11 @@ def from_environment(instance_path: Path) -> dict:
         "SMTP_USER": os.environ.get("SMTP_USER") or None,
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD") or None,
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "1") not in ("0", "false", "no"),
+        # Staff alerts (flagged orders, disputes) go here, comma-separated; unset: every
+        # staff account's e-mail.
+        "STAFF_ALERT_EMAIL": os.environ.get("STAFF_ALERT_EMAIL") or None,
+        # How long a password reset link works.
+        "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60),
         # Whether catalog prices already contain the destination's tax (every rate inclusive).
         "PRICES_INCLUDE_TAX": os.environ.get("PRICES_INCLUDE_TAX", "0").lower()
         in ("1", "true", "yes"),

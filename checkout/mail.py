@@ -33,6 +33,25 @@ def _links(context: dict) -> dict:
                 "orders.invoice_pdf", number=context["order_number"], t=context["access_token"],
                 _external=True,
             )
+        if context.get("awaiting_payment"):
+            links["pay_url"] = url_for(
+                "checkout.payment", number=context["order_number"], t=context["access_token"],
+                _external=True,
+            )
+        if context.get("credit_note_number"):
+            links["credit_note_url"] = url_for(
+                "orders.credit_note_pdf", number=context["order_number"],
+                note_number=context["credit_note_number"], t=context["access_token"],
+                _external=True,
+            )
+    if "order_number" in context and context.get("staff_alert"):
+        # Staff sign in to see any order: an alert carries no guest token to forward.
+        links["order_url"] = url_for("orders.show", number=context["order_number"],
+                                     _external=True)
+    if "reset_token" in context:
+        links["reset_url"] = url_for(
+            "account.reset_password", token=context["reset_token"], _external=True
+        )
     links.update(_unpaid_order_links(context))
     return links
 

@@ -81,7 +81,7 @@ def test_a_charge_refunded_arriving_first_records_the_refund_through_the_list_ca
                             4800, PaymentStatus.REFUNDED)
 
 
-def test_a_dispute_from_the_0259_card_is_acknowledged_and_changes_no_payment(
+def test_a_dispute_from_the_0259_card_flags_the_order_and_changes_no_payment(
     app, client, sandbox, products
 ):
     _paid(app, client, sandbox, products, card="4000000000000259")
@@ -90,8 +90,8 @@ def test_a_dispute_from_the_0259_card_is_acknowledged_and_changes_no_payment(
     delivered = [a for a in sandbox.delivery_attempts()
                  if a.event_type == "charge.dispute.created"]
     assert [a.ok for a in delivered] == [True]
-    assert _outcomes(app, "charge.dispute.created") == [
-        (Outcome.IGNORED, "not an event we act on")]
+    [(outcome, detail)] = _outcomes(app, "charge.dispute.created")
+    assert outcome == Outcome.FLAGGED and detail.startswith("dispute dp_")
     assert _ledger(app) == ([], 0, PaymentStatus.SUCCEEDED)
 
 

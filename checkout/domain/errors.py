@@ -69,6 +69,10 @@ class InvalidPassword(DomainError):
     """A password outside the lengths an account may have."""
 
 
+class InvalidResetLink(DomainError):
+    """A password reset link that is forged, expired, or already used."""
+
+
 class RefundNotAllowed(DomainError):
     """A refund the payment cannot take: more than is left, or a payment not captured."""
 

@@ -223,6 +223,8 @@ class FlagCode(StrEnum):
     REFUND_FAILED = "refund_failed"
     # Paid late at a discount whose code had no use left for it: honoured, not counted.
     DISCOUNT_OVER_LIMIT = "discount_over_limit"
+    # The cardholder disputed the payment with their bank: answer it before its deadline.
+    DISPUTED = "disputed"
 
 
 class OrderFlag(db.Model):

@@ -1,12 +1,22 @@
 """Accounts: shoppers sign themselves up; staff are made from the command line."""
 
+import hashlib
+import hmac
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from checkout.domain.errors import InvalidPassword
+from checkout.db import now_utc
+from checkout.domain.errors import InvalidPassword, InvalidResetLink
 from checkout.extensions import db
 from checkout.models import User
 from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from checkout.services import notifications
+
+# One reset mail per account in this window, however often the form is sent.
+RESET_MAIL_WINDOW_SECONDS = 60 * 60
 
 
 def _find(email: str) -> User | None:
@@ -54,5 +64,55 @@ def create_staff(email: str, password: str) -> User:
     user.set_password(password)
     user.is_staff = True
     db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def _password_fingerprint(user: User) -> str:
+    # Bound to the current hash: once the password changes, every earlier link is dead.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link to the account with this e-mail, if there is one.
+
+    The caller answers the same either way, so the form does not tell who has an account.
+    """
+    user = _find(email.strip())
+    if user is None:
+        return
+    token = _reset_serializer().dumps({"user": user.id, "pw": _password_fingerprint(user)})
+    bucket = int(now_utc().timestamp()) // RESET_MAIL_WINDOW_SECONDS
+    notifications.enqueue_password_reset(user, token, bucket)
+    db.session.commit()
+
+
+def user_of_reset_token(token: str) -> User:
+    """The account a reset link is for; raise InvalidResetLink if forged, expired or used."""
+    max_age = current_app.config["PASSWORD_RESET_MINUTES"] * 60
+    try:
+        claim = _reset_serializer().loads(token, max_age=max_age)
+    except BadSignature:
+        raise InvalidResetLink("This password reset link is not valid or has expired.") from None
+    user = db.session.get(User, claim.get("user")) if isinstance(claim, dict) else None
+    if user is None or not hmac.compare_digest(
+        str(claim.get("pw")), _password_fingerprint(user)
+    ):
+        raise InvalidResetLink("This password reset link has already been used.")
+    return user
+
+
+def reset_password(token: str, password: str) -> User:
+    """Set a new password through a reset link; the link then stops working.
+
+    Raises InvalidResetLink or InvalidPassword, changing nothing.
+    """
+    _check_password(password)
+    user = user_of_reset_token(token)
+    user.set_password(password)
     db.session.commit()
     return user

@@ -60,6 +60,7 @@ def _flag_mismatch(order: Order, session: CheckoutSessionInfo, *, actor: str) ->
     problem = mismatch(order, session)
     if problem:
         order.flag(FlagCode.PAYMENT_MISMATCH, problem, actor=actor)
+        notifications.alert_staff(order, FlagCode.PAYMENT_MISMATCH, problem)
         db.session.flush()
     return problem is not None
 
@@ -121,20 +122,18 @@ def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> Outco
         EventKind.PAYMENT, "Payment of {amount} received.", actor=actor, amount=payment.amount
     )
     if status in PAID_STATUSES:
-        order.flag(
-            FlagCode.DUPLICATE_PAYMENT,
+        detail = (
             f"a second payment (session {session.id}) arrived for an order already paid; "
-            "refund it",
-            actor=actor,
+            "refund it"
         )
+        order.flag(FlagCode.DUPLICATE_PAYMENT, detail, actor=actor)
+        notifications.alert_staff(order, FlagCode.DUPLICATE_PAYMENT, detail)
         db.session.flush()
         return Outcome.FLAGGED
     if status == OrderStatus.CANCELLED:
-        order.flag(
-            FlagCode.PAYMENT_FOR_CLOSED_ORDER,
-            "a payment arrived for a cancelled order; refund it or revive the order",
-            actor=actor,
-        )
+        detail = "a payment arrived for a cancelled order; refund it or revive the order"
+        order.flag(FlagCode.PAYMENT_FOR_CLOSED_ORDER, detail, actor=actor)
+        notifications.alert_staff(order, FlagCode.PAYMENT_FOR_CLOSED_ORDER, detail)
         db.session.flush()
         return Outcome.FLAGGED
     late = status == OrderStatus.EXPIRED
@@ -170,23 +169,21 @@ def _count_revived_discount(order: Order, *, actor: str) -> None:
         discounts.count_again(order)
     except DiscountRefused as refused:
         discount = order.pricing_context.discount
-        order.flag(
-            FlagCode.DISCOUNT_OVER_LIMIT,
+        detail = (
             f"paid after its hold lapsed, at {format_money(order.discount, order.currency)} off "
             f"with code {discount.code}, whose use it gave back on expiry could not be counted "
-            f"again ({refused}); the discount was honoured without counting a use",
-            actor=actor,
+            f"again ({refused}); the discount was honoured without counting a use"
         )
+        order.flag(FlagCode.DISCOUNT_OVER_LIMIT, detail, actor=actor)
+        notifications.alert_staff(order, FlagCode.DISCOUNT_OVER_LIMIT, detail)
 
 
 def _late_payment_short_of_stock(order: Order, payment: Payment, *, actor: str) -> None:
     """Apply LATE_PAYMENT_POLICY to a paid order whose stock was sold while it was unpaid."""
     if current_app.config["LATE_PAYMENT_POLICY"] == "flag":
-        order.flag(
-            FlagCode.STOCK_SHORTAGE,
-            "paid after its hold lapsed and some items are no longer in stock",
-            actor=actor,
-        )
+        detail = "paid after its hold lapsed and some items are no longer in stock"
+        order.flag(FlagCode.STOCK_SHORTAGE, detail, actor=actor)
+        notifications.alert_staff(order, FlagCode.STOCK_SHORTAGE, detail)
         return
     # The refund is written now and sent after commit; its key makes a redelivered event
     # find this same refund, never ask for a second one.
@@ -237,6 +234,7 @@ def payment_failed(order: Order, session: CheckoutSessionInfo, *, actor: str) ->
         _attempt(session.id).move_to(AttemptStatus.COMPLETE)
         _new_payment(order, session, PaymentStatus.FAILED)
         order.record(EventKind.PAYMENT, "The bank debit failed.", actor=actor)
+        notifications.enqueue_payment_failed(order, session.id)
         db.session.flush()
         return Outcome.PAYMENT_FAILED
     if payment.status != PaymentStatus.PROCESSING:
@@ -255,6 +253,8 @@ def payment_failed(order: Order, session: CheckoutSessionInfo, *, actor: str) ->
         inventory.set_hold_expiry(order, inventory.hold_deadline())
     else:
         order.transition_to(OrderStatus.EXPIRED, actor=actor, message="No stock left on hold.")
+    # Keyed by the session: a redelivered failure event mails nobody twice.
+    notifications.enqueue_payment_failed(order, session.id)
     db.session.flush()
     return Outcome.PAYMENT_FAILED
 

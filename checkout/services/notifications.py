@@ -27,7 +27,8 @@ from checkout.db import now_utc
 from checkout.domain.addresses import city_line, country_name
 from checkout.domain.message_status import MAX_ATTEMPTS, MessageStatus, retry_delay_seconds
 from checkout.extensions import db
-from checkout.models import Order, OutboxMessage
+from checkout.models import CreditNote, Order, OutboxMessage, Refund, User
+from checkout.models.order import FlagCode
 from checkout.services import invoices
 from checkout.services.orders import access_token
 
@@ -120,6 +121,83 @@ def enqueue_order_confirmation(order: Order) -> bool:
             "tax_included_name": order.pricing_context.included_tax_name,
             "total": order.total,
         },
+    )
+
+
+def enqueue_payment_failed(order: Order, session_id: str) -> bool:
+    """Tell the shopper their bank debit failed, and where to pay again if they still can."""
+    return enqueue(
+        f"payment-failed:{session_id}",
+        "payment_failed",
+        order.email,
+        {
+            "order_number": order.number,
+            "access_token": access_token(order),
+            "customer_name": order.ship_name,
+            "currency": order.currency,
+            "total": order.total,
+            # Decided now, with the failure: the link is shown only if the order waits again.
+            "awaiting_payment": order.awaiting_payment,
+        },
+    )
+
+
+def enqueue_refund_made(order: Order, refund: Refund, credit_note: CreditNote | None) -> bool:
+    """Tell the shopper a refund reached them, with its credit note if one was issued."""
+    return enqueue(
+        f"refund-made:{refund.idempotency_key}",
+        "refund_made",
+        order.email,
+        {
+            "order_number": order.number,
+            "access_token": access_token(order),
+            "customer_name": order.ship_name,
+            "amount": refund.amount,
+            "currency": refund.currency,
+            "credit_note_number": credit_note.number if credit_note else None,
+        },
+    )
+
+
+def staff_recipients() -> list[str]:
+    """Who gets staff alerts: STAFF_ALERT_EMAIL if set, else every staff account."""
+    configured = current_app.config.get("STAFF_ALERT_EMAIL") or ""
+    addresses = [a.strip() for a in configured.split(",") if a.strip()]
+    if addresses:
+        return addresses
+    return list(db.session.scalars(select(User.email).where(User.is_staff).order_by(User.id)))
+
+
+def alert_staff(order: Order, flag_code: FlagCode, detail: str) -> int:
+    """Write an alert to each staff recipient about an order just flagged; return how many.
+
+    Keyed by order and reason (per recipient): a replayed event, or the same reason raised
+    again, alerts nobody twice.
+    """
+    recipients = staff_recipients()
+    if not recipients:
+        log.warning("order %s flagged %s with no staff to alert", order.number, flag_code)
+    context = {
+        "order_number": order.number,
+        "staff_alert": True,
+        "flag_code": str(flag_code),
+        "detail": detail,
+        "customer_name": order.ship_name,
+        "customer_email": order.email,
+    }
+    return sum(
+        enqueue(f"staff-alert:{order.number}:{flag_code}:{to.lower()}", "staff_alert", to, context)
+        for to in recipients
+    )
+
+
+def enqueue_password_reset(user: User, token: str, bucket: int) -> bool:
+    """Write a password reset mail; one per account and time bucket, however often asked."""
+    return enqueue(
+        f"password-reset:{user.id}:{bucket}",
+        "password_reset",
+        user.email,
+        {"reset_token": token, "valid_minutes": current_app.config["PASSWORD_RESET_MINUTES"]},
     )
 
 

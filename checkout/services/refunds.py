@@ -27,7 +27,7 @@ from checkout.models.order import EventKind, FlagCode
 from checkout.models.payment import RefundReason
 from checkout.payments import RefundInfo, gateway
 from checkout.payments.gateway import GatewayRequestRejected
-from checkout.services import invoices
+from checkout.services import invoices, notifications
 from checkout.services.orders import lock_order
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,9 @@ def apply_refund(info: RefundInfo, *, actor: str) -> Outcome:
     if new in COUNTED_REFUND_STATUSES:
         refund.move_to(new)
         order.record(EventKind.PAYMENT, "Refunded {amount}.", actor=actor, amount=refund.amount)
-        invoices.issue_credit_note(refund)
+        note = invoices.issue_credit_note(refund)
+        if new == RefundStatus.SUCCEEDED:
+            notifications.enqueue_refund_made(order, refund, note)
     else:
         _fail(refund, info.failure_reason or str(new), actor=actor, status=new)
     db.session.flush()
@@ -229,12 +231,12 @@ def _fail(refund: Refund, why: str, *, actor: str, status=RefundStatus.FAILED) -
         EventKind.PAYMENT, f"The refund of {{amount}} did not go through ({why}).",
         actor=actor, amount=refund.amount,
     )
-    order.flag(
-        FlagCode.REFUND_FAILED,
+    detail = (
         f"refund {refund.provider_refund_id or refund.idempotency_key} {status}: return the "
-        "money another way or refund again",
-        actor=actor,
+        "money another way or refund again"
     )
+    order.flag(FlagCode.REFUND_FAILED, detail, actor=actor)
+    notifications.alert_staff(order, FlagCode.REFUND_FAILED, detail)
     db.session.flush()
 
 
@@ -257,10 +259,9 @@ def _record_external(
     elif counted and not _count_against(payment, info.amount):
         problem = f"of {amount} takes more than is left to refund on the payment"
     if problem is not None:
-        order.flag(
-            FlagCode.PAYMENT_MISMATCH, f"refund {info.id} made outside the shop {problem}",
-            actor=actor,
-        )
+        detail = f"refund {info.id} made outside the shop {problem}"
+        order.flag(FlagCode.PAYMENT_MISMATCH, detail, actor=actor)
+        notifications.alert_staff(order, FlagCode.PAYMENT_MISMATCH, detail)
         db.session.flush()
         return Outcome.FLAGGED
     refund = Refund(
@@ -277,7 +278,9 @@ def _record_external(
     )
     db.session.add(refund)
     db.session.flush()
-    invoices.issue_credit_note(refund)
+    note = invoices.issue_credit_note(refund)
+    if status == RefundStatus.SUCCEEDED:
+        notifications.enqueue_refund_made(order, refund, note)
     message = (
         "Refunded {amount} outside the shop."
         if counted

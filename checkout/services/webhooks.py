@@ -9,12 +9,14 @@ import stripe
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from checkout.domain.money import MoneyError, format_money
 from checkout.domain.outcomes import Outcome
 from checkout.extensions import db
-from checkout.models import Order, WebhookEvent
+from checkout.models import Order, Payment, WebhookEvent
 from checkout.models.order import FlagCode
 from checkout.payments import InvalidWebhook, RefundInfo, gateway, refund_info, session_info
-from checkout.services import fulfilment, payment_sessions, refunds
+from checkout.services import fulfilment, notifications, payment_sessions, refunds
+from checkout.services.orders import lock_order
 
 log = logging.getLogger(__name__)
 ACTOR = "stripe"
@@ -34,11 +36,9 @@ def _session_order(event: stripe.Event) -> tuple[Order | None, str]:
     if session.client_reference_id:
         named = db.session.scalar(select(Order).where(Order.number == session.client_reference_id))
         if named is not None:
-            named.flag(
-                FlagCode.PAYMENT_MISMATCH,
-                f"event for session {session.id}, which was not issued for this order",
-                actor=ACTOR,
-            )
+            detail = f"event for session {session.id}, which was not issued for this order"
+            named.flag(FlagCode.PAYMENT_MISMATCH, detail, actor=ACTOR)
+            notifications.alert_staff(named, FlagCode.PAYMENT_MISMATCH, detail)
             return None, "flagged: session not issued for the order it names"
     return None, "no order for this session"
 
@@ -92,6 +92,53 @@ def _on_charge_refunded(event: stripe.Event, fetched: list[RefundInfo]) -> tuple
     return Outcome.STALE, f"{len(fetched)} refunds on the charge, all known"
 
 
+def _dispute_of_event(event: stripe.Event) -> dict[str, Any]:
+    """What a dispute event says, checked before the transaction (InvalidWebhook if nonsense)."""
+    dispute = event.data.object.to_dict()
+    payment_intent = dispute.get("payment_intent")
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id")
+    amount, currency = dispute.get("amount"), dispute.get("currency")
+    if not (
+        isinstance(dispute.get("id"), str)
+        and isinstance(amount, int) and not isinstance(amount, bool)
+        and isinstance(currency, str)
+        and (payment_intent is None or isinstance(payment_intent, str))
+    ):
+        raise InvalidWebhook("dispute event without id, amount, currency or payment intent")
+    try:
+        shown = format_money(amount, currency.upper())
+    except MoneyError:
+        raise InvalidWebhook(f"dispute in a currency the shop does not know: {currency}") from None
+    due_by = (dispute.get("evidence_details") or {}).get("due_by")
+    return {
+        "id": dispute["id"],
+        "payment_intent": payment_intent,
+        "charge": dispute.get("charge"),
+        "amount": shown,
+        "reason": dispute.get("reason") or "unknown",
+        "due_by": datetime.fromtimestamp(due_by, UTC) if isinstance(due_by, int) else None,
+    }
+
+
+def _on_dispute_created(event: stripe.Event, dispute: dict[str, Any]) -> tuple[Outcome, str]:
+    """Flag the disputed order and alert staff: only they can answer the bank in time."""
+    payment = dispute["payment_intent"] and db.session.scalar(
+        select(Payment).where(Payment.payment_intent_id == dispute["payment_intent"])
+    )
+    if not payment:
+        return Outcome.UNMATCHED, f"no payment for dispute {dispute['id']}"
+    order = lock_order(payment.order_id)
+    deadline = f"; answer by {dispute['due_by']:%Y-%m-%d %H:%M} UTC" if dispute["due_by"] else ""
+    detail = (
+        f"dispute {dispute['id']} of {dispute['amount']} opened on charge {dispute['charge']} "
+        f"(reason: {dispute['reason']}){deadline}"
+    )
+    order.flag(FlagCode.DISPUTED, detail, actor=ACTOR)
+    notifications.alert_staff(order, FlagCode.DISPUTED, detail)
+    return Outcome.FLAGGED, f"dispute {dispute['id']}"
+
+
 HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": _on_session_completed,
     "checkout.session.async_payment_succeeded": _on_session_completed,
@@ -101,6 +148,7 @@ HANDLERS: dict[str, Handler] = {
     "refund.updated": _on_refund,
     "refund.failed": _on_refund,
     "charge.refunded": _on_charge_refunded,
+    "charge.dispute.created": _on_dispute_created,
 }
 def _refund_of_event(event: stripe.Event) -> RefundInfo:
     return refund_info(event.data.object)
@@ -113,6 +161,7 @@ PREPARE: dict[str, Callable[[stripe.Event], Any]] = {
     "refund.updated": _refund_of_event,
     "refund.failed": _refund_of_event,
     "charge.refunded": _refunds_of_charge,
+    "charge.dispute.created": _dispute_of_event,
 }
 
 

@@ -2,13 +2,25 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from checkout.domain.errors import InvalidPassword, InvalidResetLink
 from checkout.forms import EmptyForm
-from checkout.forms.account import LoginForm, RegisterForm
+from checkout.forms.account import (
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
 from checkout.services import orders
-from checkout.services.accounts import authenticate, register_shopper
+from checkout.services.accounts import (
+    authenticate,
+    register_shopper,
+    request_password_reset,
+    reset_password,
+    user_of_reset_token,
+)
 from checkout.services.cart import adopt_guest_cart
 from checkout.web.shopper import CART_COOKIE
 
@@ -53,6 +65,41 @@ def register():
             return redirect(url_for("account.orders"), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("account/register.html", form=form), status
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a password reset link by e-mail."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        request_password_reset(form.email.data)
+        # The same answer whether or not the account exists: the form tells nobody who has one.
+        return render_template("account/forgot_sent.html", email=form.email.data)
+    status = 422 if request.method == "POST" else 200
+    return render_template("account/forgot.html", form=form), status
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"], endpoint="reset_password")
+def reset_password_form(token: str):
+    """Choose a new password through the link from the reset e-mail."""
+    try:
+        user_of_reset_token(token)
+    except InvalidResetLink as exc:
+        abort(400, f"{exc} Ask for a new one from the sign-in page.")
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = reset_password(token, form.password.data)
+        except InvalidPassword as exc:
+            form.password.errors.append(str(exc))
+        except InvalidResetLink as exc:
+            abort(400, f"{exc} Ask for a new one from the sign-in page.")
+        else:
+            login_user(user)
+            flash("Your password is changed and you are signed in.", "success")
+            return redirect(url_for("account.orders"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("account/reset.html", form=form), status
 
 
 @bp.post("/logout")
