@@ -33,11 +33,6 @@ def _links(context: dict) -> dict:
                 "orders.invoice_pdf", number=context["order_number"], t=context["access_token"],
                 _external=True,
             )
-        if context.get("awaiting_payment"):
-            links["pay_url"] = url_for(
-                "checkout.payment", number=context["order_number"], t=context["access_token"],
-                _external=True,
-            )
         if context.get("credit_note_number"):
             links["credit_note_url"] = url_for(
                 "orders.credit_note_pdf", number=context["order_number"],
@@ -57,7 +52,7 @@ def _links(context: dict) -> dict:
 
 
 def _unpaid_order_links(context: dict) -> dict:
-    """The payment page of a reminder, the cart-restore page of a recovery e-mail."""
+    """The payment page (a reminder, a failed debit), the cart-restore page (a recovery)."""
     links = {}
     if context.get("payment_link") and "access_token" in context:
         links["payment_url"] = url_for(

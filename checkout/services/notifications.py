@@ -137,7 +137,7 @@ def enqueue_payment_failed(order: Order, session_id: str) -> bool:
             "currency": order.currency,
             "total": order.total,
             # Decided now, with the failure: the link is shown only if the order waits again.
-            "awaiting_payment": order.awaiting_payment,
+            "payment_link": order.awaiting_payment,
         },
     )
 
