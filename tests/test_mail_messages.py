@@ -102,7 +102,7 @@ def test_a_failed_bank_debit_mails_the_shopper_once_with_a_link_to_pay_again(
 
 def test_a_failed_debit_on_an_order_that_cannot_wait_again_offers_no_pay_link(app):
     context = {"order_number": "N-1", "access_token": "tok", "customer_name": "Ada",
-               "currency": "USD", "total": 1250, "awaiting_payment": False}
+               "currency": "USD", "total": 1250, "payment_link": False}
     with app.app_context():
         message = mail.render("payment-failed:cs_1", "payment_failed", "ada@example.com", context)
     text, html = parts(message)
