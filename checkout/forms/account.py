@@ -24,18 +24,10 @@ class LoginForm(FlaskForm):
     )
 
 
-class RegisterForm(FlaskForm):
-    email = EmailField(
-        "Email",
-        validators=[
-            DataRequired("Enter your email address."),
-            Length(max=254),
-            Email("Enter an email address like name@example.com.", check_deliverability=False),
-        ],
-        render_kw={"autocomplete": "email"},
-    )
-    password = PasswordField(
-        "Password",
+def new_password_field(label: str) -> PasswordField:
+    """A new password, held to the account's length rule."""
+    return PasswordField(
+        label,
         description=f"At least {MIN_PASSWORD_LENGTH} characters.",
         validators=[
             DataRequired("Choose a password."),
@@ -47,11 +39,29 @@ class RegisterForm(FlaskForm):
         ],
         render_kw={"autocomplete": "new-password"},
     )
-    confirm = PasswordField(
-        "Repeat password",
+
+
+def repeat_password_field(label: str) -> PasswordField:
+    """The new password typed again, which must match."""
+    return PasswordField(
+        label,
         validators=[EqualTo("password", "The passwords do not match.")],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Enter your email address."),
+            Length(max=254),
+            Email("Enter an email address like name@example.com.", check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+    password = new_password_field("Password")
+    confirm = repeat_password_field("Repeat password")
 
 
 class ForgotPasswordForm(FlaskForm):
@@ -67,21 +77,5 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        "New password",
-        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
-        validators=[
-            DataRequired("Choose a password."),
-            Length(
-                MIN_PASSWORD_LENGTH,
-                MAX_PASSWORD_LENGTH,
-                f"Use between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters.",
-            ),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        "Repeat new password",
-        validators=[EqualTo("password", "The passwords do not match.")],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password_field("New password")
+    confirm = repeat_password_field("Repeat new password")
