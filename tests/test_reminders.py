@@ -21,6 +21,7 @@ from tests.mail_support import parts, smtp_server
 from tests.shop import ADDRESS, add_to_cart, place_and_get_session, session_id_of, submit_checkout
 from tests.state import guest_token, only_order, snapshot
 from tests.test_cart import PASSWORD, sign_in
+from tests.test_discounts import apply_code, make_code
 
 
 @pytest.fixture
@@ -417,3 +418,23 @@ def test_a_hostile_name_is_escaped_in_the_recovery_mail(app, client, sandbox, pr
     text, html = parts(smtp.messages[0])
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; Eve" in html
     assert "Hello <script>alert(1)</script> Eve," in text
+
+
+def test_restoring_an_abandoned_checkout_puts_its_discount_code_back_too(
+    app, client, sandbox, products, smtp
+):
+    make_code(app, "SAVE10", percent_off="10")
+    assert add_to_cart(client, products["MUG"], 2).status_code == 303
+    assert apply_code(client, "SAVE10").status_code == 303
+    session_id_of(submit_checkout(client))
+    number = only_order(app).number
+    expire_by_webhook(sandbox)
+    assert only_order(app).status == OrderStatus.EXPIRED
+    browser = app.test_client()
+    browser.post(local(recovery_link(smtp, number)), data={"csrf_token": csrf_token(browser)})
+    page = browser.get("/cart/").get_data(as_text=True)
+    assert "SAVE10" in page and "Stoneware Mug" in page
+    with app.app_context():
+        codes = sorted(c.discount_code or "" for c in db.session.scalars(select(Cart)))
+        db.session.remove()
+    assert codes == ["", "SAVE10"]  # the shopper's old cart was emptied by placing the order

@@ -196,6 +196,10 @@ def restore_order(order: Order, cart: Cart | None, user_id: int | None) -> Resto
                 unavailable.append(line.title)
         if items:
             cart = carts.put_back(cart, user_id, items)
+            discount = order.pricing_context.discount
+            if discount is not None and cart.discount_code is None:
+                # The cart page checks the code again and says so if it no longer applies.
+                cart.discount_code = discount.code
         order.record(
             EventKind.RECOVERY,
             f"Items put back in a cart from the recovery e-mail ({len(items)} of "
