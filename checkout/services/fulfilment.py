@@ -60,7 +60,7 @@ def _flag_mismatch(order: Order, session: CheckoutSessionInfo, *, actor: str) ->
     problem = mismatch(order, session)
     if problem:
         order.flag(FlagCode.PAYMENT_MISMATCH, problem, actor=actor)
-        notifications.alert_staff(order, FlagCode.PAYMENT_MISMATCH, problem)
+        notifications.alert_staff(order, FlagCode.PAYMENT_MISMATCH, problem, cause=session.id)
         db.session.flush()
     return problem is not None
 
@@ -127,13 +127,15 @@ def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> Outco
             "refund it"
         )
         order.flag(FlagCode.DUPLICATE_PAYMENT, detail, actor=actor)
-        notifications.alert_staff(order, FlagCode.DUPLICATE_PAYMENT, detail)
+        notifications.alert_staff(order, FlagCode.DUPLICATE_PAYMENT, detail, cause=session.id)
         db.session.flush()
         return Outcome.FLAGGED
     if status == OrderStatus.CANCELLED:
         detail = "a payment arrived for a cancelled order; refund it or revive the order"
         order.flag(FlagCode.PAYMENT_FOR_CLOSED_ORDER, detail, actor=actor)
-        notifications.alert_staff(order, FlagCode.PAYMENT_FOR_CLOSED_ORDER, detail)
+        notifications.alert_staff(
+            order, FlagCode.PAYMENT_FOR_CLOSED_ORDER, detail, cause=session.id
+        )
         db.session.flush()
         return Outcome.FLAGGED
     late = status == OrderStatus.EXPIRED
@@ -175,7 +177,9 @@ def _count_revived_discount(order: Order, *, actor: str) -> None:
             f"again ({refused}); the discount was honoured without counting a use"
         )
         order.flag(FlagCode.DISCOUNT_OVER_LIMIT, detail, actor=actor)
-        notifications.alert_staff(order, FlagCode.DISCOUNT_OVER_LIMIT, detail)
+        notifications.alert_staff(
+            order, FlagCode.DISCOUNT_OVER_LIMIT, detail, cause=discount.code
+        )
 
 
 def _late_payment_short_of_stock(order: Order, payment: Payment, *, actor: str) -> None:
@@ -183,7 +187,9 @@ def _late_payment_short_of_stock(order: Order, payment: Payment, *, actor: str) 
     if current_app.config["LATE_PAYMENT_POLICY"] == "flag":
         detail = "paid after its hold lapsed and some items are no longer in stock"
         order.flag(FlagCode.STOCK_SHORTAGE, detail, actor=actor)
-        notifications.alert_staff(order, FlagCode.STOCK_SHORTAGE, detail)
+        notifications.alert_staff(
+            order, FlagCode.STOCK_SHORTAGE, detail, cause=payment.checkout_session_id
+        )
         return
     # The refund is written now and sent after commit; its key makes a redelivered event
     # find this same refund, never ask for a second one.

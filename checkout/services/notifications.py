@@ -168,11 +168,12 @@ def staff_recipients() -> list[str]:
     return list(db.session.scalars(select(User.email).where(User.is_staff).order_by(User.id)))
 
 
-def alert_staff(order: Order, flag_code: FlagCode, detail: str) -> int:
+def alert_staff(order: Order, flag_code: FlagCode, detail: str, *, cause: str) -> int:
     """Write an alert to each staff recipient about an order just flagged; return how many.
 
-    Keyed by order and reason (per recipient): a replayed event, or the same reason raised
-    again, alerts nobody twice.
+    Keyed by order, reason and `cause` (the refund, session or dispute behind it), per
+    recipient: a replayed event alerts nobody twice, while a second refund failing or a
+    second dispute on the same order is news.
     """
     recipients = staff_recipients()
     if not recipients:
@@ -186,7 +187,10 @@ def alert_staff(order: Order, flag_code: FlagCode, detail: str) -> int:
         "customer_email": order.email,
     }
     return sum(
-        enqueue(f"staff-alert:{order.number}:{flag_code}:{to.lower()}", "staff_alert", to, context)
+        enqueue(
+            f"staff-alert:{order.number}:{flag_code}:{cause}:{to.lower()}", "staff_alert", to,
+            context,
+        )
         for to in recipients
     )
 

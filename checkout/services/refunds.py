@@ -236,7 +236,9 @@ def _fail(refund: Refund, why: str, *, actor: str, status=RefundStatus.FAILED) -
         "money another way or refund again"
     )
     order.flag(FlagCode.REFUND_FAILED, detail, actor=actor)
-    notifications.alert_staff(order, FlagCode.REFUND_FAILED, detail)
+    notifications.alert_staff(
+        order, FlagCode.REFUND_FAILED, detail, cause=refund.idempotency_key
+    )
     db.session.flush()
 
 
@@ -261,7 +263,7 @@ def _record_external(
     if problem is not None:
         detail = f"refund {info.id} made outside the shop {problem}"
         order.flag(FlagCode.PAYMENT_MISMATCH, detail, actor=actor)
-        notifications.alert_staff(order, FlagCode.PAYMENT_MISMATCH, detail)
+        notifications.alert_staff(order, FlagCode.PAYMENT_MISMATCH, detail, cause=info.id)
         db.session.flush()
         return Outcome.FLAGGED
     refund = Refund(

@@ -38,7 +38,9 @@ def _session_order(event: stripe.Event) -> tuple[Order | None, str]:
         if named is not None:
             detail = f"event for session {session.id}, which was not issued for this order"
             named.flag(FlagCode.PAYMENT_MISMATCH, detail, actor=ACTOR)
-            notifications.alert_staff(named, FlagCode.PAYMENT_MISMATCH, detail)
+            notifications.alert_staff(
+                named, FlagCode.PAYMENT_MISMATCH, detail, cause=session.id
+            )
             return None, "flagged: session not issued for the order it names"
     return None, "no order for this session"
 
@@ -135,7 +137,7 @@ def _on_dispute_created(event: stripe.Event, dispute: dict[str, Any]) -> tuple[O
         f"(reason: {dispute['reason']}){deadline}"
     )
     order.flag(FlagCode.DISPUTED, detail, actor=ACTOR)
-    notifications.alert_staff(order, FlagCode.DISPUTED, detail)
+    notifications.alert_staff(order, FlagCode.DISPUTED, detail, cause=dispute["id"])
     return Outcome.FLAGGED, f"dispute {dispute['id']}"
 
 
