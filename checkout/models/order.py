@@ -13,11 +13,8 @@ from checkout.domain.money import format_money
 from checkout.domain.order_status import TRANSITIONS, OrderStatus
 from checkout.domain.payment_status import checked_move
 from checkout.domain.pricing import (
-    Breakdown,
-    PricedLine,
     PricingContext,
     context_from_dict,
-    price,
 )
 from checkout.extensions import db
 
@@ -83,16 +80,6 @@ class Order(db.Model):
         if self.pricing is None:
             return PricingContext(currency=self.currency)
         return context_from_dict(json.loads(self.pricing))
-
-    @property
-    def breakdown(self) -> Breakdown:
-        """The order's price from its line snapshots and kept context: what pages and invoices show.
-
-        The same `price()` that set the order's totals, so the two never disagree.
-        """
-        lines = [PricedLine(line.sku, line.title, line.unit_price, line.quantity)
-                 for line in self.lines]
-        return price(lines, self.pricing_context)
 
     @property
     def awaiting_payment(self) -> bool:
