@@ -80,16 +80,22 @@ def test_expire_live_resends_a_request_whose_answer_was_lost_and_expires_that_se
     assert stock_now(products["PEN"]) == (3, 2)
 
 
-def test_expire_live_gives_up_a_request_that_never_ran_once_the_provider_calls_it_stale(
-    app, ctx, sandbox, products, monkeypatch
-):
+def _request_never_sent_then_aged(app, products, sandbox, monkeypatch) -> Order:
+    """An order whose session request never reached the provider, ten minutes ago: its
+    expires_at is now under Stripe's 30-minute minimum, so resending it is refused."""
     order = place(products)
     lose_answers(monkeypatch, app, reached=False)
     with pytest.raises(GatewayUnavailable):
         payment_sessions.start(order, URLS)
     monkeypatch.undo()
-    # Ten minutes on, the request's expires_at is under Stripe's 30-minute minimum.
     sandbox.advance_clock(10 * 60)
+    return order
+
+
+def test_expire_live_gives_up_a_request_that_never_ran_once_the_provider_calls_it_stale(
+    app, ctx, sandbox, products, monkeypatch
+):
+    order = _request_never_sent_then_aged(app, products, sandbox, monkeypatch)
 
     assert payment_sessions.expire_live(order) is True
 
@@ -208,12 +214,7 @@ def test_adopt_session_refuses_a_key_that_is_not_waiting_for_its_answer(ctx, san
 def test_adopt_session_refuses_the_key_of_a_request_given_up_as_never_sent(
     app, ctx, sandbox, products, monkeypatch
 ):
-    order = place(products)
-    lose_answers(monkeypatch, app, reached=False)
-    with pytest.raises(GatewayUnavailable):
-        payment_sessions.start(order, URLS)
-    monkeypatch.undo()
-    sandbox.advance_clock(10 * 60)
+    order = _request_never_sent_then_aged(app, products, sandbox, monkeypatch)
     assert payment_sessions.expire_live(order) is True
     [attempt] = attempts_of(order)
     assert (attempt.status, attempt.session_id) == (EXPIRED, None)
