@@ -73,9 +73,9 @@ def register_payments(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from checkout.web import account, cart, catalog, checkout, orders, webhooks
+    from checkout.web import account, cart, catalog, checkout, orders, staff, webhooks
 
-    for module in (catalog, cart, checkout, orders, account, webhooks):
+    for module in (catalog, cart, checkout, orders, account, webhooks, staff):
         app.register_blueprint(module.bp)
 
 

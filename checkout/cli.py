@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from checkout.domain.errors import InvalidPassword
+from checkout.models.user import Role
 from checkout.services import discounts, upkeep
 from checkout.services.accounts import create_staff
 from checkout.services.demo import load_demo_catalog, load_demo_pricing
@@ -27,17 +28,17 @@ def init_cli(app: Flask) -> None:
 @click.option("--staff-password", envvar="DEMO_STAFF_PASSWORD", default=None,
               help="Default: a new random password, printed.")
 def seed_demo(staff_email: str, staff_password: str | None) -> None:
-    """Load the demo catalog (idempotent) and print a staff login."""
+    """Load the demo catalog (idempotent) and print an admin login."""
     password = staff_password or secrets.token_urlsafe(12)
     try:
-        create_staff(staff_email, password)
+        create_staff(staff_email, password, admin=True)
     except InvalidPassword as exc:
         raise click.BadParameter(str(exc), param_hint="--staff-password") from None
     created = load_demo_catalog()
     click.echo(f"Demo catalog: {created} products added (existing ones left as they are).")
     for what in load_demo_pricing(current_app.config["PRICES_INCLUDE_TAX"]):
         click.echo(f"Added {what}.")
-    click.echo(f"Staff login: {staff_email} / {password}")
+    click.echo(f"Staff login (admin): {staff_email} / {password}")
 
 
 users = AppGroup("users", help="Manage accounts.")
@@ -46,15 +47,16 @@ users = AppGroup("users", help="Manage accounts.")
 @users.command("create-staff")
 @click.argument("email")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def create_staff_command(email: str, password: str) -> None:
+@click.option("--admin", is_flag=True, help="Also refunds, products, discounts and staff accounts.")
+def create_staff_command(email: str, password: str, admin: bool) -> None:
     """Create a staff account (or promote an existing one) with this password."""
     if "@" not in email or len(email) > 254:
         raise click.BadParameter("not an email address", param_hint="EMAIL")
     try:
-        user = create_staff(email, password)
+        user = create_staff(email, password, admin=admin)
     except InvalidPassword as exc:
         raise click.BadParameter(str(exc), param_hint="--password") from None
-    click.echo(f"Staff account ready: {user.email}")
+    click.echo(f"Staff account ready: {user.email} ({Role(user.role).value})")
 
 
 @click.command("expire-holds")

@@ -16,7 +16,7 @@ def test_seed_demo_loads_the_catalog_once_and_prints_a_staff_login(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["seed-demo", "--staff-password", "correct-horse-1"])
     assert first.exit_code == 0, first.output
-    assert "Staff login: staff@example.com / correct-horse-1" in first.output
+    assert "Staff login (admin): staff@example.com / correct-horse-1" in first.output
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "0 products added" in again.output
     with app.app_context():
@@ -25,7 +25,7 @@ def test_seed_demo_loads_the_catalog_once_and_prints_a_staff_login(app):
         assert 1 in on_hand.values() and 0 in on_hand.values()
         assert sum(1 for n in on_hand.values() if 1 < n <= 5) >= 2
         staff = db.session.scalar(select(User))
-        assert staff.is_staff
+        assert staff.is_admin
 
 
 def test_create_staff_makes_an_account_that_can_sign_in(app):
@@ -36,7 +36,7 @@ def test_create_staff_makes_an_account_that_can_sign_in(app):
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalar(select(User))
-        assert (user.email, user.is_staff) == ("boss@example.com", True)
+        assert (user.email, user.role) == ("boss@example.com", "staff")
         assert user.check_password("a-long-password")
 
 
@@ -85,3 +85,13 @@ def test_seed_demo_refuses_a_short_staff_password_with_a_message(app):
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
         # Nothing half-done: the catalog was not loaded either.
         assert db.session.scalar(select(func.count()).select_from(Product)) == 0
+
+
+def test_create_staff_with_admin_makes_an_admin(app):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-staff", "root@example.com", "--password", "a-long-password",
+              "--admin"]
+    )
+    assert result.exit_code == 0 and "(admin)" in result.output, result.output
+    with app.app_context():
+        assert db.session.scalar(select(User)).is_admin

@@ -1,11 +1,14 @@
 """Accounts: shoppers who sign up, and staff who run the shop."""
 
 from datetime import datetime
+from enum import StrEnum
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from checkout.db import UTCDateTime, now_utc
 from checkout.extensions import db
@@ -14,6 +17,21 @@ from checkout.extensions import db
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 
+# Argon2id with the library's current defaults (RFC 9106's second recommendation).
+_hasher = PasswordHasher()
+
+
+class Role(StrEnum):
+    SHOPPER = "shopper"
+    # Sees every order, fulfils them, writes notes and resolves flags.
+    STAFF = "staff"
+    # Also refunds, products and stock, discount codes and staff accounts.
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
 
 class User(UserMixin, db.Model):
     __tablename__ = "user"
@@ -21,11 +39,39 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    is_staff: Mapped[bool] = mapped_column(default=False)
+    role: Mapped[Role] = mapped_column(String(16), default=Role.SHOPPER)
+    # A deactivated account cannot sign in, and a session it already has stops working.
+    active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.STAFF, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = _hasher.hash(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        if not self.password_hash.startswith("$argon2"):
+            # Hashes from before argon2 (werkzeug's scrypt or pbkdf2) still open the account;
+            # signing in replaces them (needs_new_hash).
+            return check_password_hash(self.password_hash, password)
+        try:
+            return _hasher.verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    @property
+    def needs_new_hash(self) -> bool:
+        """Say whether the stored hash is of an older scheme or weaker settings than today's."""
+        return not self.password_hash.startswith("$argon2") or _hasher.check_needs_rehash(
+            self.password_hash
+        )

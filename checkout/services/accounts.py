@@ -12,7 +12,7 @@ from checkout.db import now_utc
 from checkout.domain.errors import InvalidPassword, InvalidResetLink
 from checkout.extensions import db
 from checkout.models import User
-from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Role
 from checkout.services import notifications
 
 # One reset mail per account in this window, however often the form is sent.
@@ -31,9 +31,17 @@ def _check_password(password: str) -> None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The account these credentials open, if any."""
+    """The account these credentials open, if any; an older password hash is replaced.
+
+    A deactivated account opens nothing: the answer is the same as for a wrong password.
+    """
     user = _find(email.strip())
-    return user if user is not None and user.check_password(password) else None
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    if user.needs_new_hash:
+        user.set_password(password)
+        db.session.commit()
+    return user
 
 
 def register_shopper(email: str, password: str) -> User | None:
@@ -53,16 +61,17 @@ def register_shopper(email: str, password: str) -> User | None:
     return user
 
 
-def create_staff(email: str, password: str) -> User:
+def create_staff(email: str, password: str, *, admin: bool = False) -> User:
     """Create a staff account, or make an existing account staff with this password.
 
-    Raises InvalidPassword.
+    An admin stays an admin when asked again without `admin`. Raises InvalidPassword.
     """
     _check_password(password)
     email = email.strip().lower()
     user = _find(email) or User(email=email)
     user.set_password(password)
-    user.is_staff = True
+    user.role = Role.ADMIN if admin or user.role == Role.ADMIN else Role.STAFF
+    user.active = True
     db.session.add(user)
     db.session.commit()
     return user

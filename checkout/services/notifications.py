@@ -29,6 +29,7 @@ from checkout.domain.message_status import MAX_ATTEMPTS, MessageStatus, retry_de
 from checkout.extensions import db
 from checkout.models import CreditNote, Order, OutboxMessage, Refund, User
 from checkout.models.order import FlagCode
+from checkout.models.user import Role
 from checkout.services import invoices
 from checkout.services.orders import access_token
 
@@ -165,7 +166,8 @@ def staff_recipients() -> list[str]:
     addresses = [a.strip() for a in configured.split(",") if a.strip()]
     if addresses:
         return addresses
-    return list(db.session.scalars(select(User.email).where(User.is_staff).order_by(User.id)))
+    staff = select(User.email).where(User.role.in_([Role.STAFF, Role.ADMIN]), User.active)
+    return list(db.session.scalars(staff.order_by(User.id)))
 
 
 def alert_staff(order: Order, flag_code: FlagCode, detail: str, *, cause: str) -> int:

@@ -27,12 +27,20 @@ from checkout.web.shopper import CART_COOKIE
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
-def _safe_next() -> str:
+def _safe_next(user) -> str:
+    """Where to go after signing in: `next` if it is a path on this site, else the user's home."""
     target = request.args.get("next", "")
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+    if (
+        target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and not parts.scheme
+        and not parts.netloc
+        # Browsers drop tabs and newlines, so "/\t/evil.example" would leave the site.
+        and all(ord(c) > 32 for c in target)
+    ):
         return target
-    return url_for("account.orders")
+    return url_for("staff.dashboard.index" if user.is_staff else "account.orders")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -44,7 +52,7 @@ def login():
         if user is not None:
             login_user(user)
             adopt_guest_cart(request.cookies.get(CART_COOKIE), user.id)
-            return redirect(_safe_next(), 303)
+            return redirect(_safe_next(user), 303)
         form.password.errors.append("That email and password do not match an account.")
     status = 422 if request.method == "POST" else 200
     return render_template("account/login.html", form=form), status
