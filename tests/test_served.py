@@ -4,27 +4,15 @@ One worker serves the checkout, the payment page and the webhook the sandbox's b
 thread delivers back to it: this proves nothing waits on itself.
 """
 
-import os
 import re
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from contextlib import closing
-from pathlib import Path
 
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.served_support import serve_shop
 
 
 def _hidden(page: str, name: str) -> str:
@@ -35,42 +23,8 @@ def _hidden(page: str, name: str) -> str:
 
 @pytest.fixture
 def served(tmp_path):
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CHECKOUT_ENV": "development",
-        "SECRET_KEY": "served-test-secret",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite'}",
-        "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite'}",
-        "PORT": str(port),
-        "PAYMENTS": "sandbox",
-        "FLASK_APP": "wsgi",
-        "HUEY_DATABASE": str(tmp_path / "huey.sqlite"),
-        "MAIL_DIR": str(tmp_path / "mail"),
-    }
-    env.pop("STRIPE_SECRET_KEY", None)
-    env.pop("STRIPE_WEBHOOK_SECRET", None)
-    for command in (["db", "upgrade"], ["seed-demo"]):
-        subprocess.run([BIN / "flask", *command], cwd=ROOT, env=env, check=True,
-                       capture_output=True, timeout=60)
-    server = subprocess.Popen(
-        [BIN / "gunicorn", "--workers", "1", "--worker-class", "sync", "--timeout", "20",
-         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(base + "/", timeout=2).close()
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        yield base, tmp_path / "shop.sqlite"
-    finally:
-        server.terminate()
-        _, errors = server.communicate(timeout=20)
-        assert b"Traceback" not in errors, errors.decode()
+    with serve_shop(tmp_path) as shop:
+        yield shop.base, shop.database
 
 
 def test_a_single_sync_worker_takes_a_payment_and_its_webhook_without_deadlock(served):

@@ -1,0 +1,134 @@
+"""The shop served for real in other processes: gunicorn (one sync worker) and, if asked, the
+job worker, each on its own SQLite files under a temporary folder.
+
+Tests that need HTTP as a browser sees it start one with `serve_shop`; the test process can
+open the same database through `ServedShop.app` to set up or check rows.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from flask import Flask
+
+from checkout import create_app
+from checkout.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ADMIN_EMAIL = "staff@example.com"
+ADMIN_PASSWORD = "served-admin-password"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServedShop:
+    base: str
+    folder: Path
+    env: dict[str, str]
+    _app: Flask | None = field(default=None, repr=False)
+
+    @property
+    def database(self) -> Path:
+        return self.folder / "shop.sqlite"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.folder / "mail"
+
+    @property
+    def app(self) -> Flask:
+        """An app on the served shop's database, for setting up and checking rows."""
+        if self._app is None:
+            self._app = create_app({
+                "SQLALCHEMY_DATABASE_URI": self.env["DATABASE_URL"],
+                "SANDBOX_DATABASE_URL": self.env["SANDBOX_DATABASE_URL"],
+                "SECRET_KEY": self.env["SECRET_KEY"],
+                "SANDBOX_BACKGROUND": False,
+                "MAIL_DIR": str(self.mail_dir),
+                "HUEY_DATABASE": self.env["HUEY_DATABASE"],
+                "PUBLIC_BASE_URL": self.base,
+            })
+        return self._app
+
+    def flask(self, *args: str) -> str:
+        """Run a `flask` command against the served shop; return what it printed."""
+        done = subprocess.run([BIN / "flask", *args], cwd=ROOT, env=self.env, check=True,
+                              capture_output=True, text=True, timeout=60)
+        return done.stdout
+
+
+def _wait_until_up(base: str, server: subprocess.Popen) -> None:
+    # Generous: on a loaded two-core machine gunicorn can take many seconds to import the app.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            requests.get(base + "/", timeout=5).close()
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError(f"the shop did not come up on {base}")
+
+
+@contextmanager
+def serve_shop(folder: Path, *, with_worker: bool = False,
+               settings: dict[str, str] | None = None) -> Iterator[ServedShop]:
+    """Migrate, seed the demo shop (admin ADMIN_EMAIL), serve it; stop it and check its log."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "CHECKOUT_ENV": "development",
+        "SECRET_KEY": "served-test-secret",
+        "DATABASE_URL": f"sqlite:///{folder / 'shop.sqlite'}",
+        "SANDBOX_DATABASE_URL": f"sqlite:///{folder / 'sandbox.sqlite'}",
+        "PORT": str(port),
+        "PUBLIC_BASE_URL": base,
+        "PAYMENTS": "sandbox",
+        "FLASK_APP": "wsgi",
+        "HUEY_DATABASE": str(folder / "huey.sqlite"),
+        "MAIL_DIR": str(folder / "mail"),
+        "DEMO_STAFF_PASSWORD": ADMIN_PASSWORD,
+        **(settings or {}),
+    }
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TEST_DATABASE_URL", "SMTP_HOST",
+                 "REDIS_URL"):
+        env.pop(name, None)
+    shop = ServedShop(base=base, folder=folder, env=env)
+    shop.flask("db", "upgrade")
+    shop.flask("seed-demo")
+    processes = [subprocess.Popen(
+        [BIN / "gunicorn", "--workers", "1", "--worker-class", "sync", "--timeout", "20",
+         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )]
+    if with_worker:
+        processes.append(subprocess.Popen(
+            [BIN / "flask", "worker", "--workers", "1"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        ))
+    try:
+        _wait_until_up(base, processes[0])
+        yield shop
+    finally:
+        logs = []
+        for process in processes:
+            process.terminate()
+            logs.append(process.communicate(timeout=20)[1].decode())
+        if shop._app is not None:
+            with shop._app.app_context():
+                db.engine.dispose()
+        for log in logs:
+            assert "Traceback" not in log, log
