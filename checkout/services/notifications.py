@@ -245,15 +245,39 @@ def _claim(now: datetime) -> list[Claimed]:
                 .with_for_update(skip_locked=True)
             )
         )
+        claimed = []
         for row in rows:
+            stale = _no_longer_true(row)
+            if stale:
+                row.move_to(MessageStatus.SKIPPED)
+                row.last_error = stale
+                continue
             row.claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
             row.attempts += 1
-        claimed = [Claimed(r.id, r.key, r.template, r.recipient, r.data) for r in rows]
+            claimed.append(Claimed(row.id, row.key, row.template, row.recipient, row.data))
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return claimed
+
+
+def _no_longer_true(row: OutboxMessage) -> str | None:
+    """Why a message written earlier must not go out now, or None when it still should.
+
+    A payment reminder waits in the outbox (a worker down, a retry after a mail server
+    failure); if the order was paid, cancelled or expired meanwhile, "still waiting for
+    payment" would be false.
+    """
+    if row.template != "payment_reminder":
+        return None
+    number = row.data["order_number"]
+    order = db.session.scalar(select(Order).where(Order.number == number))
+    if order is None:
+        return f"not sent: order {number} no longer exists"
+    if not order.awaiting_payment:
+        return f"not sent: order {number} is {order.status}, no longer waiting for payment"
+    return None
 
 
 def _deliver(message: Claimed, now: datetime) -> int:
