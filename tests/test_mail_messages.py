@@ -227,6 +227,21 @@ def test_staff_alerts_go_to_the_staff_alert_address_when_it_is_set(
     assert key.endswith(":alerts@example.com")
 
 
+def test_with_no_staff_and_no_alert_address_alerts_go_to_the_shops_sender_and_say_why(
+    app, client, sandbox, products, smtp, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAIL_FROM", "Fernhill Supply <orders@fernhill.test>")
+    monkeypatch.setitem(app.config, "STAFF_ALERT_EMAIL", None)
+    assert sandbox.pay(place(client, products), card="4000000000000259").ok
+    sandbox.deliver_pending()
+    [alert] = of_subject(smtp, "staff alert")
+    assert smtp.recipients[smtp.messages.index(alert)] == ["orders@fernhill.test"]
+    text, html = parts(alert)
+    for body in (text, html):
+        assert "Nobody is set to receive staff alerts" in body
+        assert "STAFF_ALERT_EMAIL" in body and "flask users create-staff" in body
+
+
 def test_an_amount_mismatch_alerts_staff(app, client, sandbox, products, smtp):
     _make_staff(app, "boss@example.com")
     session_id = place(client, products)

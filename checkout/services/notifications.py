@@ -15,6 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 from blinker import Namespace
 from flask import current_app, has_app_context
@@ -173,11 +174,17 @@ def alert_staff(order: Order, flag_code: FlagCode, detail: str, *, cause: str) -
 
     Keyed by order, reason and `cause` (the refund, session or dispute behind it), per
     recipient: a replayed event alerts nobody twice, while a second refund failing or a
-    second dispute on the same order is news.
+    second dispute on the same order is news. With nobody to alert (no staff account, no
+    STAFF_ALERT_EMAIL), the alert goes to the shop's own sender address and says how to fix
+    that: a disputed payment must not wait unseen in a log.
     """
     recipients = staff_recipients()
-    if not recipients:
-        log.warning("order %s flagged %s with no staff to alert", order.number, flag_code)
+    unrouted = not recipients
+    if unrouted:
+        sender = parseaddr(current_app.config["MAIL_FROM"])[1]
+        log.warning("order %s flagged %s with no staff to alert: sent to the sender address "
+                    "%s; set STAFF_ALERT_EMAIL", order.number, flag_code, sender)
+        recipients = [sender]
     context = {
         "order_number": order.number,
         "staff_alert": True,
@@ -185,6 +192,7 @@ def alert_staff(order: Order, flag_code: FlagCode, detail: str, *, cause: str) -
         "detail": detail,
         "customer_name": order.ship_name,
         "customer_email": order.email,
+        "unrouted": unrouted,
     }
     return sum(
         enqueue(
