@@ -96,8 +96,8 @@ def publish_tax_rates(country: str | None) -> None:
 
     A rule whose percentage or inclusiveness changed since its rate was made gets a new rate
     (the provider's are immutable). Commits what was read, calls with no transaction open, and
-    records each id in its own commit. The idempotency key names the rule's terms, so a lost answer retried (or two
-    shoppers at once) gets the same rate back, never a second one.
+    records each id in its own commit. The idempotency key names the rule's terms, so a lost
+    answer retried (or two shoppers at once) gets the same rate back, never a second one.
     """
     if not country:
         return
