@@ -3,12 +3,10 @@
 from sqlalchemy import func, select
 
 from checkout.extensions import db
-from checkout.models import CreditNote, Order, Payment, Refund
-from checkout.models.payment import RefundReason
-from checkout.services import refunds
+from checkout.models import CreditNote, Order, Refund
 from tests.state import guest_token, text_of
 from tests.test_invoices import _pdf_text as pdf_text
-from tests.test_refund_events import FAILS_LATER, _paid
+from tests.test_refund_events import FAILS_LATER, _paid, _refund_in_full
 
 FAILED_NOTICE = "This refund failed on {date}: the amount was not returned"
 
@@ -17,13 +15,8 @@ def test_a_refund_that_fails_after_its_credit_note_keeps_the_note_marked_failed(
     app, client, sandbox, products
 ):
     _paid(app, client, sandbox, products, card=FAILS_LATER)
+    _refund_in_full(app, "refund-5126")
     with app.app_context():
-        payment = db.session.scalar(select(Payment))
-        order = db.session.get(Order, payment.order_id)
-        refunds.record_refund(order, payment, 4800, reason=RefundReason.REQUESTED_BY_CUSTOMER,
-                              key="refund-5126", actor="staff@example.com")
-        db.session.commit()
-        assert refunds.send_unsent() == 1
         [note] = db.session.scalars(select(CreditNote))
         number, issued = note.number, note.issued_at
         db.session.remove()
@@ -53,14 +46,10 @@ def test_a_credit_note_whose_refund_succeeded_says_nothing_of_failure(
     app, client, sandbox, products
 ):
     _paid(app, client, sandbox, products)
+    _refund_in_full(app, "refund-ok")
     with app.app_context():
-        payment = db.session.scalar(select(Payment))
-        order = db.session.get(Order, payment.order_id)
-        refunds.record_refund(order, payment, 4800, reason=RefundReason.REQUESTED_BY_CUSTOMER,
-                              key="refund-ok", actor="staff@example.com")
-        db.session.commit()
-        assert refunds.send_unsent() == 1
-        number, order_number = db.session.scalar(select(CreditNote)).number, order.number
+        number = db.session.scalar(select(CreditNote)).number
+        order_number = db.session.scalar(select(Order.number))
         db.session.remove()
     assert all(r.ok for r in sandbox.deliver_pending())
     token = guest_token(app, order_number)
