@@ -30,10 +30,13 @@ def test_a_currency_stripe_lists_no_minimum_for_is_left_to_stripe():
 
 def test_the_refusal_names_the_minimum_and_the_amount():
     with pytest.raises(BelowMinimumCharge) as refused:
-        refuse_below_minimum_charge(30, "USD")
+        refuse_below_minimum_charge(30, "USD", discounted=True)
     assert str(refused.value) == (
         "Stripe can't take a payment under $0.50, and this order comes to $0.30: add "
         "something to your cart, or take the discount code off.")
+    with pytest.raises(BelowMinimumCharge) as refused:
+        refuse_below_minimum_charge(45, "USD", "cart")
+    assert str(refused.value).endswith("this cart comes to $0.45: add something to your cart.")
     with pytest.raises(BelowMinimumCharge, match=r"under ¥50, and this order comes to ¥1:"):
         refuse_below_minimum_charge(1, "jpy")
 

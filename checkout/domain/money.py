@@ -72,15 +72,18 @@ def minimum_charge(currency: str) -> int | None:
     return STRIPE_MINIMUM_CHARGE.get(currency.upper())
 
 
-def refuse_below_minimum_charge(total: int, currency: str, what: str = "order") -> None:
+def refuse_below_minimum_charge(
+    total: int, currency: str, what: str = "order", *, discounted: bool = False
+) -> None:
     """Raise BelowMinimumCharge for a total above zero that Stripe would refuse to charge.
 
     Zero is no payment at all: Stripe completes such a session as `no_payment_required`.
     """
     minimum = minimum_charge(currency)
     if minimum is not None and 0 < total < minimum:
+        remedy = ", or take the discount code off" if discounted else ""
         raise BelowMinimumCharge(
             f"Stripe can't take a payment under {format_money(minimum, currency)}, and this "
-            f"{what} comes to {format_money(total, currency)}: add something to your cart, or "
-            "take the discount code off."
+            f"{what} comes to {format_money(total, currency)}: add something to your "
+            f"cart{remedy}."
         )

@@ -211,7 +211,8 @@ def summarize(
             context = store_context(country, shipping_code, subtotal=subtotal)
     totals = price(lines, context)
     try:
-        refuse_below_minimum_charge(totals.total, totals.currency, "cart")
+        refuse_below_minimum_charge(totals.total, totals.currency, "cart",
+                                    discounted=totals.discount > 0)
         minimum_note = None
     except BelowMinimumCharge as exc:
         minimum_note = str(exc)

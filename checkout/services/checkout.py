@@ -92,7 +92,8 @@ def place_order(
         raise
     totals = price(lines, context)
     try:
-        refuse_below_minimum_charge(totals.total, totals.currency)
+        refuse_below_minimum_charge(totals.total, totals.currency,
+                                    discounted=totals.discount > 0)
     except BelowMinimumCharge:
         db.session.rollback()
         raise
