@@ -181,10 +181,10 @@ def alert_staff(order: Order, flag_code: FlagCode, detail: str, *, cause: str) -
     recipients = staff_recipients()
     unrouted = not recipients
     if unrouted:
-        sender = parseaddr(current_app.config["MAIL_FROM"])[1]
+        sender = parseaddr(current_app.config["MAIL_FROM"] or "")[1]
         log.warning("order %s flagged %s with no staff to alert: sent to the sender address "
-                    "%s; set STAFF_ALERT_EMAIL", order.number, flag_code, sender)
-        recipients = [sender]
+                    "%r; set STAFF_ALERT_EMAIL", order.number, flag_code, sender)
+        recipients = [sender] if "@" in sender else []
     context = {
         "order_number": order.number,
         "staff_alert": True,
