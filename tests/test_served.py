@@ -64,7 +64,9 @@ def served(tmp_path):
             try:
                 requests.get(base + "/", timeout=2).close()
                 break
-            except requests.ConnectionError:
+            # Refused before gunicorn binds; a read timeout while its worker still imports the
+            # app (seconds on a loaded machine): neither is an answer yet.
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         yield base, tmp_path / "shop.sqlite"
     finally:
