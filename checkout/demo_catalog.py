@@ -1,4 +1,5 @@
-"""Demo product catalog for the Fernhill Supply storefront (prices in USD cents)."""
+"""Demo product catalog for the Fernhill Supply storefront (prices written in US cents;
+`services.demo.demo_amount` puts them in the store currency)."""
 
 PRODUCTS: list[dict] = [
     {

@@ -16,6 +16,15 @@ SYMBOLS = {
     "SEK": "SEK ", "NOK": "NOK ", "DKK": "DKK ", "PLN": "PLN ", "MXN": "MX$", "BRL": "R$",
     "ILS": "₪", "VND": "₫", "PHP": "₱", "TWD": "NT$", "THB": "THB ",
 }
+# Stripe's published minimum charge amounts in minor units (docs.stripe.com/currencies,
+# "Minimum and maximum charge amounts"). Other currencies: the equivalent of USD 0.50 at the
+# day's rate, which a sandbox has no rate for, so it refuses nothing in them.
+MINIMUM_CHARGE = {
+    "USD": 50, "AED": 200, "AUD": 50, "BGN": 100, "BRL": 50, "CAD": 50, "CHF": 50,
+    "CZK": 1500, "DKK": 250, "EUR": 50, "GBP": 30, "HKD": 400, "HUF": 17500, "INR": 50,
+    "JPY": 50, "MXN": 1000, "MYR": 200, "NOK": 300, "NZD": 50, "PLN": 200, "RON": 200,
+    "SEK": 300, "SGD": 50, "THB": 1000,
+}
 
 
 def is_currency(code: str) -> bool:

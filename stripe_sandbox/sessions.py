@@ -14,7 +14,7 @@ from stripe_sandbox.context import Context
 from stripe_sandbox.errors import StripeError
 from stripe_sandbox.events import CUSTOMER_ACTION, RequestInfo, emit
 from stripe_sandbox.ids import new_id
-from stripe_sandbox.money import is_currency
+from stripe_sandbox.money import MINIMUM_CHARGE, format_amount, is_currency
 from stripe_sandbox.params import (
     as_int,
     as_metadata,
@@ -107,6 +107,7 @@ def create(ctx: Context, params: dict[str, Any], request: RequestInfo) -> dict[s
         priced = price_objects.price_session(
             conn, params, session_id=session_id, currency=currency, now=now,
             lines=[(unit_amount, quantity) for _, _, unit_amount, quantity in parsed])
+        _check_minimum_charge(priced.fields["amount_total"], currency)
         items = [{**build.line_item(created=now, currency=currency, price_data=price_data,
                                     unit_amount=unit_amount, quantity=quantity), **amounts}
                  for (currency, price_data, unit_amount, quantity), amounts
@@ -162,6 +163,15 @@ def _parse_line_item(item: Any, index: int) -> tuple[str, dict[str, Any], int, i
         raise StripeError.missing_param(f"{where}[quantity]")
     quantity = as_int(item["quantity"], f"{where}[quantity]", minimum=1, maximum=999_999)
     return currency, {"product_data": {"name": name}}, unit_amount, quantity
+
+
+def _check_minimum_charge(amount_total: int, currency: str) -> None:
+    # Zero is allowed: Stripe completes it as no_payment_required.
+    minimum = MINIMUM_CHARGE.get(currency.upper())
+    if minimum is not None and 0 < amount_total < minimum:
+        raise StripeError.invalid(
+            "The Checkout Session's total amount due must add up to at least "
+            f"{format_amount(minimum, currency)} {currency.lower()}", code="amount_too_small")
 
 
 def _check_expires_at(expires_at: int, now: int) -> None:

@@ -1,5 +1,6 @@
 """Payment failed, refund made and staff alerts, as they arrive through a real SMTP server."""
 
+import logging
 import re
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from checkout.models.payment import RefundReason
 from checkout.services import fulfilment, notifications, refunds
 from checkout.services.accounts import create_staff
 from tests.conftest import BASE_URL, csrf_token
+from tests.factories import OrderFactory
 from tests.mail_support import parts, smtp_server
 from tests.shop import ADDRESS, add_to_cart, session_id_of, submit_checkout
 from tests.state import only_order, text_of
@@ -225,6 +227,39 @@ def test_staff_alerts_go_to_the_staff_alert_address_when_it_is_set(
             if "staff alert" in m["Subject"]] == [["alerts@example.com"]]
     [key] = [k for k in keys(app) if k.startswith(f"staff-alert:{order.number}:disputed:dp_")]
     assert key.endswith(":alerts@example.com")
+
+
+def test_with_no_staff_and_no_alert_address_alerts_go_to_the_shops_sender_and_say_why(
+    app, client, sandbox, products, smtp, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAIL_FROM", "Fernhill Supply <orders@fernhill.test>")
+    monkeypatch.setitem(app.config, "STAFF_ALERT_EMAIL", None)
+    assert sandbox.pay(place(client, products), card="4000000000000259").ok
+    sandbox.deliver_pending()
+    [alert] = of_subject(smtp, "staff alert")
+    assert smtp.recipients[smtp.messages.index(alert)] == ["orders@fernhill.test"]
+    text, html = parts(alert)
+    for body in (text, html):
+        assert "Nobody is set to receive staff alerts" in body
+        assert "STAFF_ALERT_EMAIL" in body and "flask users create-staff" in body
+
+
+def test_with_nobody_to_alert_and_no_usable_sender_address_the_alert_is_only_logged(
+    app, monkeypatch, caplog
+):
+    # Alembic's logging setup (the test app migrates at start) disables existing loggers.
+    monkeypatch.setattr(notifications.log, "disabled", False)
+    caplog.set_level(logging.WARNING, logger=notifications.__name__)
+    monkeypatch.setitem(app.config, "MAIL_FROM", "Fernhill Supply")
+    monkeypatch.setitem(app.config, "STAFF_ALERT_EMAIL", None)
+    with app.app_context():
+        order = OrderFactory()
+        written = notifications.alert_staff(order, FlagCode.DISPUTED, "disputed", cause="dp_1")
+        db.session.commit()
+        count = db.session.scalar(select(func.count()).select_from(OutboxMessage))
+        db.session.remove()
+    assert (written, count) == (0, 0)
+    assert "no staff to alert" in caplog.text
 
 
 def test_an_amount_mismatch_alerts_staff(app, client, sandbox, products, smtp):

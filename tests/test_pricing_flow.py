@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from checkout.domain.order_status import OrderStatus
 from checkout.domain.pricing import Discount
 from checkout.extensions import db
-from checkout.models import OrderFlag, Payment, TaxRule
+from checkout.models import DiscountCode, OrderFlag, Payment, TaxRule
 from checkout.services.demo import load_demo_pricing
 from checkout.services.pricing import coupon_params
 from tests.shop import add_to_cart, session_id_of, submit_checkout
@@ -99,3 +99,49 @@ def test_a_coupon_asked_for_again_under_another_key_is_the_same_coupon(app, ctx)
     assert gateway.create_coupon(params, "another-key") == first
     coupon = app.extensions["sandbox"].retrieve_coupon(first)
     assert (coupon["amount_off"], coupon["currency"], coupon["duration"]) == (750, "usd", "once")
+
+
+def test_a_tax_rule_whose_percentage_changed_gets_a_new_provider_rate(app, client, sandbox,
+                                                                      products):
+    with app.app_context():
+        load_demo_pricing(prices_include_tax=False)
+        db.session.remove()
+    add_to_cart(client, products["MUG"], 1)
+    session_id_of(submit_checkout(client, shipping_method="standard"))
+    with app.app_context():
+        rule = db.session.scalar(select(TaxRule))
+        old_rate = rule.provider_id
+        rule.percentage = "10"  # Stripe's tax rates cannot change their percentage
+        db.session.commit()
+        db.session.remove()
+
+    add_to_cart(client, products["MUG"], 1)  # $24.00 + 10% = $26.40, + $5.95 Standard
+    session_id = session_id_of(submit_checkout(client, shipping_method="standard"))
+    with app.app_context():
+        rule = db.session.scalar(select(TaxRule))
+        db.session.remove()
+    assert rule.provider_id != old_rate
+    assert rule.provider_percentage == "10"
+    assert sandbox.retrieve_tax_rate(rule.provider_id)["percentage"] == 10.0
+    assert sandbox.retrieve_tax_rate(old_rate)["percentage"] == 8.875
+    session = sandbox.retrieve_session(session_id)
+    assert (session["total_details"]["amount_tax"], session["amount_total"]) == (240, 3235)
+
+
+def test_a_discount_code_whose_terms_changed_gets_a_new_coupon(app, client, sandbox, products):
+    with app.app_context():
+        load_demo_pricing(prices_include_tax=False)
+        db.session.remove()
+    for percent_off, coupon_id, discount in (("10", "WELCOME10-10pct", 240),
+                                             ("15", "WELCOME10-15pct", 360)):
+        with app.app_context():
+            code = db.session.scalar(select(DiscountCode).where(DiscountCode.code == "WELCOME10"))
+            code.percent_off = percent_off
+            db.session.commit()
+            db.session.remove()
+        add_to_cart(client, products["MUG"], 1)
+        apply_code(client, "WELCOME10")
+        session = sandbox.retrieve_session(
+            session_id_of(submit_checkout(client, shipping_method="standard")))
+        assert session["total_details"]["amount_discount"] == discount
+        assert sandbox.retrieve_coupon(coupon_id)["percent_off"] == float(percent_off)

@@ -26,6 +26,19 @@ def _paid(app, client, sandbox, products, card: str = "4242424242424242") -> Pay
         return payment
 
 
+def _refund_in_full(app, key: str) -> None:
+    """Refund the one payment in full as staff do, and send it to the provider."""
+    with app.app_context():
+        payment = db.session.scalar(select(Payment))
+        order = db.session.get(Order, payment.order_id)
+        refunds.record_refund(order, payment, payment.amount,
+                              reason=RefundReason.REQUESTED_BY_CUSTOMER, key=key,
+                              actor="staff@example.com")
+        db.session.commit()
+        assert refunds.send_unsent() == 1
+        db.session.remove()
+
+
 def _outcomes(app, type_: str) -> list[tuple[str, str]]:
     with app.app_context():
         rows = db.session.scalars(
@@ -99,13 +112,8 @@ def test_a_shop_refund_on_the_5126_card_ends_failed_and_flags_the_order(
     app, client, sandbox, products
 ):
     _paid(app, client, sandbox, products, card=FAILS_LATER)
+    _refund_in_full(app, "refund-5126")
     with app.app_context():
-        payment = db.session.scalar(select(Payment))
-        order = db.session.get(Order, payment.order_id)
-        refunds.record_refund(order, payment, 4800, reason=RefundReason.REQUESTED_BY_CUSTOMER,
-                              key="refund-5126", actor="staff@example.com")
-        db.session.commit()
-        assert refunds.send_unsent() == 1
         # The provider says succeeded at first.
         assert db.session.scalar(select(Refund)).status == RefundStatus.SUCCEEDED
 

@@ -11,10 +11,11 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from checkout.db import now_utc
+from checkout.domain.message_status import MessageStatus
 from checkout.domain.order_status import OrderStatus
 from checkout.extensions import db
 from checkout.models import Cart, Order, OutboxMessage, Product, StockHold
-from checkout.services import fulfilment, reminders, upkeep
+from checkout.services import fulfilment, notifications, reminders, upkeep
 from checkout.services.accounts import register_shopper
 from tests.conftest import BASE_URL, csrf_token
 from tests.mail_support import parts, smtp_server
@@ -438,3 +439,51 @@ def test_restoring_an_abandoned_checkout_puts_its_discount_code_back_too(
         codes = sorted(c.discount_code or "" for c in db.session.scalars(select(Cart)))
         db.session.remove()
     assert codes == ["", "SAVE10"]  # the shopper's old cart was emptied by placing the order
+
+
+@pytest.mark.parametrize("ending", ["paid", "cancelled", "expired"])
+def test_a_queued_reminder_is_not_sent_once_its_order_no_longer_waits_for_payment(
+    app, client, sandbox, products, smtp, ending
+):
+    session_id = place_and_get_session(client, products["MUG"], 1)
+    number = only_order(app).number
+    hold_lapses_in(app, timedelta(minutes=5))
+    # Written, but the worker has not run yet when the order moves on.
+    with notifications.messages_committed.muted():
+        assert remind(app) == 1
+    if ending == "paid":
+        with notifications.messages_committed.muted():
+            assert sandbox.pay(session_id).ok
+            assert all(d.ok for d in sandbox.deliver_pending())
+    elif ending == "cancelled":
+        cancel = f"/checkout/orders/{number}/cancel?t={guest_token(app, number)}"
+        with notifications.messages_committed.muted():
+            assert client.post(cancel, data={"csrf_token": csrf_token(client)}).status_code == 303
+    else:
+        hold_lapses_in(app, timedelta(minutes=-1))
+        with app.app_context(), notifications.messages_committed.muted():
+            assert upkeep.expire_lapsed_holds() == 1
+            db.session.remove()
+    with app.app_context():
+        notifications.deliver_due()
+        reminder = db.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.key == f"payment-reminder:{number}"))
+        db.session.remove()
+    assert not [m for m in smtp.messages if "reminder" in m["Subject"].lower()
+                or "still waiting" in m["Subject"].lower()]
+    assert reminder.status == MessageStatus.SKIPPED
+    assert reminder.sent_at is None
+    assert f"order {number} is {only_order(app).status}" in reminder.last_error
+
+
+def test_a_queued_reminder_still_goes_while_the_order_waits_for_payment(
+    app, client, sandbox, products, smtp
+):
+    place_and_get_session(client, products["MUG"], 1)
+    hold_lapses_in(app, timedelta(minutes=5))
+    with notifications.messages_committed.muted():
+        assert remind(app) == 1
+    with app.app_context():
+        assert notifications.deliver_due() == 1
+        db.session.remove()
+    assert len(smtp.messages) == 1

@@ -57,6 +57,10 @@ class DiscountRefused(DomainError):
     """A discount code that cannot be used for this cart or order; the message says why."""
 
 
+class BelowMinimumCharge(DomainError):
+    """A total above zero but below the least the payment provider will charge."""
+
+
 class ShippingUnavailable(DomainError):
     """The shipping method chosen does not exist or does not serve the destination."""
 

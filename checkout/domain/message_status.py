@@ -12,14 +12,18 @@ class MessageStatus(StrEnum):
     SENT = "sent"
     # Every attempt failed: staff must look at last_error.
     FAILED = "failed"
+    # No longer true when its turn came (a payment reminder for an order paid meanwhile):
+    # never sent; last_error says why.
+    SKIPPED = "skipped"
 
 
 M = MessageStatus
 
 MESSAGE_TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
-    M.PENDING: frozenset({M.SENT, M.FAILED}),
+    M.PENDING: frozenset({M.SENT, M.FAILED, M.SKIPPED}),
     M.SENT: frozenset(),
     M.FAILED: frozenset(),
+    M.SKIPPED: frozenset(),
 }
 
 # Attempts before a message is given up on, and the wait before each retry (doubling, capped).

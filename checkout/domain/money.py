@@ -2,6 +2,8 @@
 
 import pycountry
 
+from checkout.domain.errors import BelowMinimumCharge
+
 # ISO 4217 currencies with no minor unit, as Stripe treats them (amounts are whole units).
 ZERO_DECIMAL = frozenset(
     ["BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA"]
@@ -13,6 +15,16 @@ SYMBOLS = {
     "CHF": "CHF ", "KRW": "₩", "INR": "₹", "CNY": "CN¥", "HKD": "HK$", "SGD": "SGD ",
     "SEK": "SEK ", "NOK": "NOK ", "DKK": "DKK ", "PLN": "PLN ", "MXN": "MX$", "BRL": "R$",
     "ILS": "₪", "VND": "₫", "PHP": "₱", "TWD": "NT$", "THB": "THB ",
+}
+# Stripe's published minimum charge amounts, in minor units ("Minimum and maximum charge
+# amounts", docs.stripe.com/currencies). Stripe refuses a payment below them; for a currency
+# not listed it asks for the equivalent of USD 0.50 at the day's exchange rate, which the shop
+# cannot know, so those are left to Stripe's own answer.
+STRIPE_MINIMUM_CHARGE = {
+    "USD": 50, "AED": 200, "AUD": 50, "BGN": 100, "BRL": 50, "CAD": 50, "CHF": 50,
+    "CZK": 1500, "DKK": 250, "EUR": 50, "GBP": 30, "HKD": 400, "HUF": 17500, "INR": 50,
+    "JPY": 50, "MXN": 1000, "MYR": 200, "NOK": 300, "NZD": 50, "PLN": 200, "RON": 200,
+    "SEK": 300, "SGD": 50, "THB": 1000,
 }
 
 
@@ -53,3 +65,25 @@ def format_money(amount: int, currency: str) -> str:
 def format_shipping(amount: int, currency: str) -> str:
     """Render a shipping fee for people: nothing to pay reads "Free"."""
     return format_money(amount, currency) if amount else "Free"
+
+
+def minimum_charge(currency: str) -> int | None:
+    """The least Stripe charges in this currency, in minor units; None when Stripe lists none."""
+    return STRIPE_MINIMUM_CHARGE.get(currency.upper())
+
+
+def refuse_below_minimum_charge(
+    total: int, currency: str, what: str = "order", *, discounted: bool = False
+) -> None:
+    """Raise BelowMinimumCharge for a total above zero that Stripe would refuse to charge.
+
+    Zero is no payment at all: Stripe completes such a session as `no_payment_required`.
+    """
+    minimum = minimum_charge(currency)
+    if minimum is not None and 0 < total < minimum:
+        remedy = ", or take the discount code off" if discounted else ""
+        raise BelowMinimumCharge(
+            f"Stripe can't take a payment under {format_money(minimum, currency)}, and this "
+            f"{what} comes to {format_money(total, currency)}: add something to your "
+            f"cart{remedy}."
+        )

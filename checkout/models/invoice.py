@@ -100,3 +100,15 @@ class CreditNote(db.Model):
     reason: Mapped[str] = mapped_column(String(200))
 
     invoice: Mapped[Invoice] = relationship(back_populates="credit_notes")
+    refund: Mapped["Refund"] = relationship()  # noqa: F821 - models/payment.py
+
+    @property
+    def refund_failed_at(self) -> datetime | None:
+        """When the refund this note credits failed after all, or None while it stands.
+
+        The note keeps its number and stays issued (a numbered document is never withdrawn);
+        the page and PDF say the money never went back.
+        """
+        if self.refund.status in ("failed", "canceled"):
+            return self.refund.updated_at
+        return None

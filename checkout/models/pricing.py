@@ -102,7 +102,17 @@ class TaxRule(db.Model):
     name: Mapped[str] = mapped_column(String(50))
     # A decimal string ("8.875").
     percentage: Mapped[str] = mapped_column(String(12))
-    # The provider's tax_rate id, and whether it was made inclusive (PRICES_INCLUDE_TAX may
-    # change later: a rate made the other way is made again).
+    # The provider's tax_rate id, whether it was made inclusive and with which percentage.
+    # A provider's rate never changes either (Stripe's percentage is immutable), so a rule
+    # edited since, or PRICES_INCLUDE_TAX switched, has its rate made again.
     provider_id: Mapped[str | None] = mapped_column(String(255))
     provider_inclusive: Mapped[bool | None]
+    provider_percentage: Mapped[str | None] = mapped_column(String(12))
+
+    def has_provider_rate(self, inclusive: bool) -> bool:
+        """Say whether the provider's rate is this rule as it stands, made this way."""
+        return (
+            self.provider_id is not None
+            and self.provider_inclusive == inclusive
+            and self.provider_percentage == self.percentage
+        )

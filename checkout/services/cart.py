@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.errors import (
+    BelowMinimumCharge,
     DiscountRefused,
     OutOfStock,
     ProductUnavailable,
@@ -14,6 +15,7 @@ from checkout.domain.errors import (
     ShippingUnavailable,
     Shortage,
 )
+from checkout.domain.money import refuse_below_minimum_charge
 from checkout.domain.pricing import (
     MAX_QUANTITY_PER_LINE,
     Breakdown,
@@ -168,6 +170,8 @@ class CartSummary:
     discount_note: str | None = None
     # The context the totals were priced in (the discount's code, the shipping method's name).
     context: PricingContext | None = None
+    # Why Stripe would refuse to charge this total (above zero, below its minimum), if it would.
+    minimum_note: str | None = None
 
     @property
     def lines(self) -> list[PricedLine]:
@@ -205,9 +209,16 @@ def summarize(
         except DiscountRefused as exc:
             note = f"The code {cart.discount_code} does not apply: {exc}."
             context = store_context(country, shipping_code, subtotal=subtotal)
+    totals = price(lines, context)
+    try:
+        refuse_below_minimum_charge(totals.total, totals.currency, "cart",
+                                    discounted=totals.discount > 0)
+        minimum_note = None
+    except BelowMinimumCharge as exc:
+        minimum_note = str(exc)
     return CartSummary(
-        rows=list(zip(cart.lines, lines, strict=True)), totals=price(lines, context),
-        discount_note=note, context=context,
+        rows=list(zip(cart.lines, lines, strict=True)), totals=totals,
+        discount_note=note, context=context, minimum_note=minimum_note,
     )
 
 

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from checkout.domain.errors import EmptyCart, GatewayUnavailable, OrderNotPayable, OutOfStock
+from checkout.domain.errors import (
+    BelowMinimumCharge,
+    EmptyCart,
+    GatewayUnavailable,
+    OrderNotPayable,
+    OutOfStock,
+)
+from checkout.domain.money import refuse_below_minimum_charge
 from checkout.domain.order_status import OrderStatus
 from checkout.domain.pricing import PricingContext, context_to_dict, price
 from checkout.extensions import db
@@ -48,6 +55,7 @@ def place_order(
     prices it (default: the store's context for the destination, the shipping method chosen
     and the code on the cart). The code's use is counted in this same transaction; when the
     last use went to another order meanwhile, DiscountRefused says so and nothing is placed.
+    A total Stripe would refuse to charge (above zero, below its minimum) is BelowMinimumCharge.
     The destination's tax rates are made at the provider first, with no transaction open.
     """
     pricing.publish_tax_rates(details.country)
@@ -83,6 +91,12 @@ def place_order(
         db.session.rollback()
         raise
     totals = price(lines, context)
+    try:
+        refuse_below_minimum_charge(totals.total, totals.currency,
+                                    discounted=totals.discount > 0)
+    except BelowMinimumCharge:
+        db.session.rollback()
+        raise
     order = Order(
         checkout_token=checkout_token,
         user_id=user_id,

@@ -1,15 +1,31 @@
 """The demo catalog `make run` loads: a dozen products, a few low, one one-of-a-kind."""
 
+from flask import current_app
 from sqlalchemy import select
 
 from checkout.demo_catalog import PRODUCTS
+from checkout.domain.money import exponent
 from checkout.extensions import db
 from checkout.models import DiscountCode, Product, ShippingOption, Stock, StockMovement, TaxRule
 from checkout.models.inventory import MovementReason
 
 
+def demo_amount(usd_cents: int, currency: str) -> int:
+    """A demo price written in US cents, in the minor units of the store's currency.
+
+    The demo reads the same figure in any currency with cents or mils ($5.95, €5.95, KWD
+    5.950); a currency with no minor unit takes a hundred units per dollar, rounded up to a
+    whole hundred (¥600), about what a Japanese shop would ask. No exchange rate is implied.
+    """
+    digits = exponent(currency)
+    if digits == 0:
+        return -(-usd_cents // 100) * 100
+    return usd_cents * 10 ** (digits - 2)
+
+
 def load_demo_catalog() -> int:
     """Add the demo products that are not there yet; return how many were added."""
+    currency = current_app.config["STORE_CURRENCY"]
     existing = set(db.session.scalars(select(Product.sku)))
     added = 0
     for item in PRODUCTS:
@@ -21,7 +37,7 @@ def load_demo_catalog() -> int:
             title=item["title"],
             description=item["description"],
             image=f"img/products/{item['slug']}.svg",
-            price=item["price"],
+            price=demo_amount(item["price"], currency),
         )
         product.stock = Stock(on_hand=item["on_hand"], held=0)
         db.session.add(product)
@@ -49,13 +65,15 @@ DEMO_COUNTRIES = (
 def load_demo_pricing(prices_include_tax: bool) -> list[str]:
     """Add WELCOME10, the Standard and Express methods and a tax rate if missing; say what."""
     added = []
+    currency = current_app.config["STORE_CURRENCY"]
     if db.session.scalar(select(DiscountCode.id).where(DiscountCode.code == "WELCOME10")) is None:
         db.session.add(DiscountCode(code="WELCOME10", percent_off="10"))
         added.append("discount code WELCOME10 (10% off, no minimum, unlimited)")
     methods = [
-        ShippingOption(code="standard", name="Standard", amount=595, free_above=7500,
-                       countries=DEMO_COUNTRIES, position=1),
-        ShippingOption(code="express", name="Express", amount=1495,
+        ShippingOption(code="standard", name="Standard", amount=demo_amount(595, currency),
+                       free_above=demo_amount(7500, currency), countries=DEMO_COUNTRIES,
+                       position=1),
+        ShippingOption(code="express", name="Express", amount=demo_amount(1495, currency),
                        countries="US,CA,GB", position=2),
     ]
     existing = set(db.session.scalars(select(ShippingOption.code)))

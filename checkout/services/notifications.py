@@ -15,6 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 from blinker import Namespace
 from flask import current_app, has_app_context
@@ -175,11 +176,17 @@ def alert_staff(order: Order, flag_code: FlagCode, detail: str, *, cause: str) -
 
     Keyed by order, reason and `cause` (the refund, session or dispute behind it), per
     recipient: a replayed event alerts nobody twice, while a second refund failing or a
-    second dispute on the same order is news.
+    second dispute on the same order is news. With nobody to alert (no staff account, no
+    STAFF_ALERT_EMAIL), the alert goes to the shop's own sender address and says how to fix
+    that: a disputed payment must not wait unseen in a log.
     """
     recipients = staff_recipients()
-    if not recipients:
-        log.warning("order %s flagged %s with no staff to alert", order.number, flag_code)
+    unrouted = not recipients
+    if unrouted:
+        sender = parseaddr(current_app.config["MAIL_FROM"] or "")[1]
+        log.warning("order %s flagged %s with no staff to alert: sent to the sender address "
+                    "%r; set STAFF_ALERT_EMAIL", order.number, flag_code, sender)
+        recipients = [sender] if "@" in sender else []
     context = {
         "order_number": order.number,
         "staff_alert": True,
@@ -187,6 +194,7 @@ def alert_staff(order: Order, flag_code: FlagCode, detail: str, *, cause: str) -
         "detail": detail,
         "customer_name": order.ship_name,
         "customer_email": order.email,
+        "unrouted": unrouted,
     }
     return sum(
         enqueue(
@@ -247,15 +255,39 @@ def _claim(now: datetime) -> list[Claimed]:
                 .with_for_update(skip_locked=True)
             )
         )
+        claimed = []
         for row in rows:
+            stale = _no_longer_true(row)
+            if stale:
+                row.move_to(MessageStatus.SKIPPED)
+                row.last_error = stale
+                continue
             row.claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
             row.attempts += 1
-        claimed = [Claimed(r.id, r.key, r.template, r.recipient, r.data) for r in rows]
+            claimed.append(Claimed(row.id, row.key, row.template, row.recipient, row.data))
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return claimed
+
+
+def _no_longer_true(row: OutboxMessage) -> str | None:
+    """Why a message written earlier must not go out now, or None when it still should.
+
+    A payment reminder waits in the outbox (a worker down, a retry after a mail server
+    failure); if the order was paid, cancelled or expired meanwhile, "still waiting for
+    payment" would be false.
+    """
+    if row.template != "payment_reminder":
+        return None
+    number = row.data["order_number"]
+    order = db.session.scalar(select(Order).where(Order.number == number))
+    if order is None:
+        return f"not sent: order {number} no longer exists"
+    if not order.awaiting_payment:
+        return f"not sent: order {number} is {order.status}, no longer waiting for payment"
+    return None
 
 
 def _deliver(message: Claimed, now: datetime) -> int:

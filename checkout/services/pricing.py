@@ -86,7 +86,7 @@ def tax_rates_for(country: str | None) -> tuple[TaxRate, ...]:
     )
     return tuple(
         TaxRate(rule.name, Decimal(rule.percentage), inclusive,
-                rule.provider_id if rule.provider_inclusive == inclusive else None)
+                rule.provider_id if rule.has_provider_rate(inclusive) else None)
         for rule in rules
     )
 
@@ -94,9 +94,10 @@ def tax_rates_for(country: str | None) -> tuple[TaxRate, ...]:
 def publish_tax_rates(country: str | None) -> None:
     """Make at the provider the destination's tax rates it does not have yet; keep their ids.
 
-    Commits what was read, calls with no transaction open, and records each id in its own
-    commit. The idempotency key names the rule's terms, so a lost answer retried (or two
-    shoppers at once) gets the same rate back, never a second one.
+    A rule whose percentage or inclusiveness changed since its rate was made gets a new rate
+    (the provider's are immutable). Commits what was read, calls with no transaction open, and
+    records each id in its own commit. The idempotency key names the rule's terms, so a lost
+    answer retried (or two shoppers at once) gets the same rate back, never a second one.
     """
     if not country:
         return
@@ -104,7 +105,7 @@ def publish_tax_rates(country: str | None) -> None:
     missing = [
         (rule.id, rule.name, rule.percentage)
         for rule in db.session.scalars(select(TaxRule).where(TaxRule.country == country))
-        if rule.provider_id is None or rule.provider_inclusive != inclusive
+        if not rule.has_provider_rate(inclusive)
     ]
     db.session.commit()
     for rule_id, name, percentage in missing:
@@ -116,7 +117,8 @@ def publish_tax_rates(country: str | None) -> None:
         db.session.execute(
             update(TaxRule)
             .where(TaxRule.id == rule_id, TaxRule.percentage == percentage)
-            .values(provider_id=rate_id, provider_inclusive=inclusive)
+            .values(provider_id=rate_id, provider_inclusive=inclusive,
+                    provider_percentage=percentage)
         )
         db.session.commit()
 

@@ -35,6 +35,7 @@ def show(discount_form: DiscountForm | None = None, discount_error: str | None =
         discount_form=discount_form or DiscountForm(formdata=None),
         discount_code=cart.discount_code if cart else None,
         discount_note=summary.discount_note,
+        minimum_note=summary.minimum_note,
         discount_error=discount_error,
         shipping_later=bool(pricing.shipping_choices()),
     )

@@ -15,6 +15,7 @@ from flask import (
 from flask_login import current_user
 
 from checkout.domain.errors import (
+    BelowMinimumCharge,
     DiscountRefused,
     EmptyCart,
     GatewayUnavailable,
@@ -126,6 +127,8 @@ def place():
         code = current_cart().discount_code if current_cart() else None
         return _review(form, 409, problem=f"The code {code} cannot be used: {exc}. Remove it "
                        "from your cart to check out without it.")
+    except BelowMinimumCharge as exc:
+        return _review(form, 422, problem=str(exc))
     except GatewayUnavailable:
         flash(NOT_PLACED, "error")
         return _review(form, 503)

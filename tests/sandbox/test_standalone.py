@@ -171,7 +171,9 @@ def test_flask_app_stripe_sandbox_runs_the_control_commands(tmp_path: Path) -> N
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     # The offset is kept in the store, so a second command sees the first one's advance.
     assert int(now.stdout) >= int(result.stdout) - 1 >= 0
-    assert abs(int(now.stdout) - int(result.stdout)) < 5
+    # Not advanced twice (that would be 3600 more); the margin is a second command's start-up
+    # time, which is several seconds on a loaded machine.
+    assert abs(int(now.stdout) - int(result.stdout)) < 60
 
 
 def test_serve_refuses_a_live_key_before_listening(tmp_path: Path) -> None:
