@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from checkout.domain.payment_status import PaymentStatus, RefundStatus
 from checkout.extensions import db
-from checkout.models import OrderEvent, OrderFlag, RefundLine, StockMovement, User
+from checkout.models import OrderEvent, OrderFlag, Payment, RefundLine, StockMovement, User
 from checkout.models.order import FlagCode
+from tests.conftest import csrf_token
 from tests.refund_support import (
     REFUND_FAILS_LATER,
     ledger_state,
@@ -17,7 +18,6 @@ from tests.refund_support import (
     refund_form,
     refunds_of,
 )
-from tests.conftest import csrf_token
 from tests.staff.conftest import sign_in
 from tests.state import guest_token, stock_of, text_of
 
@@ -41,7 +41,6 @@ def test_the_form_is_prefilled_with_what_is_left_counting_pending_and_outside_re
     page = text_of(admin.get(f"/staff/orders/{number}/refund"))
     assert 'name="amount" type="text" value="48.00"' in page
     with app.app_context():
-        from checkout.models import Payment
         intent = db.session.scalar(select(Payment.payment_intent_id))
     sandbox.dashboard_refund(intent, amount=800)
     sandbox.deliver_pending()
@@ -104,7 +103,7 @@ def test_a_refund_by_lines_with_restock_gives_back_the_lines_share_and_the_units
         assert (line.order_line_id, line.quantity, line.restocked) == (ids["MUG"], 1, True)
     page = text_of(admin.get(f"/staff/orders/{number}/refund"))
     # The refunded unit is counted: one mug is left to refund.
-    assert f'max="1" value="" aria-label="Units of Stoneware Mug' in page
+    assert 'max="1" value="" aria-label="Units of Stoneware Mug' in page
 
 
 def test_a_refund_by_lines_without_restock_moves_no_stock(app, client, admin, sandbox, products):
@@ -253,7 +252,6 @@ def test_a_refund_made_in_the_stripe_dashboard_appears_on_the_refund_page(
 ):
     number = paid_order(app, client, sandbox, {products["MUG"]: 2})
     with app.app_context():
-        from checkout.models import Payment
         intent = db.session.scalar(select(Payment.payment_intent_id))
     made = sandbox.dashboard_refund(intent)
     sandbox.deliver_pending()
