@@ -1,4 +1,4 @@
-"""Shoppers ask for a refund from their order page; staff approve (a refund) or reject (a reason)."""
+"""Shoppers ask for a refund on their order page; staff approve (a refund) or reject (why)."""
 
 import pytest
 from sqlalchemy import select
