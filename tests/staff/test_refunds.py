@@ -4,10 +4,12 @@ import threading
 
 from sqlalchemy import select
 
+from checkout.domain.errors import GatewayUnavailable
 from checkout.domain.payment_status import PaymentStatus, RefundStatus
 from checkout.extensions import db
 from checkout.models import OrderEvent, OrderFlag, Payment, RefundLine, StockMovement, User
 from checkout.models.order import FlagCode
+from checkout.services import refunds
 from tests.conftest import csrf_token
 from tests.refund_support import (
     REFUND_FAILS_LATER,
@@ -271,3 +273,30 @@ def test_an_unknown_order_is_a_404_and_plain_staff_cannot_refund(
                                        "refund_token": "x" * 24}, amount="1.00")
     assert response.status_code == 403
     assert refunds_of(app) == []
+
+
+def test_a_refund_the_provider_has_not_taken_yet_stays_pending_and_counts_against_the_rest(
+    app, client, admin, sandbox, products, monkeypatch
+):
+    number = paid_order(app, client, sandbox, {products["MUG"]: 2})
+    gateway = app.extensions["payments"]
+
+    def unreachable(*args, **kwargs):
+        raise GatewayUnavailable("The payment provider could not be reached.")
+
+    monkeypatch.setattr(gateway, "refund", unreachable)
+    response = _refund(admin, number, amount="10.00")
+    assert response.status_code == 303
+    assert refunds_of(app) == [(1000, RefundStatus.PENDING, "damaged")]
+    page = text_of(admin.get(f"/staff/orders/{number}/refund"))
+    assert "Refund of $10.00 is pending." in page
+    assert 'name="amount" type="text" value="38.00"' in page and "not sent yet" in page
+    assert "status-refund" not in page  # nothing confirmed yet
+    shopper_page = text_of(client.get(f"/orders/{number}?t={guest_token(app, number)}"))
+    assert "$10.00 · on its way back to you" in shopper_page
+
+    monkeypatch.undo()
+    with app.app_context():
+        assert refunds.send_unsent() == 1
+    assert refunds_of(app) == [(1000, RefundStatus.SUCCEEDED, "damaged")]
+    assert "Partially refunded" in text_of(admin.get(f"/staff/orders/{number}/refund"))
