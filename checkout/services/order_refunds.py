@@ -179,10 +179,22 @@ def refund_order(order_number: str, **request) -> Refund:
         raise RefundNotAllowed(f"There is no order {order_number}.")
     try:
         refund = issue_refund(order, **request)
+    except Exception:
+        db.session.rollback()
+        raise
+    return commit_and_send(refund)
+
+
+def commit_and_send(refund: Refund) -> Refund:
+    """Commit the refund just written, then send it with no transaction open; return it anew.
+
+    A provider that cannot be reached leaves it pending for the upkeep job to send again.
+    """
+    refund_id, order_id = refund.id, refund.order_id
+    try:
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    refund_id = refund.id
-    refunds.send_unsent(order.id)
+    refunds.send_unsent(order_id)
     return db.session.get(Refund, refund_id)

@@ -22,7 +22,7 @@ from checkout.models import Order, Refund, RefundRequest
 from checkout.models.order import EventKind
 from checkout.models.payment import RefundReason
 from checkout.models.refund import RefundRequestStatus
-from checkout.services import notifications, order_refunds, refunds
+from checkout.services import notifications, order_refunds
 from checkout.services.orders import access_token, lock_order
 
 QUEUE_DECIDED_SHOWN = 50
@@ -190,13 +190,10 @@ def approve_request(
                      user_id=user_id)
         _mail(order, request, "refund_request_approved", amount=refund.amount,
               currency=refund.currency)
-        db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    refund_id = refund.id
-    refunds.send_unsent(order.id)
-    return db.session.get(Refund, refund_id)
+    return order_refunds.commit_and_send(refund)
 
 
 def reject_request(
