@@ -59,6 +59,13 @@ class RefundState:
         return tuple(r for r in self.refunds if r.status == RefundStatus.FAILED)
 
 
+def line_words(order: Order, quantities: Mapping[int, int]) -> str:
+    """Units per line in words: "2 × Stoneware Mug, 1 × Brass Pen"."""
+    titles = {line.id: line.title for line in order.lines}
+    return ", ".join(f"{units} × {titles.get(line_id, 'a removed line')}"
+                     for line_id, units in quantities.items())
+
+
 def captured_payments(order: Order) -> list[Payment]:
     """The order's payments whose money was captured, oldest first."""
     payments = db.session.scalars(
@@ -159,7 +166,7 @@ def issue_refund(
                               note=f"refund of order {order.number}", order_id=order.id)
             order.record(EventKind.STOCK, f"{units} × {line.title} back in stock.",
                          actor=actor, user_id=user_id)
-    words = ", ".join(f"{units} × {by_id[i].title}" for i, units in chosen.items())
+    words = line_words(order, chosen)
     why = reason_label(reason) + (f": {note}" if note else "")
     order.record(
         EventKind.PAYMENT, f"Refund reason: {why}" + (f"; lines: {words}." if words else "."),

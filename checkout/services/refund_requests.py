@@ -28,13 +28,6 @@ from checkout.services.orders import access_token, lock_order
 QUEUE_DECIDED_SHOWN = 50
 
 
-def line_words(order: Order, quantities: Mapping[int, int]) -> str:
-    """Units per line in words: "2 × Stoneware Mug, 1 × Brass Pen"."""
-    titles = {line.id: line.title for line in order.lines}
-    return ", ".join(f"{units} × {titles.get(line_id, 'a removed line')}"
-                     for line_id, units in quantities.items())
-
-
 def requests_of(order: Order) -> list[RefundRequest]:
     """The order's refund requests, newest first."""
     return list(db.session.scalars(
@@ -95,7 +88,8 @@ def _create(order, quantities, reason, *, actor, user_id) -> RefundRequest:
     )
     db.session.add(request)
     order.record(
-        EventKind.PAYMENT, f"Refund requested for {line_words(order, chosen)}: {reason}",
+        EventKind.PAYMENT,
+        f"Refund requested for {order_refunds.line_words(order, chosen)}: {reason}",
         actor=actor, user_id=user_id,
     )
     db.session.flush()
@@ -127,7 +121,8 @@ def queue() -> list[QueueItem]:
     items = []
     for request in pending + decided:
         order = db.session.get(Order, request.order_id)
-        items.append(QueueItem(request, order, line_words(order, request.quantities)))
+        words = order_refunds.line_words(order, request.quantities)
+        items.append(QueueItem(request, order, words))
     return items
 
 
@@ -161,7 +156,7 @@ def _mail(order: Order, request: RefundRequest, template: str, **extra) -> None:
             "order_number": order.number,
             "access_token": access_token(order),
             "customer_name": order.ship_name,
-            "lines": line_words(order, request.quantities),
+            "lines": order_refunds.line_words(order, request.quantities),
             "decision_note": request.decision_note,
             **extra,
         },
