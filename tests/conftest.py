@@ -89,7 +89,7 @@ def _refuse_provider_calls_inside_a_transaction(app: Flask) -> None:
 
 
 TABLES_CHILD_FIRST = [
-    "credit_note", "invoice_line", "invoice", "document_sequence",
+    "credit_note", "invoice_line", "invoice", "document_sequence", "refund_request", "refund_line",
     "webhook_event", "refund", "payment", "checkout_attempt", "stock_hold", "stock_movement",
     "discount_redemption", "discount_code", "shipping_option", "tax_rule", "order_event",
     "order_flag", "order_line", '"order"', "cart_line", "cart", "stock", "product", '"user"',

@@ -95,3 +95,11 @@ class RestoreLinkExpired(DomainError):
 
 class OrderNotRestorable(DomainError):
     """An order whose items cannot go back in a cart: it did not end expired and unpaid."""
+
+
+class RefundRequestRefused(DomainError):
+    """A shopper's refund request the order cannot take: not paid, one already open, bad lines."""
+
+
+class RequestAlreadyDecided(DomainError):
+    """A refund request staff already approved or rejected: it is not decided twice."""

@@ -1,5 +1,7 @@
 """Money in integer minor units: currency exponents and display formatting."""
 
+import re
+
 import pycountry
 
 from checkout.domain.errors import BelowMinimumCharge
@@ -87,3 +89,28 @@ def refuse_below_minimum_charge(
             f"{what} comes to {format_money(total, currency)}: add something to your "
             f"cart{remedy}."
         )
+
+
+# The largest amount Stripe accepts for one price (eight digits of minor units).
+MAX_AMOUNT = 99_999_999
+# ASCII digits only, and few enough that a typed number can never be huge.
+_AMOUNT = re.compile(r"^([0-9]{0,12})(?:\.([0-9]{0,12}))?$")
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """Read an amount typed in major units ("19.99") as exact minor units (1999); MoneyError if not.
+
+    No float ever touches it: more decimals than the currency has is refused, never rounded.
+    """
+    digits = exponent(currency)
+    match = _AMOUNT.match(text.strip().replace(",", ""))
+    if match is None or not any(match.groups()):
+        raise MoneyError("Enter an amount like 19.99.")
+    whole, minor = match.group(1) or "0", (match.group(2) or "").rstrip("0")
+    if len(minor) > digits:
+        places = f"{digits} decimal places" if digits else "no decimal places"
+        raise MoneyError(f"{currency.upper()} amounts have {places}.")
+    amount = int(whole) * 10**digits + (int(minor.ljust(digits, "0")) if digits else 0)
+    if amount > MAX_AMOUNT:
+        raise MoneyError(f"The most an amount may be is {format_money(MAX_AMOUNT, currency)}.")
+    return amount

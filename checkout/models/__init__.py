@@ -8,11 +8,13 @@ from checkout.models.order import Order, OrderEvent, OrderFlag, OrderLine
 from checkout.models.outbox import OutboxMessage
 from checkout.models.payment import CheckoutAttempt, Payment, Refund, WebhookEvent
 from checkout.models.pricing import DiscountCode, DiscountRedemption, ShippingOption, TaxRule
+from checkout.models.refund import RefundLine, RefundRequest
 from checkout.models.user import User
 
 __all__ = [
     "Cart", "CartLine", "CheckoutAttempt", "CreditNote", "DiscountCode", "DiscountRedemption",
     "DocumentSequence", "Invoice", "InvoiceLine", "Order", "OrderEvent", "OrderFlag",
-    "OrderLine", "OutboxMessage", "Payment", "Product", "Refund", "ShippingOption", "Stock",
+    "OrderLine", "OutboxMessage", "Payment", "Product", "Refund", "RefundLine",
+    "RefundRequest", "ShippingOption", "Stock",
     "StockHold", "StockMovement", "TaxRule", "User", "WebhookEvent",
 ]

@@ -108,6 +108,16 @@ class RefundReason(StrEnum):
     DUPLICATE = "duplicate"
     # Made outside the shop (the provider's dashboard); the reason is not ours to know.
     EXTERNAL = "external"
+    # Staff reasons (the refund form): the goods arrived damaged or faulty.
+    DAMAGED = "damaged"
+    # The parcel never arrived.
+    NOT_RECEIVED = "not_received"
+    # The shop sent the wrong item.
+    WRONG_ITEM = "wrong_item"
+    # Money given back as a gesture, nothing wrong with the order.
+    GOODWILL = "goodwill"
+    # None of the above: the refund's note says why.
+    OTHER = "other"
 
 
 class Refund(db.Model):
@@ -128,6 +138,8 @@ class Refund(db.Model):
     # None until the provider answered (a refund asked for while it was unreachable).
     provider_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     failure_reason: Mapped[str | None] = mapped_column(String(120))
+    # Staff's own words on why, beside the reason's code.
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Who asked: an actor name ("system", "stripe", a staff member's e-mail) and their account.
     requested_by: Mapped[str] = mapped_column(String(120))
     requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

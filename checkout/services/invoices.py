@@ -36,6 +36,11 @@ REASONS = {
     RefundReason.REQUESTED_BY_CUSTOMER: "Requested by the customer",
     RefundReason.DUPLICATE: "Duplicate payment",
     RefundReason.EXTERNAL: "Refund",
+    RefundReason.DAMAGED: "Arrived damaged or faulty",
+    RefundReason.NOT_RECEIVED: "Never arrived",
+    RefundReason.WRONG_ITEM: "Wrong item sent",
+    RefundReason.GOODWILL: "Goodwill refund",
+    RefundReason.OTHER: "Refund",
 }
 
 

@@ -9,6 +9,7 @@ from checkout.domain.availability import availability
 from checkout.domain.money import format_money, format_shipping
 from checkout.domain.order_status import OrderStatus
 from checkout.domain.pricing import MAX_QUANTITY_PER_LINE
+from checkout.services.order_refunds import reason_label, refund_state
 from checkout.web.shopper import init_cart_cookie
 
 
@@ -32,6 +33,9 @@ def init_templating(app: Flask) -> None:
     app.add_template_global(city_line, "city_line")
     app.add_template_global(availability, "availability")
     app.add_template_global(MAX_QUANTITY_PER_LINE, "max_quantity")
+    # An order's refunds and its "partially refunded"/"refunded" label, for any page.
+    app.add_template_global(refund_state, "refund_state")
+    app.add_template_global(reason_label, "refund_reason")
 
     @app.context_processor
     def _store() -> dict:

@@ -1,0 +1,148 @@
+"""Refunds in the back office: an admin's refund of an order, and the shoppers' requests."""
+
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from checkout.domain.errors import RefundNotAllowed, RefundRequestRefused, RequestAlreadyDecided
+from checkout.domain.money import MoneyError, format_money, parse_amount
+from checkout.forms.refunds import (
+    ApproveRequestForm,
+    RejectRequestForm,
+    StaffRefundForm,
+    line_quantities,
+    major_units,
+)
+from checkout.models.payment import RefundReason
+from checkout.services import order_refunds, orders, refund_requests
+from checkout.web.staff.access import admin_only
+
+bp = Blueprint("refunds", __name__)
+
+
+def _order(number: str):
+    order = orders.find_order(number)
+    if order is None:
+        abort(404, "There is no order with that number.")
+    return order
+
+
+def _refund_page(order, form: StaffRefundForm, status: int = 200, problem: str | None = None):
+    return render_template(
+        "staff/refunds/new.html", order=order, form=form, problem=problem,
+        state=order_refunds.refund_state(order), lines=order_refunds.refundable_lines(order),
+    ), status
+
+
+@bp.route("/orders/<number>/refund", methods=["GET", "POST"])
+@admin_only
+def new(number: str):
+    """Refund an order by amount or by lines, with a reason and optional restock."""
+    order = _order(number)
+    form = StaffRefundForm()
+    if request.method == "GET":
+        form.refund_token.data = secrets.token_urlsafe(24)
+        form.amount.data = major_units(order_refunds.refund_state(order).left, order.currency)
+        return _refund_page(order, form)
+    if not form.validate():
+        return _refund_page(order, form, 422)
+    amount = quantities = None
+    try:
+        if form.mode.data == "amount":
+            amount = parse_amount(form.amount.data, order.currency)
+        else:
+            quantities = line_quantities(request.form, [line.id for line in order.lines])
+    except MoneyError as exc:
+        form.amount.errors = [str(exc)]
+        return _refund_page(order, form, 422)
+    except ValueError as exc:
+        return _refund_page(order, form, 422, problem=str(exc))
+    try:
+        refund = order_refunds.refund_order(
+            number, amount=amount, quantities=quantities, reason=RefundReason(form.reason.data),
+            note=(form.note.data or "").strip(), restock=form.restock.data,
+            key=f"staff-refund-{form.refund_token.data}", actor=current_user.email,
+            user_id=current_user.id,
+        )
+    except RefundNotAllowed as exc:
+        return _refund_page(_order(number), form, 409, problem=str(exc))
+    flash(f"Refund of {format_money(refund.amount, refund.currency)} is {refund.status}.",
+          "success")
+    return redirect(url_for("staff.refunds.new", number=number), 303)
+
+
+def _prefix(kind: str, request_id: int) -> str:
+    """Field names per request and action, so every form on the queue page is its own."""
+    return f"{kind}-{request_id}"
+
+
+def _queue_page(status: int = 200, problem: str | None = None, posted=None):
+    """The queue, each open request with its approve and reject forms (`posted`: one sent)."""
+    items = refund_requests.queue()
+    forms = {}
+    for item in items:
+        forms[item.request.id] = (
+            ApproveRequestForm(formdata=None, prefix=_prefix("approve", item.request.id)),
+            RejectRequestForm(formdata=None, prefix=_prefix("reject", item.request.id)),
+        )
+    if posted is not None:
+        request_id, form = posted
+        approve_form, reject_form = forms.get(request_id, (None, None))
+        forms[request_id] = (
+            (form, reject_form) if isinstance(form, ApproveRequestForm) else (approve_form, form)
+        )
+    return render_template(
+        "staff/refunds/requests.html", items=items, problem=problem, forms=forms
+    ), status
+
+
+@bp.get("/refund-requests")
+def requests():
+    """List the shoppers' refund requests: open ones first."""
+    return _queue_page()
+
+
+def _request_or_404(request_id: int):
+    found = refund_requests.find_request(request_id)
+    if found is None:
+        abort(404, "There is no such refund request.")
+    return found
+
+
+@bp.post("/refund-requests/<int:request_id>/approve")
+@admin_only
+def approve(request_id: int):
+    """Approve a refund request: the refund is issued at once."""
+    _request_or_404(request_id)
+    form = ApproveRequestForm(prefix=_prefix("approve", request_id))
+    if not form.validate():
+        return _queue_page(422, posted=(request_id, form))
+    try:
+        refund = refund_requests.approve_request(
+            request_id, restock=form.restock.data, note=(form.note.data or "").strip(),
+            actor=current_user.email, user_id=current_user.id,
+        )
+    except (RequestAlreadyDecided, RefundNotAllowed) as exc:
+        return _queue_page(409, problem=str(exc))
+    flash(f"Request approved: refund of {format_money(refund.amount, refund.currency)} is "
+          f"{refund.status}.", "success")
+    return redirect(url_for("staff.refunds.requests"), 303)
+
+
+@bp.post("/refund-requests/<int:request_id>/reject")
+@admin_only
+def reject(request_id: int):
+    """Reject a refund request with a reason the shopper sees."""
+    _request_or_404(request_id)
+    form = RejectRequestForm(prefix=_prefix("reject", request_id))
+    if not form.validate():
+        return _queue_page(422, posted=(request_id, form))
+    try:
+        refund_requests.reject_request(
+            request_id, note=form.note.data, actor=current_user.email, user_id=current_user.id
+        )
+    except (RequestAlreadyDecided, RefundRequestRefused) as exc:
+        return _queue_page(409, problem=str(exc))
+    flash("Request declined; the shopper sees your reason.", "success")
+    return redirect(url_for("staff.refunds.requests"), 303)
