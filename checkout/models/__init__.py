@@ -1,5 +1,6 @@
 """Every model, imported so the metadata knows them all (migrations, create_all)."""
 
+from checkout.models.address import Address
 from checkout.models.cart import Cart, CartLine
 from checkout.models.catalog import Product
 from checkout.models.inventory import Stock, StockHold, StockMovement
@@ -11,6 +12,7 @@ from checkout.models.pricing import DiscountCode, DiscountRedemption, ShippingOp
 from checkout.models.user import User
 
 __all__ = [
+    "Address",
     "Cart", "CartLine", "CheckoutAttempt", "CreditNote", "DiscountCode", "DiscountRedemption",
     "DocumentSequence", "Invoice", "InvoiceLine", "Order", "OrderEvent", "OrderFlag",
     "OrderLine", "OutboxMessage", "Payment", "Product", "Refund", "ShippingOption", "Stock",
