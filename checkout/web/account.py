@@ -50,11 +50,14 @@ def _safe_next(user) -> str:
     return url_for("staff.dashboard.index" if user.is_staff else "account.orders")
 
 
+def _orders_joined(attached: int) -> str:
+    return f"{attached} earlier order{'s' if attached > 1 else ''} joined your account."
+
+
 def _connect_guest_orders(user) -> None:
     attached = accounts.connect_guest_orders(user)
     if attached:
-        flash(f"{attached} earlier order{'s' if attached > 1 else ''} placed with "
-              f"{user.email} joined your account.", "success")
+        flash(_orders_joined(attached), "success")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -141,6 +144,12 @@ def orders_list():
     return render_template("account/orders.html", orders=order_history(current_user.id))
 
 
+def _check_button() -> None:
+    """Refuse a button's POST without a valid CSRF token (400), before it changes anything."""
+    if not EmptyForm().validate():
+        abort(400, "This form is out of date. Reload the page and try again.")
+
+
 def _settings_page(password_form: ChangePasswordForm, status: int = 200):
     return render_template(
         "account/settings.html", password_form=password_form, form=EmptyForm()
@@ -179,8 +188,7 @@ def change_password():
 @login_required
 def sign_out_everywhere():
     """Sign the account out of every browser, this one included."""
-    if not EmptyForm().validate():
-        abort(400, "This form is out of date. Reload the page and try again.")
+    _check_button()
     accounts.sign_out_everywhere(current_user._get_current_object())
     logout_user()
     flash("You are signed out everywhere.", "success")
@@ -191,8 +199,7 @@ def sign_out_everywhere():
 @login_required
 def send_verification():
     """Mail a link that proves the account's e-mail address."""
-    if not EmptyForm().validate():
-        abort(400, "This form is out of date. Reload the page and try again.")
+    _check_button()
     accounts.request_email_verification(current_user._get_current_object())
     flash(f"We sent a link to {current_user.email}: open it to confirm the address.", "info")
     return redirect(url_for("account.settings"), 303)
@@ -213,12 +220,11 @@ def verify_email(token: str):
         user = accounts.user_of_verification_token(token, _signed_in_user())
         if request.method == "GET":
             return render_template("account/verify.html", email=user.email, form=EmptyForm())
-        if not EmptyForm().validate():
-            abort(400, "This form is out of date. Reload the page and try again.")
+        _check_button()
         attached = accounts.verify_email(token, _signed_in_user())
     except InvalidVerificationLink as exc:
         abort(400, f"{exc} Ask for a new one from your account page.")
-    joined = f" {attached} earlier order{'s' if attached != 1 else ''} joined your account."
+    joined = f" {_orders_joined(attached)}" if attached else ""
     flash(f"Your e-mail address is confirmed.{joined}", "success")
     if current_user.is_authenticated:
         return redirect(url_for("account.orders"), 303)
@@ -239,8 +245,7 @@ def addresses_list():
 @login_required
 def delete_address(address_id: int):
     """Delete one of the shopper's saved addresses; another shopper's is a 404."""
-    if not EmptyForm().validate():
-        abort(400, "This form is out of date. Reload the page and try again.")
+    _check_button()
     if not addresses.forget(current_user.id, address_id):
         abort(404, "We could not find that address.")
     flash("The address is deleted.", "success")
