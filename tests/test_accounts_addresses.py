@@ -1,11 +1,13 @@
 """The address a signed-in shopper shipped to is offered at the next checkout and can be deleted."""
 
 import re
+import threading
 
 from sqlalchemy import func, select
 
 from checkout.extensions import db
 from checkout.models import Address
+from checkout.services import addresses
 from tests.accounts_support import make_shopper, signed_in_browser
 from tests.conftest import csrf_token
 from tests.shop import ADDRESS, add_to_cart, session_id_of, submit_checkout
@@ -120,4 +122,29 @@ def test_deleting_needs_a_csrf_token_and_a_signed_in_browser(app, client, produc
     signed_out = client.post(f"/account/addresses/{address_id}/delete",
                              data={"csrf_token": csrf_token(client)})
     assert signed_out.status_code == 302
+    assert saved_count(app) == 1
+
+
+def test_the_same_address_saved_by_many_orders_at_once_is_one_row_and_fails_none(app):
+    user_id = make_shopper(app, EMAIL)
+    barrier, errors = threading.Barrier(8), []
+
+    def save() -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                addresses.remember(user_id, name="Ada", line1="1 Row", line2="", city="Town",
+                                   postal_code="12345", country="US")
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - every failure is the finding
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=save) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
     assert saved_count(app) == 1
