@@ -1,5 +1,6 @@
 """The checkout application factory: a table of contents of what the app is made of."""
 
+import hmac
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,15 @@ def register_extensions(app: Flask) -> None:
     from checkout.models.user import User
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_id: str) -> User | None:
+        # "<id>:<token>": a session from before the account's last password change or
+        # "sign out everywhere" carries an old token and opens nothing. So does a bare "<id>"
+        # from before tokens existed: those browsers sign in once more.
+        user_id, _, token = session_id.partition(":")
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() and token else None
+        if user is None or not hmac.compare_digest(user.session_token, token):
+            return None
+        return user
 
 
 def register_payments(app: Flask) -> None:

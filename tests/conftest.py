@@ -92,7 +92,8 @@ TABLES_CHILD_FIRST = [
     "credit_note", "invoice_line", "invoice", "document_sequence", "refund_request", "refund_line",
     "webhook_event", "refund", "payment", "checkout_attempt", "stock_hold", "stock_movement",
     "discount_redemption", "discount_code", "shipping_option", "tax_rule", "order_event",
-    "order_flag", "order_line", '"order"', "cart_line", "cart", "stock", "product", '"user"',
+    "order_flag", "order_line", '"order"', "cart_line", "cart", "stock", "product", "address",
+    '"user"',
     "outbox_message",
 ]
 

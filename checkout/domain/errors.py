@@ -77,6 +77,14 @@ class InvalidResetLink(DomainError):
     """A password reset link that is forged, expired, or already used."""
 
 
+class WrongPassword(DomainError):
+    """The current password given to change it is not the account's."""
+
+
+class InvalidVerificationLink(DomainError):
+    """An e-mail verification link that is forged, expired, used, or for another account."""
+
+
 class RefundNotAllowed(DomainError):
     """A refund the payment cannot take: more than is left, or a payment not captured."""
 

@@ -1,5 +1,6 @@
 """Every model, imported so the metadata knows them all (migrations, create_all)."""
 
+from checkout.models.address import Address
 from checkout.models.cart import Cart, CartLine
 from checkout.models.catalog import Product
 from checkout.models.inventory import Stock, StockHold, StockMovement
@@ -12,6 +13,7 @@ from checkout.models.refund import RefundLine, RefundRequest
 from checkout.models.user import User
 
 __all__ = [
+    "Address",
     "Cart", "CartLine", "CheckoutAttempt", "CreditNote", "DiscountCode", "DiscountRedemption",
     "DocumentSequence", "Invoice", "InvoiceLine", "Order", "OrderEvent", "OrderFlag",
     "OrderLine", "OutboxMessage", "Payment", "Product", "Refund", "RefundLine",

@@ -1,5 +1,6 @@
 """Accounts: shoppers who sign up, and staff who run the shop."""
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -33,6 +34,10 @@ class Role(StrEnum):
         return self.value.capitalize()
 
 
+def new_session_token() -> str:
+    return secrets.token_hex(16)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "user"
 
@@ -43,6 +48,17 @@ class User(UserMixin, db.Model):
     # A deactivated account cannot sign in, and a session it already has stops working.
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # Part of every signed-in session's id: replacing it signs the account out everywhere.
+    session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
+    # When the shopper proved the e-mail is theirs; guest orders join the account only then.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def rotate_session_token(self) -> None:
+        """End every session of this account: their ids no longer match."""
+        self.session_token = new_session_token()
 
     @property
     def is_active(self) -> bool:

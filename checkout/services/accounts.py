@@ -1,22 +1,35 @@
-"""Accounts: shoppers sign themselves up; staff are made from the command line."""
+"""Accounts: shoppers sign themselves up; staff are made from the command line.
+
+A shopper's guest orders join their account only once they prove the e-mail is theirs: by
+opening a signed link mailed to it (`verify_email`), never because they typed it on a form.
+"""
 
 import hashlib
 import hmac
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from checkout.db import now_utc
-from checkout.domain.errors import InvalidPassword, InvalidResetLink
+from checkout.domain.errors import (
+    InvalidPassword,
+    InvalidResetLink,
+    InvalidVerificationLink,
+    WrongPassword,
+)
 from checkout.extensions import db
-from checkout.models import User
+from checkout.models import Order, User
 from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Role
 from checkout.services import notifications
 
 # One reset mail per account in this window, however often the form is sent.
 RESET_MAIL_WINDOW_SECONDS = 60 * 60
+# One verification mail per account in this window, however often it is asked for.
+VERIFY_MAIL_WINDOW_SECONDS = 60 * 60
+# Long enough for a mailbox checked once over a weekend.
+VERIFY_LINK_HOURS = 72
 
 
 def _find(email: str) -> User | None:
@@ -123,5 +136,131 @@ def reset_password(token: str, password: str) -> User:
     _check_password(password)
     user = user_of_reset_token(token)
     user.set_password(password)
+    # Whoever knew the old password may be signed in somewhere: not any more.
+    user.rotate_session_token()
     db.session.commit()
     return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Replace the password and sign the account out of every other browser.
+
+    Raises WrongPassword or InvalidPassword, changing nothing. The caller signs its own
+    browser in again with the account's new session token.
+    """
+    if not user.check_password(current):
+        raise WrongPassword("That is not your current password.")
+    _check_password(new)
+    user.set_password(new)
+    user.rotate_session_token()
+    db.session.commit()
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every signed-in session of the account, this browser's included."""
+    user.rotate_session_token()
+    db.session.commit()
+
+
+def _verify_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="email-verification")
+
+
+def _email_state(user: User) -> str:
+    # Bound to the address and whether it is verified yet: once used, every link is dead.
+    verified = user.email_verified_at.isoformat() if user.email_verified_at else ""
+    return hashlib.sha256(f"{user.email.lower()}|{verified}".encode()).hexdigest()[:32]
+
+
+def _guest_orders_of(email: str):
+    return (Order.user_id.is_(None), func.lower(Order.email) == email.lower())
+
+
+def _has_guest_orders(email: str) -> bool:
+    return bool(db.session.scalar(select(exists().where(*_guest_orders_of(email)))))
+
+
+def _attach_guest_orders(user: User) -> int:
+    """Give the account every guest order placed with its e-mail (flush only); say how many."""
+    result = db.session.execute(
+        update(Order)
+        .where(*_guest_orders_of(user.email))
+        .values(user_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def request_email_verification(user: User) -> None:
+    """Mail the account a link that proves its e-mail; nothing if it is proven already."""
+    if user.email_verified_at is not None:
+        return
+    _enqueue_verification(user)
+    db.session.commit()
+
+
+def _enqueue_verification(user: User) -> None:
+    token = _verify_serializer().dumps({"user": user.id, "state": _email_state(user)})
+    bucket = int(now_utc().timestamp()) // VERIFY_MAIL_WINDOW_SECONDS
+    notifications.enqueue_email_verification(user, token, bucket, VERIFY_LINK_HOURS)
+
+
+def connect_guest_orders(user: User) -> int:
+    """On sign-in or sign-up: attach guest orders if the e-mail is proven, else mail the proof.
+
+    Return how many orders joined the account. An unproven address attaches nothing: anyone
+    can sign up with someone else's e-mail. The mail goes only where there is something to
+    join, and the page says the same either way, so nobody learns who ordered here.
+    """
+    if user.email_verified_at is not None:
+        attached = _attach_guest_orders(user)
+        db.session.commit()
+        return attached
+    if _has_guest_orders(user.email):
+        _enqueue_verification(user)
+        db.session.commit()
+    return 0
+
+
+def user_of_verification_token(token: str, signed_in: User | None) -> User:
+    """The account a verification link is for; raise InvalidVerificationLink if unusable.
+
+    Forged, expired, already used, or opened while signed in to another account.
+    """
+    try:
+        claim = _verify_serializer().loads(token, max_age=VERIFY_LINK_HOURS * 60 * 60)
+    except BadSignature:
+        raise InvalidVerificationLink(
+            "This verification link is not valid or has expired."
+        ) from None
+    user = db.session.get(User, claim.get("user")) if isinstance(claim, dict) else None
+    if user is None:
+        raise InvalidVerificationLink("This verification link is not valid or has expired.")
+    if signed_in is not None and signed_in.id != user.id:
+        raise InvalidVerificationLink(
+            "This verification link is for another account: sign out, then open it again."
+        )
+    if not hmac.compare_digest(str(claim.get("state")), _email_state(user)):
+        raise InvalidVerificationLink("This verification link has already been used.")
+    return user
+
+
+def verify_email(token: str, signed_in: User | None) -> int:
+    """Mark the e-mail proven and attach its guest orders, all in one commit; say how many.
+
+    Raises InvalidVerificationLink, changing nothing. A second click finds the link used.
+    """
+    user = user_of_verification_token(token, signed_in)
+    # Conditional on "not yet": of two clicks at once, one verifies and the other is told used.
+    claimed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.email_verified_at.is_(None))
+        .values(email_verified_at=now_utc())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        raise InvalidVerificationLink("This verification link has already been used.")
+    attached = _attach_guest_orders(user)
+    db.session.commit()
+    return attached

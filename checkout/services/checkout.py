@@ -23,8 +23,8 @@ from checkout.extensions import db
 from checkout.models import Cart, Order, OrderLine
 from checkout.models.order import EventKind
 from checkout.payments import gateway
+from checkout.services import addresses, discounts, fulfilment, inventory, payment_sessions, pricing
 from checkout.services import cart as carts
-from checkout.services import discounts, fulfilment, inventory, payment_sessions, pricing
 from checkout.services.orders import lock_order
 
 
@@ -134,6 +134,11 @@ def place_order(
         db.session.flush()
         inventory.hold_stock(order, inventory.hold_deadline())
         discounts.redeem(order, context.discount, details.email)
+        if user_id is not None:
+            addresses.remember(
+                user_id, name=details.name, line1=details.line1, line2=details.line2,
+                city=details.city, postal_code=details.postal_code, country=details.country,
+            )
         cart.lines.clear()
         cart.discount_code = None
         db.session.commit()

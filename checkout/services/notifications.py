@@ -215,6 +215,16 @@ def enqueue_password_reset(user: User, token: str, bucket: int) -> bool:
     )
 
 
+def enqueue_email_verification(user: User, token: str, bucket: int, valid_hours: int) -> bool:
+    """Write an e-mail verification mail; one per account and time bucket."""
+    return enqueue(
+        f"verify-email:{user.id}:{bucket}",
+        "verify_email",
+        user.email,
+        {"verify_token": token, "valid_hours": valid_hours},
+    )
+
+
 @event.listens_for(Session, "after_commit")
 def _announce_committed_messages(session: Session) -> None:
     if session.info.pop(_WROTE_MESSAGES, False) and has_app_context():

@@ -31,9 +31,16 @@ from checkout.domain.order_status import PAID_STATUSES, UNPAID_STATUSES, OrderSt
 from checkout.forms import EmptyForm
 from checkout.forms.checkout import CheckoutForm
 from checkout.models import Order
+from checkout.services import (
+    addresses,
+    inventory,
+    orders,
+    payment_sessions,
+    pricing,
+    reminders,
+)
 from checkout.services import cart as carts
 from checkout.services import checkout as checkouts
-from checkout.services import inventory, orders, payment_sessions, pricing, reminders
 from checkout.web.links import order_link, payment_page_url, return_urls
 from checkout.web.shopper import current_cart, remember_cart, user_id
 
@@ -90,9 +97,18 @@ def start():
         flash("Your cart is empty: add something first.", "info")
         return redirect(url_for("cart.show"))
     form = _checkout_form(checkout_token=secrets.token_urlsafe(24))
-    if current_user.is_authenticated and not form.email.data:
-        form.email.data = current_user.email
+    if current_user.is_authenticated:
+        _prefill(form)
     return _review(form)
+
+
+def _prefill(form: CheckoutForm) -> None:
+    """Offer the signed-in shopper's e-mail and the address they shipped to last."""
+    form.email.data = form.email.data or current_user.email
+    saved = addresses.latest(current_user.id)
+    if saved is not None:
+        for name in ("name", "line1", "line2", "city", "postal_code", "country"):
+            getattr(form, name).data = getattr(saved, name)
 
 
 @bp.post("/")
