@@ -99,3 +99,10 @@ def payment_status_for_refunded(amount: int, refunded: int) -> PaymentStatus:
     if refunded <= 0:
         return P.SUCCEEDED
     return P.REFUNDED if refunded >= amount else P.PARTIALLY_REFUNDED
+
+
+def refund_label(paid: int, refunded: int) -> str | None:
+    """What an order shows once money went back: "Refunded", "Partially refunded", or None."""
+    if refunded <= 0:
+        return None
+    return "Refunded" if paid and refunded >= paid else "Partially refunded"

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
 
-from checkout.domain.payment_status import RefundStatus
+from checkout.domain.payment_status import RefundStatus, refund_label
 from checkout.extensions import db
 from checkout.models import Order, Refund
 from checkout.services.orders import orders_of
@@ -20,9 +20,7 @@ class OrderSummary:
     @property
     def refund_label(self) -> str | None:
         """"Refunded" once all of it came back, "Partially refunded" for some, else None."""
-        if self.refunded <= 0:
-            return None
-        return "Refunded" if self.refunded >= self.order.total else "Partially refunded"
+        return refund_label(self.order.total, self.refunded)
 
 
 def order_history(user_id: int) -> list[OrderSummary]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from checkout.domain.errors import RefundNotAllowed
-from checkout.domain.payment_status import COUNTED_REFUND_STATUSES, RefundStatus
+from checkout.domain.payment_status import COUNTED_REFUND_STATUSES, RefundStatus, refund_label
 from checkout.domain.pricing import PricedLine
 from checkout.domain.refund_shares import RefundableLine, lines_refund_amount, paid_per_line
 from checkout.extensions import db
@@ -50,9 +50,7 @@ class RefundState:
     @property
     def label(self) -> str | None:
         """"Refunded" or "Partially refunded" once the provider confirmed money went back."""
-        if self.paid and self.refunded >= self.paid:
-            return "Refunded"
-        return "Partially refunded" if self.refunded else None
+        return refund_label(self.paid, self.refunded)
 
     @property
     def failed(self) -> tuple[Refund, ...]:

@@ -1,7 +1,7 @@
 """refund lines, refund notes and shoppers' refund requests
 
 Revision ID: 38137283616f
-Revises: 3c1d2e4f5a60
+Revises: 3d1c9e7a5b20
 Create Date: 2026-11-30 00:25:32.950210
 
 """
@@ -13,7 +13,7 @@ import checkout.db
 
 # revision identifiers, used by Alembic.
 revision = '38137283616f'
-down_revision = '3c1d2e4f5a60'
+down_revision = '3d1c9e7a5b20'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """tax rules keep the percentage their provider rate was made with
 
 Revision ID: 3d1c9e7a5b20
-Revises: f7582ac3cd36
+Revises: 3c1d2e4f5a60
 Create Date: 2026-11-30 00:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3d1c9e7a5b20'
-down_revision = 'f7582ac3cd36'
+down_revision = '3c1d2e4f5a60'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """accounts sign out everywhere, verified e-mail, saved addresses
 
 Revision ID: 7a283837e736
-Revises: 3c1d2e4f5a60
+Revises: 38137283616f
 Create Date: 2026-11-30 00:24:46.167396
 
 """
@@ -15,7 +15,7 @@ import checkout.db
 
 # revision identifiers, used by Alembic.
 revision = '7a283837e736'
-down_revision = '3c1d2e4f5a60'
+down_revision = '38137283616f'
 branch_labels = None
 depends_on = None
 
