@@ -91,3 +91,7 @@ class RestoreLinkExpired(DomainError):
 
 class OrderNotRestorable(DomainError):
     """An order whose items cannot go back in a cart: it did not end expired and unpaid."""
+
+
+class ActionNotAllowed(DomainError):
+    """A staff action the order's status (or the flag's state) does not allow right now."""

@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
+from checkout.domain.carriers import tracking_url
 from checkout.models import Order
 from checkout.services import invoices, orders
 from checkout.web.links import pay_link
@@ -28,6 +29,7 @@ def show(number: str):
         token=request.args.get("t"),
         pay_url=pay_link(order),
         invoice=invoices.invoice_of(order),
+        tracking_url=tracking_url(order.tracking_carrier, order.tracking_number),
     )
 
 
