@@ -13,7 +13,7 @@ from sqlalchemy import select
 from checkout.db import now_utc
 from checkout.domain.carriers import tracking_url
 from checkout.domain.errors import ActionNotAllowed, OrderNotPayable
-from checkout.domain.fulfilment_actions import StaffAction, allowed, available
+from checkout.domain.fulfilment_actions import TARGETS, StaffAction, allowed, available
 from checkout.domain.order_status import OrderStatus
 from checkout.extensions import db
 from checkout.models import (
@@ -162,11 +162,18 @@ def _locked_for(order_id: int, action: StaffAction) -> Order:
     return order
 
 
+def _move(order_id: int, action: StaffAction, message: str, *, actor: str,
+          user_id: int) -> Order:
+    """Lock the order, check `action` is allowed, and move to its status (uncommitted)."""
+    order = _locked_for(order_id, action)
+    order.transition_to(TARGETS[action], actor=actor, user_id=user_id, message=message)
+    return order
+
+
 def start_fulfilment(order_id: int, *, actor: str, user_id: int) -> Order:
     """Accept a paid order for packing."""
-    order = _locked_for(order_id, StaffAction.FULFIL)
-    order.transition_to(OrderStatus.AWAITING_SHIPMENT, actor=actor, user_id=user_id,
-                        message="Fulfilment started.")
+    order = _move(order_id, StaffAction.FULFIL, "Fulfilment started.", actor=actor,
+                  user_id=user_id)
     db.session.commit()
     return order
 
@@ -177,11 +184,11 @@ def ship(order_id: int, carrier: str, tracking_number: str, *, actor: str, user_
     The e-mail is keyed by the order: a shipment recorded twice could never mail twice, and
     the lock makes the second attempt find the order shipped and be refused anyway.
     """
-    order = _locked_for(order_id, StaffAction.SHIP)
+    order = _move(order_id, StaffAction.SHIP,
+                  f"Shipped with {carrier}, tracking number {tracking_number}.", actor=actor,
+                  user_id=user_id)
     order.tracking_carrier = carrier
     order.tracking_number = tracking_number
-    order.transition_to(OrderStatus.SHIPPED, actor=actor, user_id=user_id,
-                        message=f"Shipped with {carrier}, tracking number {tracking_number}.")
     notifications.enqueue_order_shipped(order)
     db.session.commit()
     return order
@@ -189,9 +196,7 @@ def ship(order_id: int, carrier: str, tracking_number: str, *, actor: str, user_
 
 def mark_delivered(order_id: int, *, actor: str, user_id: int) -> Order:
     """Record that the carrier delivered the order."""
-    order = _locked_for(order_id, StaffAction.DELIVER)
-    order.transition_to(OrderStatus.DELIVERED, actor=actor, user_id=user_id,
-                        message="Delivered.")
+    order = _move(order_id, StaffAction.DELIVER, "Delivered.", actor=actor, user_id=user_id)
     db.session.commit()
     return order
 

@@ -56,8 +56,14 @@ def _acting_order(number: str, action: StaffAction) -> Order:
     return order
 
 
-def _staff() -> dict:
-    return {"actor": current_user.email, "user_id": current_user.id}
+def _perform(use_case, order: Order, *args):
+    """Run one staff use case on the order as the signed-in staff member; 409 if refused."""
+    try:
+        return use_case(order.id, *args, actor=current_user.email, user_id=current_user.id)
+    except ActionNotAllowed as exc:
+        abort(409, str(exc))
+    except GatewayUnavailable:
+        abort(503, PROVIDER_DOWN)
 
 
 def _done(number: str, message: str):
@@ -74,11 +80,7 @@ def show(number: str):
 @bp.post("/fulfil")
 def fulfil(number: str):
     """Accept a paid order for packing."""
-    order = _acting_order(number, StaffAction.FULFIL)
-    try:
-        staff_orders.start_fulfilment(order.id, **_staff())
-    except ActionNotAllowed as exc:
-        abort(409, str(exc))
+    _perform(staff_orders.start_fulfilment, _acting_order(number, StaffAction.FULFIL))
     return _done(number, "Fulfilment started.")
 
 
@@ -89,21 +91,14 @@ def ship(number: str):
     form = ShipForm()
     if not form.validate():
         return _page(number, 422, ship_form=form)
-    try:
-        staff_orders.ship(order.id, form.carrier.data, form.tracking_number.data, **_staff())
-    except ActionNotAllowed as exc:
-        abort(409, str(exc))
+    _perform(staff_orders.ship, order, form.carrier.data, form.tracking_number.data)
     return _done(number, "Shipped; the shopper has been sent the tracking details.")
 
 
 @bp.post("/deliver")
 def deliver(number: str):
     """Record that the carrier delivered the order."""
-    order = _acting_order(number, StaffAction.DELIVER)
-    try:
-        staff_orders.mark_delivered(order.id, **_staff())
-    except ActionNotAllowed as exc:
-        abort(409, str(exc))
+    _perform(staff_orders.mark_delivered, _acting_order(number, StaffAction.DELIVER))
     return _done(number, "Marked delivered.")
 
 
@@ -112,12 +107,7 @@ def cancel(number: str):
     """Cancel the order: an unpaid one's session expires, a paid one is refunded in full."""
     order = _acting_order(number, StaffAction.CANCEL)
     paid = OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT
-    try:
-        staff_orders.cancel(order.id, **_staff())
-    except ActionNotAllowed as exc:
-        abort(409, str(exc))
-    except GatewayUnavailable:
-        abort(503, PROVIDER_DOWN)
+    _perform(staff_orders.cancel, order)
     if paid:
         return _done(number, "Cancelled; the payment is being refunded in full and the stock "
                              "is back on the shelf.")
@@ -131,11 +121,7 @@ def resolve_flag(number: str, flag_id: int):
     form = NoteForm(prefix=f"flag-{flag_id}")
     if not form.validate():
         return _page(number, 422, resolve_forms={flag_id: form})
-    try:
-        flag = staff_orders.resolve_flag(order.id, flag_id, form.note.data, **_staff())
-    except ActionNotAllowed as exc:
-        abort(409, str(exc))
-    if flag is None:
+    if _perform(staff_orders.resolve_flag, order, flag_id, form.note.data) is None:
         abort(404, f"Order {number} has no such flag.")
     return _done(number, "Flag resolved.")
 
@@ -147,5 +133,5 @@ def add_note(number: str):
     form = NoteForm()
     if not form.validate():
         return _page(number, 422, note_form=form)
-    staff_orders.add_note(order.id, form.note.data, **_staff())
+    _perform(staff_orders.add_note, order, form.note.data)
     return _done(number, "Note added.")
