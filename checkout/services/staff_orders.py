@@ -222,7 +222,7 @@ def cancel(order_id: int, *, actor: str, user_id: int) -> Order:
         return order
     _refund_everything(order, actor=actor, user_id=user_id)
     inventory.return_sales(order, note=f"order {order.number} cancelled by staff")
-    # A paid order from after its hold lapsed may still hold nothing; one that does lets go.
+    # A paid order's holds became sales; should one be left over, it is let go too.
     inventory.release_holds(order, actor=actor, user_id=user_id)
     discounts.give_back(order)
     order.transition_to(OrderStatus.CANCELLED, actor=actor, user_id=user_id,
