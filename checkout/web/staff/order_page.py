@@ -6,7 +6,6 @@ from flask_login import current_user
 from checkout.domain.errors import ActionNotAllowed, GatewayUnavailable
 from checkout.domain.fulfilment_actions import StaffAction, allowed
 from checkout.domain.order_status import OrderStatus
-from checkout.forms import EmptyForm
 from checkout.forms.staff_order import NoteForm, ShipForm
 from checkout.models import Order
 from checkout.services import staff_orders
@@ -42,7 +41,6 @@ def _page(number: str, status: int = 200, **forms):
         ship_form=forms.get("ship_form") or ShipForm(),
         note_form=forms.get("note_form") or NoteForm(),
         resolve_forms=resolve_forms,
-        button_form=EmptyForm(),
     ), status
 
 
