@@ -437,3 +437,24 @@ def test_a_staff_action_names_the_staff_account_on_the_timeline(app, admin):
     assert act(admin, number, StaffAction.FULFIL).status_code == 303
     page = text_of(admin.get(f"/staff/orders/{number}"))
     assert "Fulfilment started." in page and "by admin@example.com" in page
+
+
+@pytest.mark.parametrize("status", list(OrderStatus))
+def test_notes_and_flag_resolutions_are_allowed_from_every_status(app, staff, status):
+    with app.app_context():
+        order = OrderFactory(status=status)
+        order.flag(FlagCode.PAYMENT_MISMATCH, "amount differs", actor="stripe")
+        db.session.commit()
+        number, flag_id = order.number, order.flags[0].id
+        db.session.remove()
+    page = staff.get(f"/staff/orders/{number}").get_data(as_text=True)
+    assert f"/flags/{flag_id}/resolve" in page and f"/staff/orders/{number}/notes" in page
+    assert post(staff, f"/staff/orders/{number}/notes", note="checked").status_code == 303
+    resolved = post(staff, f"/staff/orders/{number}/flags/{flag_id}/resolve",
+                    **{f"flag-{flag_id}-note": "matched by hand"})
+    assert resolved.status_code == 303
+    order = order_of(app, number)
+    assert order.status == status
+    assert [(e.kind, e.actor, e.actor_user_id) for e in order.events[-2:]] == [
+        (EventKind.NOTE, STAFF_EMAIL, staff_id(app))] * 2
+    assert order.flags[0].resolved_at is not None
