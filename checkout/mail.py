@@ -40,8 +40,8 @@ def _links(context: dict) -> dict:
                 _external=True,
             )
     if "order_number" in context and context.get("staff_alert"):
-        # Staff sign in to see any order: an alert carries no guest token to forward.
-        links["order_url"] = url_for("orders.show", number=context["order_number"],
+        # Staff sign in to act on the order: an alert carries no guest token to forward.
+        links["order_url"] = url_for("staff.order.show", number=context["order_number"],
                                      _external=True)
     if "reset_token" in context:
         links["reset_url"] = url_for(

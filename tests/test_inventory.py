@@ -7,12 +7,13 @@ from sqlalchemy import func, select
 
 from checkout.db import now_utc
 from checkout.domain.errors import OutOfStock
+from checkout.domain.order_status import OrderStatus
 from checkout.extensions import db
 from checkout.models import Cart, Order, Stock, StockHold, StockMovement
-from checkout.models.inventory import HoldStatus
+from checkout.models.inventory import HoldStatus, MovementReason
 from checkout.services import inventory
 from checkout.services.checkout import ShippingDetails, place_order
-from tests.factories import CartFactory, ProductFactory
+from tests.factories import CartFactory, OrderFactory, ProductFactory
 
 DETAILS = ShippingDetails(
     email="shopper@example.com",
@@ -130,3 +131,18 @@ def test_twenty_threads_racing_for_the_last_five_units_get_exactly_five_holds(ap
     assert db.session.scalar(select(func.count()).select_from(StockHold)) == 5
     assert db.session.scalar(select(func.count()).select_from(Order)) == 5
     assert _stock(product.id) == (5, 5)
+
+
+def test_returning_an_orders_sales_never_returns_a_unit_twice(app, ctx):
+    product = ProductFactory(on_hand=5)
+    order = OrderFactory(status=OrderStatus.PAYMENT_CONFIRMED, items=[(product, 3)])
+    inventory.hold_stock(order, inventory.hold_deadline())
+    inventory.convert_holds(order, actor="test")
+    db.session.commit()
+    assert db.session.get(Stock, product.id).on_hand == 2
+    # One unit already came back (a refund that restocked a line).
+    inventory.restock(product.id, 1, reason=MovementReason.RETURN, order_id=order.id)
+    inventory.return_sales(order, note="cancelled")
+    inventory.return_sales(order, note="cancelled again")
+    db.session.commit()
+    assert db.session.get(Stock, product.id).on_hand == 5

@@ -207,9 +207,9 @@ def test_a_dispute_flags_the_order_and_alerts_every_staff_member_once(
         assert "disputed" in body and "$12.50" in body and order.number in body
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; Eve" in html
 
-    order_url = link(text, f"/orders/{order.number}")
+    order_url = link(text, f"/staff/orders/{order.number}")
     assert "t=" not in order_url and in_html(order_url, html)
-    assert get(app.test_client(), order_url).status_code == 404  # not without signing in
+    assert get(app.test_client(), order_url).status_code == 302  # to sign in first
     page = get(_sign_in(app, "boss@example.com"), order_url)
     assert page.status_code == 200 and order.number in text_of(page)
 

@@ -111,3 +111,7 @@ class RefundRequestRefused(DomainError):
 
 class RequestAlreadyDecided(DomainError):
     """A refund request staff already approved or rejected: it is not decided twice."""
+
+
+class ActionNotAllowed(DomainError):
+    """A staff action the order's status (or the flag's state) does not allow right now."""

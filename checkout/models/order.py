@@ -82,6 +82,11 @@ class Order(db.Model):
         return context_from_dict(json.loads(self.pricing))
 
     @property
+    def shopper_events(self) -> list["OrderEvent"]:
+        """The timeline the shopper sees: everything but staff's internal notes."""
+        return [event for event in self.events if event.kind != EventKind.NOTE]
+
+    @property
     def awaiting_payment(self) -> bool:
         """Is the shopper still expected to pay (resume, cancel, a new payment page)?"""
         return OrderStatus(self.status) == OrderStatus.PENDING_PAYMENT
@@ -167,6 +172,8 @@ class EventKind(StrEnum):
     FLAG = "flag"
     # The shopper put an expired order's items back in a cart from the recovery e-mail.
     RECOVERY = "recovery"
+    # An internal note by staff: on the staff timeline only, never shown to the shopper.
+    NOTE = "note"
 
 
 class OrderEvent(db.Model):
@@ -223,5 +230,9 @@ class OrderFlag(db.Model):
     detail: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who resolved it (a staff member's e-mail and account) and what they did about it.
+    resolved_by: Mapped[str | None] = mapped_column(String(254))
+    resolved_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    resolution: Mapped[str | None] = mapped_column(Text)
 
     order: Mapped[Order] = relationship(back_populates="flags")

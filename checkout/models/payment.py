@@ -106,6 +106,8 @@ class RefundReason(StrEnum):
     REQUESTED_BY_CUSTOMER = "requested_by_customer"
     # The order was paid twice.
     DUPLICATE = "duplicate"
+    # Staff cancelled a paid order: everything captured goes back.
+    ORDER_CANCELLED = "order_cancelled"
     # Made outside the shop (the provider's dashboard); the reason is not ours to know.
     EXTERNAL = "external"
     # Staff reasons (the refund form): the goods arrived damaged or faulty.

@@ -163,8 +163,26 @@ def cancel_order(order: Order, cart: Cart | None, user_id: int | None) -> Cart |
     """Cancel an unpaid order: expire its sessions, release its hold, refill the cart.
 
     If the shopper paid in another tab before the session could be expired, the payment wins:
-    the order is confirmed instead and OrderNotPayable tells the shopper so. A session opened
-    meanwhile (resume in another tab) is expired too before the order is cancelled.
+    the order is confirmed instead and OrderNotPayable tells the shopper so.
+    """
+    order = cancel_unpaid(order, actor="shopper", user_id=user_id,
+                          message="Cancelled by the shopper.")
+    cart = carts.put_back(
+        cart, user_id, [(line.product_id, line.quantity) for line in order.lines if line.product_id]
+    )
+    db.session.commit()
+    return cart
+
+
+def cancel_unpaid(order: Order, *, actor: str, user_id: int | None, message: str) -> Order:
+    """Expire an unpaid order's sessions, then release its hold and cancel it, uncommitted.
+
+    The provider is called with no transaction open (each expiry commits what it learnt); the
+    cancellation itself is left in the caller's transaction, under the order's lock, for the
+    caller to add to and commit. A session opened meanwhile (resume in another tab) is expired
+    too before the order is cancelled. Raises OrderNotPayable when the order stopped waiting
+    for payment (paid in another tab, expired), GatewayUnavailable when the provider cannot
+    be reached (nothing cancelled).
     """
     while True:
         order = lock_order(order.id)
@@ -180,15 +198,10 @@ def cancel_order(order: Order, cart: Cart | None, user_id: int | None) -> Cart |
         except OrderNotPayable:
             paid = "This order was paid just now, so it was not cancelled."
             raise OrderNotPayable(paid) from None
-    inventory.release_holds(order, actor="shopper", user_id=user_id)
+    inventory.release_holds(order, actor=actor, user_id=user_id)
     discounts.give_back(order)
-    order.transition_to(OrderStatus.CANCELLED, actor="shopper", user_id=user_id,
-                        message="Cancelled by the shopper.")
-    cart = carts.put_back(
-        cart, user_id, [(line.product_id, line.quantity) for line in order.lines if line.product_id]
-    )
-    db.session.commit()
-    return cart
+    order.transition_to(OrderStatus.CANCELLED, actor=actor, user_id=user_id, message=message)
+    return order
 
 
 def confirm_return(session_id: str) -> Order | None:

@@ -214,12 +214,21 @@ def restock(
 
 
 def return_sales(order: Order, *, note: str) -> None:
-    """Put back on the shelf every unit the order's sales took, per the ledger."""
-    sales = db.session.scalars(
-        select(StockMovement).where(
-            StockMovement.order_id == order.id, StockMovement.reason == MovementReason.SALE
+    """Put back on the shelf every unit the order's sales took that has not come back yet.
+
+    Per the ledger, net of the order's returns so far (a refund that restocked some lines):
+    a unit is never returned twice.
+    """
+    outstanding = db.session.execute(
+        select(StockMovement.product_id, -func.sum(StockMovement.delta))
+        .where(
+            StockMovement.order_id == order.id,
+            StockMovement.reason.in_([MovementReason.SALE, MovementReason.RETURN]),
         )
-    ).all()
-    for sale in sales:
-        restock(sale.product_id, -sale.delta, reason=MovementReason.RETURN, note=note,
-                order_id=order.id)
+        .group_by(StockMovement.product_id)
+        .order_by(StockMovement.product_id)
+    ).tuples().all()
+    for product_id, quantity in outstanding:
+        if quantity > 0:
+            restock(product_id, quantity, reason=MovementReason.RETURN, note=note,
+                    order_id=order.id)

@@ -35,6 +35,7 @@ REASONS = {
     RefundReason.LATE_PAYMENT_OUT_OF_STOCK: "Out of stock when the payment arrived",
     RefundReason.REQUESTED_BY_CUSTOMER: "Requested by the customer",
     RefundReason.DUPLICATE: "Duplicate payment",
+    RefundReason.ORDER_CANCELLED: "Order cancelled",
     RefundReason.EXTERNAL: "Refund",
     RefundReason.DAMAGED: "Arrived damaged or faulty",
     RefundReason.NOT_RECEIVED: "Never arrived",

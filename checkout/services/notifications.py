@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from checkout import mail
 from checkout.db import now_utc
 from checkout.domain.addresses import city_line, country_name
+from checkout.domain.carriers import tracking_url
 from checkout.domain.message_status import MAX_ATTEMPTS, MessageStatus, retry_delay_seconds
 from checkout.extensions import db
 from checkout.models import CreditNote, Order, OutboxMessage, Refund, User
@@ -157,6 +158,23 @@ def enqueue_refund_made(order: Order, refund: Refund, credit_note: CreditNote | 
             "amount": refund.amount,
             "currency": refund.currency,
             "credit_note_number": credit_note.number if credit_note else None,
+        },
+    )
+
+
+def enqueue_order_shipped(order: Order) -> bool:
+    """Tell the shopper their order is on its way, with the carrier's tracking link if known."""
+    return enqueue(
+        f"order-shipped:{order.number}",
+        "order_shipped",
+        order.email,
+        {
+            "order_number": order.number,
+            "access_token": access_token(order),
+            "customer_name": order.ship_name,
+            "carrier": order.tracking_carrier,
+            "tracking_number": order.tracking_number,
+            "tracking_url": tracking_url(order.tracking_carrier, order.tracking_number),
         },
     )
 

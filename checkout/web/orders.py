@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from checkout.domain.carriers import tracking_url
 from checkout.domain.errors import RefundRequestRefused
 from checkout.forms.refunds import RefundRequestForm, line_quantities
 from checkout.models import Order
@@ -33,6 +34,7 @@ def _order_page(order: Order, form: RefundRequestForm, status: int = 200,
         refund_requests=refund_requests.requests_of(order),
         may_request_refund=refund_requests.may_request(order),
         refundable_lines=order_refunds.refundable_lines(order),
+        tracking_url=tracking_url(order.tracking_carrier, order.tracking_number),
     ), status
 
 
