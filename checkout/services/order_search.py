@@ -89,6 +89,23 @@ payment_state = case(
 has_open_flag = exists().where(OrderFlag.order_id == Order.id, OrderFlag.resolved_at.is_(None))
 
 
+def _has_payment(*conditions):
+    return exists().where(Payment.order_id == Order.id, *conditions)
+
+
+def _payment_filter(state: PaymentState):
+    """The orders in `state`, said with EXISTS where possible so the database can semi-join."""
+    captured = _has_payment(Payment.status.in_(CAPTURED))
+    some_refunded = _has_payment(Payment.status.in_(CAPTURED), Payment.amount_refunded > 0)
+    return {
+        PaymentState.UNPAID: ~captured & ~_processing,
+        PaymentState.PROCESSING: ~captured & _processing,
+        PaymentState.PAID: captured & ~some_refunded,
+        PaymentState.PARTIALLY_REFUNDED: some_refunded & (refunded_amount < captured_amount),
+        PaymentState.REFUNDED: some_refunded & (refunded_amount >= captured_amount),
+    }[state]
+
+
 @dataclass(frozen=True)
 class OrderQuery:
     """What staff asked the list for; every field optional but the sort."""
@@ -202,7 +219,7 @@ def _filters(query: OrderQuery) -> list:
     if query.status is not None:
         conditions.append(Order.status == query.status)
     if query.payment is not None:
-        conditions.append(payment_state == query.payment.value)
+        conditions.append(_payment_filter(query.payment))
     # Whole UTC days, both ends included.
     if query.placed_from is not None:
         conditions.append(Order.created_at >= datetime.combine(query.placed_from, time(), UTC))
@@ -271,13 +288,13 @@ def find_orders(query: OrderQuery, cursor: str | None = None) -> OrderPage:
     return OrderPage(rows=page, next_cursor=encode_cursor(query, page[-1]))
 
 
-def all_orders(query: OrderQuery, batch: int = EXPORT_BATCH) -> Iterator[OrderRow]:
-    """Yield every order matching `query` in its sort, reading `batch` rows at a time.
+def all_orders(query: OrderQuery) -> Iterator[OrderRow]:
+    """Yield every order matching `query` in its sort, reading EXPORT_BATCH rows at a time.
 
     Each batch ends its read transaction: on SQLite every transaction takes the write lock
     (BEGIN IMMEDIATE), and a long download must not keep checkouts waiting for it.
     """
-    after = None
+    after, batch = None, EXPORT_BATCH
     while True:
         rows = _rows(query, after, batch)
         db.session.rollback()
