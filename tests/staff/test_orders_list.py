@@ -76,7 +76,7 @@ def test_flagged_shows_orders_with_an_open_flag_only(app, staff):
         make_order()
     page = staff.get("/staff/orders/?flagged=1").get_data(as_text=True)
     assert numbers_on(page) == [open_flag]
-    assert "refund_failed" in page
+    assert '<span class="flag flag-refund_failed">Refund failed</span>' in page
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from flask import (
 from checkout.domain.spreadsheet import major_units, safe_cell
 from checkout.forms.staff_orders import OrderFilterForm
 from checkout.services import order_search
+from checkout.services.staff_overview import FLAG_LABELS
 from checkout.services.order_search import (
     BadCursor,
     OrderPage,
@@ -69,6 +70,7 @@ def _render_list(form: OrderFilterForm, query: OrderQuery | None, page: OrderPag
         if page and page.next_cursor else None,
         export_url=url_for(".export", **_list_args()),
         paged=bool(request.args.get("after")),
+        flag_labels=FLAG_LABELS,
     )
 
 
