@@ -1,5 +1,7 @@
 """The staff orders list: each filter, the search box, sorting, keyset pages, and bad input."""
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -212,3 +214,16 @@ def test_the_list_shows_what_staff_need_per_order(app, staff):
     for text in (order.number, "Ada Lovelace", "ada@example.com", "Payment confirmed", "Paid",
                  "$20.00", "UTC"):
         assert text in page
+
+
+def test_a_column_heading_sorts_by_it_and_flips_the_current_sort(app, staff):
+    with app.app_context():
+        make_order(status=OrderStatus.SHIPPED)
+    page = staff.get("/staff/orders/?sort=total&dir=asc&status=shipped").get_data(as_text=True)
+    assert '<th scope="col" class="num" aria-sort="ascending"><a href="/staff/orders/?' in page
+    links = {html.unescape(href) for href in re.findall(r'<th[^>]*><a href="([^"]+)"', page)}
+    assert links == {
+        "/staff/orders/?sort=total&dir=desc&status=shipped",
+        "/staff/orders/?sort=number&dir=desc&status=shipped",
+        "/staff/orders/?sort=created_at&dir=desc&status=shipped",
+    }

@@ -17,7 +17,6 @@ from flask import (
 from checkout.domain.spreadsheet import major_units, safe_cell
 from checkout.forms.staff_orders import OrderFilterForm
 from checkout.services import order_search
-from checkout.services.staff_overview import FLAG_LABELS
 from checkout.services.order_search import (
     BadCursor,
     OrderPage,
@@ -26,6 +25,7 @@ from checkout.services.order_search import (
     SortDirection,
     SortKey,
 )
+from checkout.services.staff_overview import FLAG_LABELS
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
