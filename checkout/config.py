@@ -75,6 +75,10 @@ def from_environment(instance_path: Path) -> dict:
     if not 1 <= recovery_days <= 90:
         raise ConfigError("RECOVERY_LINK_DAYS must be between 1 and 90")
 
+    low_stock = _int("LOW_STOCK_THRESHOLD", 3)
+    if low_stock < 0:
+        raise ConfigError("LOW_STOCK_THRESHOLD must be 0 or more")
+
     port = _int("PORT", 5000)
     database_url = os.environ.get("DATABASE_URL") or (
         f"sqlite:///{instance_path / 'checkout.sqlite'}"
@@ -127,6 +131,8 @@ def from_environment(instance_path: Path) -> dict:
         "STAFF_ALERT_EMAIL": os.environ.get("STAFF_ALERT_EMAIL") or None,
         # How long a password reset link works.
         "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60),
+        # The dashboard lists active products with at most this many units available.
+        "LOW_STOCK_THRESHOLD": low_stock,
         # Whether catalog prices already contain the destination's tax (every rate inclusive).
         "PRICES_INCLUDE_TAX": os.environ.get("PRICES_INCLUDE_TAX", "0").lower()
         in ("1", "true", "yes"),

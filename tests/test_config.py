@@ -12,7 +12,7 @@ from checkout.config import (
 VARIABLES = [
     "CHECKOUT_ENV", "SECRET_KEY", "PAYMENTS", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
     "DATABASE_URL", "CHECKOUT_HOLD_MINUTES", "LATE_PAYMENT_POLICY", "PORT", "STORE_CURRENCY",
-    "PAYMENT_REMINDER_MINUTES", "RECOVERY_LINK_DAYS",
+    "PAYMENT_REMINDER_MINUTES", "RECOVERY_LINK_DAYS", "LOW_STOCK_THRESHOLD",
 ]
 
 
@@ -69,6 +69,8 @@ def test_real_stripe_needs_both_keys(env, tmp_path):
         ("PAYMENT_REMINDER_MINUTES", "30"),
         ("PAYMENT_REMINDER_MINUTES", "0"),
         ("RECOVERY_LINK_DAYS", "0"),
+        ("LOW_STOCK_THRESHOLD", "-1"),
+        ("LOW_STOCK_THRESHOLD", "few"),
         ("PAYMENTS", "paypal"),
         ("STRIPE_SECRET_KEY", "sk_live_not_for_the_sandbox"),
     ],

@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from checkout.db import UTCDateTime, now_utc
@@ -30,9 +30,15 @@ def new_order_number() -> str:
 
 class Order(db.Model):
     __tablename__ = "order"
-    __table_args__ = tuple(
-        CheckConstraint(f"{col} >= 0", name=f"{col}_not_negative")
-        for col in ("subtotal", "discount", "shipping", "tax", "tax_included", "total")
+    __table_args__ = (
+        *(
+            CheckConstraint(f"{col} >= 0", name=f"{col}_not_negative")
+            for col in ("subtotal", "discount", "shipping", "tax", "tax_included", "total")
+        ),
+        # The staff list's sorts and filters walk these (keyset pages: sort key, then id).
+        Index("ix_order_created_at_id", "created_at", "id"),
+        Index("ix_order_total_id", "total", "id"),
+        Index("ix_order_status_created_at_id", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -219,6 +225,21 @@ class FlagCode(StrEnum):
     DISCOUNT_OVER_LIMIT = "discount_over_limit"
     # The cardholder disputed the payment with their bank: answer it before its deadline.
     DISPUTED = "disputed"
+
+    @property
+    def label(self) -> str:
+        return _FLAG_LABELS[self]
+
+
+_FLAG_LABELS = {
+    FlagCode.STOCK_SHORTAGE: "Stock shortage",
+    FlagCode.PAYMENT_MISMATCH: "Payment mismatch (amount, currency or session)",
+    FlagCode.PAYMENT_FOR_CLOSED_ORDER: "Paid after it was closed",
+    FlagCode.DUPLICATE_PAYMENT: "Paid twice",
+    FlagCode.REFUND_FAILED: "Refund failed",
+    FlagCode.DISCOUNT_OVER_LIMIT: "Discount over its use limit",
+    FlagCode.DISPUTED: "Dispute",
+}
 
 
 class OrderFlag(db.Model):

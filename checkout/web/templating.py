@@ -9,6 +9,7 @@ from checkout.domain.availability import availability
 from checkout.domain.money import format_money, format_shipping
 from checkout.domain.order_status import OrderStatus
 from checkout.domain.pricing import MAX_QUANTITY_PER_LINE
+from checkout.models.order import FlagCode
 from checkout.services.order_refunds import reason_label, refund_state
 from checkout.web.shopper import init_cart_cookie
 
@@ -29,6 +30,7 @@ def init_templating(app: Flask) -> None:
     init_cart_cookie(app)
 
     app.add_template_global(lambda status: OrderStatus(status).label, "status_label")
+    app.add_template_global(lambda code: FlagCode(code).label, "flag_label")
     app.add_template_global(country_name, "country_name")
     app.add_template_global(city_line, "city_line")
     app.add_template_global(availability, "availability")
