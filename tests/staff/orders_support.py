@@ -13,7 +13,7 @@ from checkout.models import OrderFlag
 from checkout.models.order import FlagCode
 from tests.factories import OrderFactory, PaymentFactory, ProductFactory
 
-NUMBER = re.compile(r'<span class="order-number">([^<]+)</span>')
+NUMBER = re.compile(r'<a class="order-number" href="[^"]+">([^<]+)</a>')
 NEXT = re.compile(r'<a href="([^"]+)" rel="next">')
 
 
