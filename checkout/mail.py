@@ -47,6 +47,10 @@ def _links(context: dict) -> dict:
         links["reset_url"] = url_for(
             "account.reset_password", token=context["reset_token"], _external=True
         )
+    if "invitation_token" in context:
+        links["invitation_url"] = url_for(
+            "invitation.accept", token=context["invitation_token"], _external=True
+        )
     links.update(_unpaid_order_links(context))
     return links
 

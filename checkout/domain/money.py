@@ -1,5 +1,7 @@
 """Money in integer minor units: currency exponents and display formatting."""
 
+import re
+
 import pycountry
 
 # ISO 4217 currencies with no minor unit, as Stripe treats them (amounts are whole units).
@@ -53,3 +55,35 @@ def format_money(amount: int, currency: str) -> str:
 def format_shipping(amount: int, currency: str) -> str:
     """Render a shipping fee for people: nothing to pay reads "Free"."""
     return format_money(amount, currency) if amount else "Free"
+
+
+# The largest amount Stripe accepts for one price (eight digits of minor units).
+MAX_AMOUNT = 99_999_999
+# ASCII digits only, and few enough that a typed number can never be huge.
+_AMOUNT = re.compile(r"^([0-9]{0,12})(?:\.([0-9]{0,12}))?$")
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """Read an amount typed in major units ("19.99") as exact minor units (1999); MoneyError if not.
+
+    No float ever touches it: more decimals than the currency has is refused, never rounded.
+    """
+    digits = exponent(currency)
+    match = _AMOUNT.match(text.strip().replace(",", ""))
+    if match is None or not any(match.groups()):
+        raise MoneyError("Enter an amount like 19.99.")
+    whole, minor = match.group(1) or "0", (match.group(2) or "").rstrip("0")
+    if len(minor) > digits:
+        places = f"{digits} decimal places" if digits else "no decimal places"
+        raise MoneyError(f"{currency.upper()} amounts have {places}.")
+    amount = int(whole) * 10**digits + (int(minor.ljust(digits, "0")) if digits else 0)
+    if amount > MAX_AMOUNT:
+        raise MoneyError(f"The most an amount may be is {format_money(MAX_AMOUNT, currency)}.")
+    return amount
+
+
+def major_units(amount: int, currency: str) -> str:
+    """Minor units as a plain number to edit in a form: 1999 USD → "19.99", 1500 JPY → "1500"."""
+    digits = exponent(currency)
+    whole, minor = divmod(amount, 10**digits)
+    return f"{whole}.{minor:0{digits}d}" if digits else str(whole)

@@ -2,11 +2,11 @@
 
 from flask import Blueprint
 
-from checkout.web.staff import dashboard
+from checkout.web.staff import accounts, dashboard, discounts, products
 from checkout.web.staff.access import require_staff
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_staff)
 
-for area in (dashboard,):
+for area in (dashboard, products, discounts, accounts):
     bp.register_blueprint(area.bp)
