@@ -22,6 +22,7 @@ from checkout.domain.errors import ImageRefused
 FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 MAX_SIDE = 6000
 MAX_PIXELS = 25_000_000
+TOO_MANY_PIXELS = f"at most {MAX_SIDE} on a side and {MAX_PIXELS // 1_000_000} megapixels."
 # What a stored name looks like; anything else asked of the image route is not ours.
 STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|webp)$")
 UPLOAD_PREFIX = "uploads/"
@@ -46,18 +47,16 @@ def _decode(data: bytes) -> Image.Image:
                 raise ImageRefused("Upload a PNG, JPEG or WebP image.")
             width, height = probe.size
             if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
-                raise ImageRefused(
-                    f"The image is {width}×{height} pixels: at most {MAX_SIDE} on a side and "
-                    f"{MAX_PIXELS // 1_000_000} megapixels."
-                )
+                raise ImageRefused(f"The image is {width}×{height} pixels: {TOO_MANY_PIXELS}")
             probe.verify()
             # verify() leaves the image unusable: decode a fresh one.
             picture = Image.open(io.BytesIO(data))
             picture.load()
     except ImageRefused:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRefused(f"The image has too many pixels: {TOO_MANY_PIXELS}") from None
+    except UnidentifiedImageError:
         raise ImageRefused("That file is not a PNG, JPEG or WebP image.") from None
     except (OSError, SyntaxError, ValueError):
         raise ImageRefused("That image is damaged or cut short: save it again and retry.") from None

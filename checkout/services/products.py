@@ -72,6 +72,7 @@ def _save(product: Product, details: ProductDetails, image: bytes | None) -> Non
     product.is_active = details.is_active
     if stored is not None:
         product.image = stored
+    db.session.add(product)
     try:
         db.session.commit()
     except IntegrityError:
@@ -88,7 +89,6 @@ def create_product(details: ProductDetails, image: bytes | None, initial_stock: 
                    user: User) -> Product:
     """Add a product with its stock row; opening stock goes in the ledger under `user`."""
     product = Product(stock=Stock(on_hand=0, held=0))
-    db.session.add(product)
     try:
         _save(product, details, image)
     except Exception:

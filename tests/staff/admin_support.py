@@ -1,0 +1,55 @@
+"""Helpers for the admin back-office tests: images made on the spot, and what the catalog holds."""
+
+import io
+import struct
+import zlib
+
+from flask import Flask
+from PIL import Image
+from sqlalchemy import select
+
+from checkout.extensions import db
+from checkout.models import DiscountCode, Product, StockMovement, User
+from tests.state import snapshot
+
+
+def image_bytes(kind: str = "PNG", size: tuple[int, int] = (40, 30), noise: bool = False) -> bytes:
+    picture = Image.new("RGB", size, (200, 120, 40))
+    if noise:
+        pixels = bytes((i * 7919) % 251 for i in range(size[0] * size[1] * 3))
+        picture = Image.frombytes("RGB", size, pixels)
+    out = io.BytesIO()
+    picture.save(out, format=kind)
+    return out.getvalue()
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny, well-formed PNG whose header claims a huge picture (a decompression bomb)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def catalog_state(app: Flask) -> dict:
+    """The shop's state plus what an admin page could write: products, ledger, codes, staff."""
+    state = snapshot(app)
+    with app.app_context():
+        state["products"] = sorted(
+            (p.sku, p.slug, p.title, p.price, p.image, p.is_active, p.description)
+            for p in db.session.scalars(select(Product))
+        )
+        state["ledger"] = sorted(
+            (m.product_id, m.delta, m.reason, m.note, m.user_id)
+            for m in db.session.scalars(select(StockMovement))
+        )
+        state["codes"] = sorted(
+            (c.code, c.percent_off, c.amount_off, c.cap, c.min_subtotal, c.max_uses, c.active)
+            for c in db.session.scalars(select(DiscountCode))
+        )
+        state["users"] = sorted((u.email, u.role, u.active, u.password_hash)
+                                for u in db.session.scalars(select(User)))
+        db.session.remove()
+    return state
