@@ -90,17 +90,20 @@ def accept_invitation(token: str, password: str) -> User:
     return user
 
 
-def _lock_active_admins() -> int:
-    """Lock every active admin's row and count them (the caller's transaction keeps the lock)."""
-    return len(db.session.scalars(
+def _lock_active_admins() -> set[int]:
+    """Lock every active admin's row; return their ids (the caller's transaction keeps the lock)."""
+    return set(db.session.scalars(
         select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).with_for_update()
-    ).all())
+    ))
 
 
 def _change(user_id: int, by: User, *, role: Role | None = None, active: bool | None = None,
             what: str) -> User:
     try:
         admins = _lock_active_admins()
+        if by.id not in admins:
+            # Demoted or deactivated by another admin a moment ago: this request is stale.
+            raise AccountChangeRefused("Only an active admin can change staff accounts.")
         user = db.session.get(User, user_id, populate_existing=True)
         if user is None or not user.is_staff:
             raise AccountChangeRefused("There is no such staff account.")
@@ -108,7 +111,7 @@ def _change(user_id: int, by: User, *, role: Role | None = None, active: bool | 
             raise AccountChangeRefused("You cannot change your own role or deactivate yourself.")
         losing_admin = user.role == Role.ADMIN and user.active and (
             role == Role.STAFF or active is False)
-        if losing_admin and admins <= 1:
+        if losing_admin and len(admins) <= 1:
             raise AccountChangeRefused(f"{user.email} is the last active admin: make another "
                                        "admin first.")
         if role is not None:
