@@ -2,7 +2,9 @@
 
 import io
 import struct
+import threading
 import zlib
+from collections.abc import Callable
 
 from flask import Flask
 from PIL import Image
@@ -53,3 +55,34 @@ def catalog_state(app: Flask) -> dict:
                                 for u in db.session.scalars(select(User)))
         db.session.remove()
     return state
+
+
+def race(app: Flask, refusals: tuple[type[Exception], ...], jobs: list[Callable[[], None]]
+         ) -> list[str]:
+    """Run every job at once, each in its own thread and app context; return unexpected errors.
+
+    A job that raises one of `refusals` lost the race fairly; anything else is reported.
+    """
+    start = threading.Barrier(len(jobs))
+    errors = []
+
+    def run(job) -> None:
+        with app.app_context():
+            try:
+                # Wait before touching the database: on SQLite a transaction holds the write
+                # lock from its first statement.
+                start.wait()
+                job()
+            except refusals:
+                pass
+            except Exception as exc:  # noqa: BLE001 - reported to the caller
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return errors

@@ -1,7 +1,6 @@
 """Staff accounts (admin): invite, change role, deactivate; never oneself, never the last admin."""
 
 import re
-import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,7 +14,7 @@ from checkout.services import staff_accounts
 from checkout.services.accounts import create_staff, register_shopper
 from tests.conftest import BASE_URL, csrf_token
 from tests.mail_support import parts, smtp_server
-from tests.staff.admin_support import catalog_state
+from tests.staff.admin_support import catalog_state, race
 from tests.staff.conftest import PASSWORD, sign_in
 from tests.state import text_of
 
@@ -60,7 +59,8 @@ def test_an_invitation_mails_a_link_that_sets_the_password_once(app, admin, smtp
     browser = app.test_client()
     assert browser.get(path).status_code == 200
     done = browser.post(path, data={"csrf_token": csrf_token(browser, path),
-                                    "password": "chosen password 1", "confirm": "chosen password 1"})
+                                    "password": "chosen password 1",
+                                    "confirm": "chosen password 1"})
     assert done.status_code == 303 and done.headers["Location"] == "/staff/"
     assert browser.get("/staff/").status_code == 200
     sign_in(app.test_client(), "new.hire@example.com", "chosen password 1")
@@ -164,6 +164,15 @@ def test_the_last_active_admin_cannot_be_demoted_or_deactivated(app, ctx):
     assert db.session.get(User, only.id).role == Role.ADMIN
 
 
+def _demote(actor_id: int, target_id: int, how: str, done: list[int]) -> None:
+    actor = db.session.get(User, actor_id)
+    if how == "role":
+        staff_accounts.set_role(target_id, Role.STAFF, by=actor)
+    else:
+        staff_accounts.set_active(target_id, False, by=actor)
+    done.append(actor_id)
+
+
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, ctx):
     for attempt in range(3):
         a = create_staff(f"a{attempt}@example.com", PASSWORD, admin=True).id
@@ -173,35 +182,13 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, ctx):
             user.role = Role.STAFF
         db.session.commit()
         db.session.remove()
-        start = threading.Barrier(2)
-        done, refused, errors = [], [], []
-
-        def demote(actor_id: int, target_id: int, how: str) -> None:
-            with app.app_context():
-                try:
-                    actor = db.session.get(User, actor_id)
-                    db.session.commit()
-                    start.wait()
-                    if how == "role":
-                        staff_accounts.set_role(target_id, Role.STAFF, by=actor)
-                    else:
-                        staff_accounts.set_active(target_id, False, by=actor)
-                    done.append(actor_id)
-                except AccountChangeRefused:
-                    refused.append(actor_id)
-                except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-                    errors.append(repr(exc))
-                finally:
-                    db.session.remove()
-
-        threads = [threading.Thread(target=demote, args=(a, b, "role")),
-                   threading.Thread(target=demote, args=(b, a, "deactivate"))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        done: list[int] = []
+        errors = race(app, (AccountChangeRefused,), [
+            lambda a=a, b=b, done=done: _demote(a, b, "role", done),
+            lambda a=a, b=b, done=done: _demote(b, a, "deactivate", done),
+        ])
         assert errors == []
-        assert (len(done), len(refused)) == (1, 1)
+        assert len(done) == 1
         admins = db.session.scalars(select(User.id).where(
             User.role == Role.ADMIN, User.active.is_(True))).all()
         assert len(admins) == 1

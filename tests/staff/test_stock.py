@@ -1,7 +1,5 @@
 """Stock by hand (admin): a reason, a ledger row naming who, and no unit lost to a race."""
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -14,11 +12,15 @@ from checkout.services.accounts import create_staff
 from checkout.services.checkout import ShippingDetails, place_order
 from tests.conftest import csrf_token
 from tests.factories import CartFactory, ProductFactory
-from tests.staff.admin_support import catalog_state
+from tests.staff.admin_support import catalog_state, race
 from tests.state import text_of
 
 DETAILS = ShippingDetails(email="shopper@example.com", name="Ada Shopper", line1="1 Main Street",
                           line2="", city="Springfield", postal_code="12345", country="US")
+
+
+# A claim on stock that lost the race fairly.
+REFUSED = (OutOfStock, StockAdjustmentRefused)
 
 
 def _stock(product_id: int) -> tuple[int, int]:
@@ -105,52 +107,34 @@ def test_a_change_without_a_reason_is_refused(app, admin):
     assert catalog_state(app) == before
 
 
-def _race(app, jobs: list) -> list[str]:
-    """Run every job in its own thread and app context at once; return unexpected errors."""
-    start = threading.Barrier(len(jobs))
-    errors = []
+def _orders_holding_two(product_id: int, count: int) -> list[int]:
+    """Place `count` orders that each hold two units of the product; return their ids."""
+    product = db.session.get(Stock, product_id).product
+    order_ids = [
+        place_order(db.session.get(Cart, CartFactory(items=[(product, 2)]).id), DETAILS,
+                    f"tok-sale-{n:02d}-{'s' * 12}", None).id
+        for n in range(count)
+    ]
+    db.session.remove()
+    return order_ids
 
-    def run(job) -> None:
-        with app.app_context():
-            try:
-                # Wait before touching the database: on SQLite a transaction holds the write
-                # lock from its first statement.
-                start.wait()
-                job()
-            except (OutOfStock, StockAdjustmentRefused):
-                pass
-            except Exception as exc:  # noqa: BLE001 - reported by the caller's assertion
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
 
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return errors
+def _sell(order_id: int) -> None:
+    """What a payment does to stock: the order's hold becomes a sale."""
+    inventory.convert_holds(db.session.get(Order, order_id), actor="test")
+    db.session.commit()
 
 
 def test_adjustments_racing_sales_lose_no_unit(app, ctx):
     product_id = ProductFactory(sku="MUG", on_hand=40).id
     admin_id = create_staff("boss@example.com", "a-long-enough-password", admin=True).id
-    order_ids = []
-    for n in range(10):
-        cart = db.session.get(Cart, CartFactory(items=[(db.session.get(Stock, product_id).product,
-                                                         2)]).id)
-        order_ids.append(place_order(cart, DETAILS, f"tok-sale-{n:02d}-{'s' * 12}", None).id)
-    db.session.remove()
-
-    def sell(order_id):
-        inventory.convert_holds(db.session.get(Order, order_id), actor="test")
-        db.session.commit()
+    order_ids = _orders_holding_two(product_id, 10)
 
     def take_one():
         products.adjust_stock(product_id, delta=-1, reason="breakage",
                               user=db.session.get(User, admin_id))
 
-    errors = _race(app, [lambda o=o: sell(o) for o in order_ids] + [take_one] * 10)
+    errors = race(app, REFUSED, [lambda o=o: _sell(o) for o in order_ids] + [take_one] * 10)
     assert errors == []
     # 40 on hand, 20 sold, 10 broken: every change counted, none overwritten.
     assert _stock(product_id) == (10, 0)
@@ -162,22 +146,13 @@ def test_adjustments_racing_sales_lose_no_unit(app, ctx):
 def test_counts_racing_sales_are_recomputed_not_overwritten(app, ctx):
     product_id = ProductFactory(sku="MUG", on_hand=40).id
     admin_id = create_staff("boss@example.com", "a-long-enough-password", admin=True).id
-    order_ids = []
-    for n in range(8):
-        cart = db.session.get(Cart, CartFactory(items=[(db.session.get(Stock, product_id).product,
-                                                         2)]).id)
-        order_ids.append(place_order(cart, DETAILS, f"tok-cnt-{n:02d}-{'c' * 13}", None).id)
-    db.session.remove()
-
-    def sell(order_id):
-        inventory.convert_holds(db.session.get(Order, order_id), actor="test")
-        db.session.commit()
+    order_ids = _orders_holding_two(product_id, 8)
 
     def count(n):
         products.adjust_stock(product_id, count=30 - n, reason=f"count {n}",
                               user=db.session.get(User, admin_id))
 
-    errors = _race(app, [lambda o=o: sell(o) for o in order_ids]
+    errors = race(app, REFUSED, [lambda o=o: _sell(o) for o in order_ids]
                    + [lambda n=n: count(n) for n in range(4)])
     assert errors == []
     on_hand, held = _stock(product_id)
@@ -205,7 +180,7 @@ def test_adjustments_racing_holds_never_take_stock_below_what_is_held(app, ctx):
         products.adjust_stock(product_id, delta=-1, reason="damaged",
                               user=db.session.get(User, admin_id))
 
-    errors = _race(app, [lambda i=i: shop(i) for i in range(10)] + [take_one] * 10)
+    errors = race(app, REFUSED, [lambda i=i: shop(i) for i in range(10)] + [take_one] * 10)
     assert errors == []
     on_hand, held = _stock(product_id)
     adjustments = -sum(db.session.scalars(select(StockMovement.delta).where(

@@ -8,6 +8,7 @@ from checkout.forms.discounts import DiscountForm
 from checkout.models import DiscountCode
 from checkout.services import discounts
 from checkout.web.staff.access import admin_only
+from checkout.web.staff.pages import form_page
 
 bp = Blueprint("discounts", __name__, url_prefix="/discounts")
 
@@ -44,11 +45,11 @@ def index():
 def new():
     """Create a discount code."""
     form = DiscountForm()
-    if form.validate_on_submit() and _save(form, discounts.create):
-        flash(f"Discount code {discounts.normalize(form.code.data)} created.", "success")
-        return redirect(url_for(".index"), 303)
-    status = 422 if request.method == "POST" else 200
-    return render_template("staff/discounts/form.html", form=form, code=None), status
+    return form_page(
+        form, lambda: _save(form, discounts.create),
+        done=lambda: f"Discount code {discounts.normalize(form.code.data)} created.",
+        then=url_for(".index"), template="staff/discounts/form.html", code=None,
+    )
 
 
 @bp.route("/<int:code_id>", methods=["GET", "POST"])
@@ -59,12 +60,11 @@ def edit(code_id: int):
     form = DiscountForm()
     if request.method == "GET":
         _fill(form, row)
-    if form.validate_on_submit() and _save(form, lambda terms: discounts.edit(row.id, terms)):
-        flash(f"Discount code {row.code} saved.", "success")
-        return redirect(url_for(".edit", code_id=row.id), 303)
-    status = 422 if request.method == "POST" else 200
-    return render_template("staff/discounts/form.html", form=form, code=row,
-                           redemptions=discounts.redemptions(row.id)), status
+    return form_page(
+        form, lambda: _save(form, lambda terms: discounts.edit(row.id, terms)),
+        done=lambda: f"Discount code {row.code} saved.", then=url_for(".edit", code_id=row.id),
+        template="staff/discounts/form.html", code=row, redemptions=discounts.redemptions(row.id),
+    )
 
 
 def _fill(form: DiscountForm, row: DiscountCode) -> None:

@@ -9,6 +9,7 @@ from checkout.forms.products import NewProductForm, ProductForm, StockForm
 from checkout.services import products
 from checkout.web.media import takes_upload
 from checkout.web.staff.access import admin_only
+from checkout.web.staff.pages import form_page
 
 bp = Blueprint("products", __name__, url_prefix="/products")
 PER_PAGE = 50
@@ -77,12 +78,12 @@ def index():
 def new():
     """Add a product, with its image and opening stock."""
     form = NewProductForm()
-    if form.validate_on_submit() and _save(form, lambda details, image: products.create_product(
-            details, image, form.initial_stock.data or 0, current_user)):
-        flash(f"{form.title.data} added.", "success")
-        return redirect(url_for(".index"), 303)
-    status = 422 if request.method == "POST" else 200
-    return render_template("staff/products/form.html", form=form, product=None), status
+    return form_page(
+        form, lambda: _save(form, lambda details, image: products.create_product(
+            details, image, form.initial_stock.data or 0, current_user)),
+        done=lambda: f"{form.title.data} added.", then=url_for(".index"),
+        template="staff/products/form.html", product=None,
+    )
 
 
 @bp.route("/<int:product_id>", methods=["GET", "POST"])
@@ -94,12 +95,12 @@ def edit(product_id: int):
     form = ProductForm(obj=item) if request.method == "GET" else ProductForm()
     if request.method == "GET":
         form.price.data = major_units(item.price, current_app.config["STORE_CURRENCY"])
-    if form.validate_on_submit() and _save(
-            form, lambda details, image: products.update_product(item, details, image)):
-        flash(f"{item.title} saved.", "success")
-        return redirect(url_for(".index"), 303)
-    status = 422 if request.method == "POST" else 200
-    return render_template("staff/products/form.html", form=form, product=item), status
+    return form_page(
+        form, lambda: _save(form, lambda details, image: products.update_product(
+            item, details, image)),
+        done=lambda: f"{item.title} saved.", then=url_for(".index"),
+        template="staff/products/form.html", product=item,
+    )
 
 
 @bp.route("/<int:product_id>/stock", methods=["GET", "POST"])
