@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from checkout.extensions import db
 from checkout.models import DiscountCode, Product, StockMovement, User
-from tests.state import snapshot
+from tests.state import snapshot, text_of
 
 
 def image_bytes(kind: str = "PNG", size: tuple[int, int] = (40, 30), noise: bool = False) -> bytes:
@@ -86,3 +86,20 @@ def race(app: Flask, refusals: tuple[type[Exception], ...], jobs: list[Callable[
     for thread in threads:
         thread.join(60)
     return errors
+
+
+def assert_refused(app: Flask, send: Callable, message: str, status: int = 422) -> None:
+    """Send a request that must be refused with `message`, and prove it changed nothing."""
+    before = catalog_state(app)
+    response = send()
+    assert response.status_code == status, text_of(response)
+    assert message in text_of(response)
+    assert catalog_state(app) == before
+
+
+def detached(app: Flask, model, *where):
+    """The one row of `model` matching `where`, readable after its session is gone."""
+    with app.app_context():
+        row = db.session.scalar(select(model).where(*where))
+        db.session.expunge_all()
+        return row

@@ -3,14 +3,13 @@
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 
 from checkout.extensions import db
 from checkout.models import DiscountCode, DiscountRedemption
 from checkout.services import discounts
 from tests.conftest import csrf_token
 from tests.factories import OrderFactory, ProductFactory
-from tests.staff.admin_support import catalog_state
+from tests.staff.admin_support import assert_refused, catalog_state, detached
 from tests.state import text_of
 
 NEW = "/staff/discounts/new"
@@ -25,10 +24,7 @@ def _form(client, path=NEW, **overrides) -> dict:
 
 
 def _code(app, code: str) -> DiscountCode:
-    with app.app_context():
-        row = db.session.scalar(select(DiscountCode).where(DiscountCode.code == code))
-        db.session.expunge_all()
-        return row
+    return detached(app, DiscountCode, DiscountCode.code == code)
 
 
 def test_an_admin_creates_a_percentage_code_with_a_cap_and_limits(app, admin):
@@ -85,20 +81,13 @@ def test_the_form_refuses_what_the_cli_refuses_in_the_same_words(app, admin, ove
     ({"max_uses": "many"}, "Not a valid integer value."),
 ])
 def test_numbers_that_are_not_numbers_get_the_form_again(app, admin, overrides, message):
-    before = catalog_state(app)
-    response = admin.post(NEW, data=_form(admin, **overrides))
-    assert response.status_code == 422
-    assert message in text_of(response)
-    assert catalog_state(app) == before
+    assert_refused(app, lambda: admin.post(NEW, data=_form(admin, **overrides)), message)
 
 
 def test_a_code_that_exists_is_refused(app, admin):
     admin.post(NEW, data=_form(admin))
-    before = catalog_state(app)
-    response = admin.post(NEW, data=_form(admin, code="Spring12 "))
-    assert response.status_code == 422
-    assert "the code SPRING12 exists already" in text_of(response)
-    assert catalog_state(app) == before
+    assert_refused(app, lambda: admin.post(NEW, data=_form(admin, code="Spring12 ")),
+                   "the code SPRING12 exists already")
 
 
 def test_editing_changes_the_terms_and_so_the_provider_coupon(app, admin):

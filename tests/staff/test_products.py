@@ -11,7 +11,13 @@ from checkout.models import Product, StockMovement, User
 from checkout.models.inventory import MovementReason
 from tests.conftest import csrf_token
 from tests.factories import ProductFactory
-from tests.staff.admin_support import catalog_state, image_bytes, png_declaring
+from tests.staff.admin_support import (
+    assert_refused,
+    catalog_state,
+    detached,
+    image_bytes,
+    png_declaring,
+)
 from tests.state import text_of
 
 NEW = "/staff/products/new"
@@ -37,10 +43,7 @@ def _stored_files(app) -> set[str]:
 
 
 def _only_product(app) -> Product:
-    with app.app_context():
-        product = db.session.scalar(select(Product))
-        db.session.expunge_all()
-        return product
+    return detached(app, Product)
 
 
 def test_an_admin_adds_a_product_with_an_exact_price_an_image_and_opening_stock(app, admin):
@@ -88,11 +91,7 @@ def test_jpeg_and_webp_images_are_taken_and_served_as_themselves(app, admin, kin
     ("", "Enter a price."),
 ])
 def test_a_bad_price_gets_the_form_again_and_writes_nothing(app, admin, price, message):
-    before = catalog_state(app)
-    response = _post(admin, price=price)
-    assert response.status_code == 422
-    assert message in text_of(response)
-    assert catalog_state(app) == before
+    assert_refused(app, lambda: _post(admin, price=price), message)
 
 
 @pytest.mark.parametrize("overrides,message", [
@@ -104,11 +103,7 @@ def test_a_bad_price_gets_the_form_again_and_writes_nothing(app, admin, price, m
     ({"title": "!!!", "slug": ""}, "The title gives no address: type a slug."),
 ])
 def test_bad_details_get_the_form_again_and_write_nothing(app, admin, overrides, message):
-    before = catalog_state(app)
-    response = _post(admin, **overrides)
-    assert response.status_code == 422
-    assert message in text_of(response)
-    assert catalog_state(app) == before
+    assert_refused(app, lambda: _post(admin, **overrides), message)
 
 
 def test_a_taken_sku_or_slug_is_refused(app, admin):
@@ -146,20 +141,13 @@ def test_a_file_that_is_not_a_safe_image_is_refused_and_nothing_is_stored(app, a
 def test_an_image_over_the_size_limit_gets_a_clear_422(app, admin, monkeypatch):
     big = image_bytes("PNG", (200, 200), noise=True)
     monkeypatch.setitem(app.config, "PRODUCT_IMAGE_MAX_BYTES", len(big) - 1)
-    before = catalog_state(app)
-    response = _post(admin, image=(big, "big.png"))
-    assert response.status_code == 422
-    assert "The image is too large" in text_of(response)
-    assert catalog_state(app) == before
+    assert_refused(app, lambda: _post(admin, image=(big, "big.png")), "The image is too large")
 
 
 def test_a_body_far_over_the_upload_limit_gets_a_clear_413(app, admin, monkeypatch):
     monkeypatch.setitem(app.config, "PRODUCT_IMAGE_MAX_BYTES", 10_000)
-    before = catalog_state(app)
-    response = _post(admin, image=(b"\x89PNG" + b"0" * 400_000, "huge.png"))
-    assert response.status_code == 413
-    assert "What you sent is too large" in text_of(response)
-    assert catalog_state(app) == before
+    assert_refused(app, lambda: _post(admin, image=(b"\x89PNG" + b"0" * 400_000, "huge.png")),
+                   "What you sent is too large", status=413)
 
 
 def test_other_forms_keep_the_small_body_limit(app, admin):
