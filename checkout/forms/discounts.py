@@ -6,10 +6,12 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, RadioField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from checkout.domain.money import MoneyError, parse_amount
 from checkout.services.discounts import DiscountTerms
+
+_AT_MOST = NumberRange(max=1_000_000_000, message="Enter at most 1,000,000,000 uses.")
 
 
 def _strip(value):
@@ -31,9 +33,11 @@ class DiscountForm(FlaskForm):
                                description="Optional, e.g. 50.00")
     valid_from = DateTimeLocalField("Valid from (UTC)", validators=[Optional()])
     valid_until = DateTimeLocalField("Valid until (UTC)", validators=[Optional()])
-    max_uses = IntegerField("Uses in all", validators=[Optional()],
+    # Only an upper bound here: "at least 1" is the service's rule, in the service's words.
+    max_uses = IntegerField("Uses in all", validators=[Optional(), _AT_MOST],
                             description="Empty: unlimited.")
-    max_uses_per_customer = IntegerField("Uses per e-mail address", validators=[Optional()])
+    max_uses_per_customer = IntegerField("Uses per e-mail address",
+                                         validators=[Optional(), _AT_MOST])
 
     def _money(self, field) -> int | None:
         if not field.data:

@@ -67,6 +67,7 @@ def _save(product: Product, details: ProductDetails, image: bytes | None) -> Non
         raise ProductRefused("The SKU or the address (slug) is not in the catalog's form.")
     _check_unique(details, product.id)
     stored = images.store_product_image(image) if image is not None else None
+    replaced = product.image if stored is not None else None
     product.title, product.description = details.title, details.description
     product.price, product.sku, product.slug = details.price, details.sku, details.slug
     product.is_active = details.is_active
@@ -83,6 +84,8 @@ def _save(product: Product, details: ProductDetails, image: bytes | None) -> Non
         raise ProductRefused(
             f"Another product already has the SKU {details.sku} or the address {details.slug}."
         ) from None
+    if replaced is not None:
+        images.discard(replaced)
 
 
 def create_product(details: ProductDetails, image: bytes | None, initial_stock: int,
@@ -123,6 +126,8 @@ def adjust_stock(product_id: int, *, reason: str, user: User, delta: int | None 
     A count is a compare-and-set on the on_hand it was computed from: when a sale changes it
     first, the count is recomputed from the new figure rather than overwriting the sale.
     """
+    if not reason.strip():
+        raise StockAdjustmentRefused("Say why the stock changes (it goes in the ledger).")
     try:
         for _ in range(COUNT_ATTEMPTS):
             on_hand, held = db.session.execute(

@@ -79,6 +79,7 @@ def test_the_form_refuses_what_the_cli_refuses_in_the_same_words(app, admin, ove
      "Enter an amount like 5.00."),
     ({"min_subtotal": "-3"}, "Enter an amount like 19.99."),
     ({"max_uses": "many"}, "Not a valid integer value."),
+    ({"max_uses": "99999999999999"}, "Enter at most 1,000,000,000 uses."),
 ])
 def test_numbers_that_are_not_numbers_get_the_form_again(app, admin, overrides, message):
     assert_refused(app, lambda: admin.post(NEW, data=_form(admin, **overrides)), message)

@@ -172,6 +172,12 @@ def test_editing_changes_the_details_and_keeps_the_image_when_none_is_sent(app, 
     assert response.status_code == 303, text_of(response)
     edited = _only_product(app)
     assert (edited.title, edited.price, edited.image) == ("Brass Pen, large", 2450, product.image)
+    replaced = _post(admin, path, image=(image_bytes("WEBP"), "new.webp"), slug="brass-pen")
+    assert replaced.status_code == 303
+    # The new upload is kept and the old one, which nothing points at any more, deleted.
+    files = _stored_files(app)
+    assert _only_product(app).image.removeprefix("uploads/") in files
+    assert product.image.removeprefix("uploads/") not in files
 
 
 def test_an_inactive_product_leaves_the_catalog_and_cannot_be_added_to_a_cart(app, admin,

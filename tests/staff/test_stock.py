@@ -182,3 +182,11 @@ def test_adjustments_racing_holds_never_take_stock_below_what_is_held(app, ctx):
     # Ten units, twenty claims: each unit went to exactly one hold or one adjustment.
     assert held == orders and on_hand == 10 - adjustments
     assert orders + adjustments == 10 and on_hand >= held
+
+
+def test_the_service_refuses_a_change_without_a_reason_too(app, ctx):
+    product_id = ProductFactory(sku="MUG", on_hand=5).id
+    user = create_staff("boss@example.com", "a-long-enough-password", admin=True)
+    with pytest.raises(StockAdjustmentRefused, match="Say why"):
+        products.adjust_stock(product_id, delta=1, reason=" ", user=user)
+    assert _stock(product_id) == (5, 0) and _ledger_sum(product_id) == 0
