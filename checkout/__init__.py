@@ -81,9 +81,20 @@ def register_payments(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from checkout.web import account, cart, catalog, checkout, orders, staff, webhooks
+    from checkout.web import (
+        account,
+        cart,
+        catalog,
+        checkout,
+        invitation,
+        media,
+        orders,
+        staff,
+        webhooks,
+    )
 
-    for module in (catalog, cart, checkout, orders, account, webhooks, staff):
+    app.request_class = media.ShopRequest
+    for module in (catalog, cart, checkout, orders, account, webhooks, staff, media, invitation):
         app.register_blueprint(module.bp)
 
 

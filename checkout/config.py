@@ -133,9 +133,14 @@ def from_environment(instance_path: Path) -> dict:
         "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60),
         # The dashboard lists active products with at most this many units available.
         "LOW_STOCK_THRESHOLD": low_stock,
+        # How long the link in a staff invitation lets its owner choose a password.
+        "STAFF_INVITATION_DAYS": _int("STAFF_INVITATION_DAYS", 7),
         # Whether catalog prices already contain the destination's tax (every rate inclusive).
         "PRICES_INCLUDE_TAX": os.environ.get("PRICES_INCLUDE_TAX", "0").lower()
         in ("1", "true", "yes"),
+        # Product images staff upload (re-encoded, random names), and the largest one taken.
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
+        "PRODUCT_IMAGE_MAX_BYTES": _int("PRODUCT_IMAGE_MAX_BYTES", 4_000_000),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",

@@ -51,6 +51,10 @@ def _links(context: dict) -> dict:
         links["verify_url"] = url_for(
             "account.verify_email", token=context["verify_token"], _external=True
         )
+    if "invitation_token" in context:
+        links["invitation_url"] = url_for(
+            "invitation.accept", token=context["invitation_token"], _external=True
+        )
     links.update(_unpaid_order_links(context))
     return links
 

@@ -52,6 +52,7 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
             "SANDBOX_BACKGROUND": False,
             "JOBS_IMMEDIATE": True,
             "MAIL_DIR": str(tmp_path_factory.mktemp("mail")),
+            "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
             "SMTP_HOST": None,
             "PUBLIC_BASE_URL": BASE_URL,
             "SANDBOX_WEBHOOK_URL": f"{BASE_URL}/webhooks/stripe",

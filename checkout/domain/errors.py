@@ -115,3 +115,19 @@ class RequestAlreadyDecided(DomainError):
 
 class ActionNotAllowed(DomainError):
     """A staff action the order's status (or the flag's state) does not allow right now."""
+
+
+class ProductRefused(DomainError):
+    """A product's details break a catalog rule (a taken SKU or slug, say)."""
+
+
+class ImageRefused(DomainError):
+    """An uploaded file is not an image the shop will show."""
+
+
+class StockAdjustmentRefused(DomainError):
+    """A stock change would take on_hand below what checkouts hold, or below zero."""
+
+
+class AccountChangeRefused(DomainError):
+    """A change to a staff account would lock the shop out (the last admin, one's own role)."""

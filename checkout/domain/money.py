@@ -114,3 +114,10 @@ def parse_amount(text: str, currency: str) -> int:
     if amount > MAX_AMOUNT:
         raise MoneyError(f"The most an amount may be is {format_money(MAX_AMOUNT, currency)}.")
     return amount
+
+
+def major_units(amount: int, currency: str) -> str:
+    """Minor units as a plain number to edit in a form: 1999 USD → "19.99", 1500 JPY → "1500"."""
+    digits = exponent(currency)
+    whole, minor = divmod(amount, 10**digits)
+    return f"{whole}.{minor:0{digits}d}" if digits else str(whole)

@@ -60,9 +60,13 @@ class StockHold(db.Model):
 
 
 class MovementReason(StrEnum):
+    # A paid order took the units.
     SALE = "sale"
+    # Units arrived (the demo catalog's opening stock, too).
     RESTOCK = "restock"
+    # A staff member corrected the count by hand; the note says why.
     ADJUSTMENT = "adjustment"
+    # A cancelled or refunded order put its units back.
     RETURN = "return"
 
 
@@ -77,4 +81,6 @@ class StockMovement(db.Model):
     reason: Mapped[MovementReason] = mapped_column(String(16))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("order.id"))
     note: Mapped[str] = mapped_column(String(200), default="")
+    # The staff member who made the change by hand; None for the shop's own moves (a sale).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

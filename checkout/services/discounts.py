@@ -61,8 +61,12 @@ class DiscountTerms:
     max_uses_per_customer: int | None = None
 
 
-def create(terms: DiscountTerms) -> DiscountCode:
-    """Create a discount code; ValueError says what is wrong with the terms."""
+def _validated(terms: DiscountTerms) -> str:
+    """The normalized code if the terms make a valid discount; ValueError says what is wrong.
+
+    The CLI and the back-office form both come here, so they refuse the same things in the
+    same words.
+    """
     code = normalize(terms.code)
     if not CODE_PATTERN.match(code):
         raise ValueError("a code is 2 to 40 letters, digits, '-' or '_'")
@@ -86,20 +90,83 @@ def create(terms: DiscountTerms) -> DiscountCode:
         raise ValueError("the minimum subtotal cannot be negative")
     if terms.valid_from and terms.valid_until and terms.valid_from >= terms.valid_until:
         raise ValueError("valid-from must come before valid-until")
+    return code
+
+
+def _values(terms: DiscountTerms) -> dict:
+    return {
+        "percent_off": None if terms.percent_off is None else plain(terms.percent_off),
+        "amount_off": terms.amount_off,
+        "cap": terms.cap,
+        "min_subtotal": terms.min_subtotal,
+        "valid_from": terms.valid_from,
+        "valid_until": terms.valid_until,
+        "max_uses": terms.max_uses,
+        "max_uses_per_customer": terms.max_uses_per_customer,
+    }
+
+
+def create(terms: DiscountTerms) -> DiscountCode:
+    """Create a discount code; ValueError says what is wrong with the terms."""
+    code = _validated(terms)
     if db.session.scalar(select(DiscountCode.id).where(DiscountCode.code == code)) is not None:
         raise ValueError(f"the code {code} exists already")
-    row = DiscountCode(
-        code=code,
-        percent_off=None if terms.percent_off is None else plain(terms.percent_off),
-        amount_off=terms.amount_off,
-        cap=terms.cap,
-        min_subtotal=terms.min_subtotal,
-        valid_from=terms.valid_from,
-        valid_until=terms.valid_until,
-        max_uses=terms.max_uses,
-        max_uses_per_customer=terms.max_uses_per_customer,
-    )
+    row = DiscountCode(code=code, **_values(terms))
     db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def edit(code_id: int, terms: DiscountTerms) -> DiscountCode:
+    """Change a code's terms (not the code itself); ValueError says what is wrong.
+
+    Orders already placed keep the price they got. The provider coupon is named by the terms
+    (`coupon_id`), so changed terms make the next checkout publish a new coupon rather than
+    reuse the old, immutable one. A use limit is lowered only as far as the uses already
+    counted, checked in the UPDATE itself so a use counted meanwhile is not overrun.
+    """
+    row = db.session.get(DiscountCode, code_id)
+    if row is None:
+        raise ValueError("no such code")
+    if normalize(terms.code) != row.code:
+        raise ValueError("a code cannot be renamed: create a new one and deactivate this one")
+    _validated(terms)
+    within_limit = () if terms.max_uses is None else (DiscountCode.uses <= terms.max_uses,)
+    changed = db.session.execute(
+        update(DiscountCode)
+        .where(DiscountCode.id == code_id, *within_limit)
+        .values(**_values(terms))
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        db.session.rollback()
+        raise ValueError(f"max uses cannot be below the {row.uses} uses already counted")
+    db.session.commit()
+    db.session.refresh(row)
+    return row
+
+
+def codes() -> list[DiscountCode]:
+    """Every code, newest first."""
+    return list(db.session.scalars(select(DiscountCode).order_by(DiscountCode.id.desc())))
+
+
+def redemptions(code_id: int) -> list[tuple[DiscountRedemption, str, str]]:
+    """The code's counted uses, newest first: each with its order's number and status."""
+    return list(db.session.execute(
+        select(DiscountRedemption, Order.number, Order.status)
+        .join(Order, Order.id == DiscountRedemption.order_id)
+        .where(DiscountRedemption.discount_code_id == code_id)
+        .order_by(DiscountRedemption.id.desc())
+    ).tuples())
+
+
+def reactivate(code_id: int) -> DiscountCode:
+    """Let a deactivated code be applied again."""
+    row = db.session.get(DiscountCode, code_id)
+    if row is None:
+        raise ValueError("no such code")
+    row.active = True
     db.session.commit()
     return row
 
@@ -260,3 +327,8 @@ def give_back(order: Order) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.flush()
+
+
+def code_by_id(code_id: int) -> DiscountCode | None:
+    """The code with this id, active or not."""
+    return db.session.get(DiscountCode, code_id)

@@ -232,3 +232,31 @@ def return_sales(order: Order, *, note: str) -> None:
         if quantity > 0:
             restock(product_id, quantity, reason=MovementReason.RETURN, note=note,
                     order_id=order.id)
+
+
+# No shop holds this many of one thing; the bound keeps a typo from overflowing the column.
+MAX_ON_HAND = 10_000_000
+
+
+def adjust_on_hand(product_id: int, change: int, *conditions, note: str,
+                   user_id: int | None) -> StockMovement | None:
+    """Change on_hand by `change` with its ledger row, only if it stays ≥ held and ≥ 0.
+
+    One conditional UPDATE, like a hold: a sale or hold committed meanwhile is counted, never
+    overwritten. Extra `conditions` narrow it further; None when it did not match.
+    """
+    changed = _update_stock(
+        product_id,
+        Stock.on_hand + change >= Stock.held,
+        Stock.on_hand + change >= 0,
+        Stock.on_hand + change <= MAX_ON_HAND,
+        *conditions,
+        on_hand=Stock.on_hand + change,
+    )
+    if not changed:
+        return None
+    movement = StockMovement(product_id=product_id, delta=change,
+                             reason=MovementReason.ADJUSTMENT, note=note, user_id=user_id)
+    db.session.add(movement)
+    db.session.flush()
+    return movement

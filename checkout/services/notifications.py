@@ -243,6 +243,17 @@ def enqueue_email_verification(user: User, token: str, bucket: int, valid_hours:
     )
 
 
+def enqueue_staff_invitation(user: User, token: str, *, invited_by: str) -> bool:
+    """Write the mail that lets a new staff member choose a password; one per invitation."""
+    return enqueue(
+        f"staff-invitation:{user.id}:{token[-16:]}",
+        "staff_invitation",
+        user.email,
+        {"invitation_token": token, "invited_by": invited_by,
+         "valid_days": current_app.config["STAFF_INVITATION_DAYS"]},
+    )
+
+
 @event.listens_for(Session, "after_commit")
 def _announce_committed_messages(session: Session) -> None:
     if session.info.pop(_WROTE_MESSAGES, False) and has_app_context():

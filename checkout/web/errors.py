@@ -32,6 +32,15 @@ def init_errorhandlers(app: Flask) -> None:
         )
         return render_template("errors/error.html", code=400, message=message), 400
 
+    @app.errorhandler(413)
+    def _too_large(error):
+        limit = app.config["PRODUCT_IMAGE_MAX_BYTES"] // 1_000_000
+        message = (f"What you sent is too large. An image may be at most {limit} MB; "
+                   "other forms take much less.")
+        if _wants_json():
+            return {"error": message}, 413
+        return render_template("errors/error.html", code=413, message=message), 413
+
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         if _wants_json():

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from flask import Flask
+from flask import Flask, url_for
 
 from checkout.domain.addresses import city_line, country_name
 from checkout.domain.availability import availability
@@ -10,12 +10,21 @@ from checkout.domain.money import format_money, format_shipping
 from checkout.domain.order_status import OrderStatus
 from checkout.domain.pricing import MAX_QUANTITY_PER_LINE
 from checkout.models.order import FlagCode
+from checkout.services import images
 from checkout.services.order_refunds import reason_label, refund_state
 from checkout.web.shopper import init_cart_cookie
 
 
 def _money(amount: int, currency: str) -> str:
     return format_money(amount, currency)
+
+
+def _image_url(path: str | None) -> str:
+    """Where a product's image is served: an upload by its route, anything else from static/."""
+    name = images.stored_name(path)
+    if name is not None:
+        return url_for("media.product_image", name=name)
+    return url_for("static", filename=path or "img/products/placeholder.svg")
 
 
 def _datetime(value: datetime) -> str:
@@ -34,6 +43,7 @@ def init_templating(app: Flask) -> None:
     app.add_template_global(country_name, "country_name")
     app.add_template_global(city_line, "city_line")
     app.add_template_global(availability, "availability")
+    app.add_template_global(_image_url, "image_url")
     app.add_template_global(MAX_QUANTITY_PER_LINE, "max_quantity")
     # An order's refunds and its "partially refunded"/"refunded" label, for any page.
     app.add_template_global(refund_state, "refund_state")

@@ -2,11 +2,11 @@
 
 from flask import Blueprint
 
-from checkout.web.staff import dashboard, order_page, orders, refunds
+from checkout.web.staff import accounts, dashboard, discounts, order_page, orders, products, refunds
 from checkout.web.staff.access import require_staff
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_staff)
 
-for area in (dashboard, order_page, orders, refunds):
+for area in (accounts, dashboard, discounts, order_page, orders, products, refunds):
     bp.register_blueprint(area.bp)
