@@ -23,6 +23,10 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "0").strip().lower() in ("1", "true", "yes")
+
+
 def _dev_secret_key(instance_path: Path) -> str:
     """Generate a secret key once per checkout and keep it in instance/."""
     path = instance_path / "secret_key"
@@ -74,6 +78,21 @@ def from_environment(instance_path: Path) -> dict:
     recovery_days = _int("RECOVERY_LINK_DAYS", 7)
     if not 1 <= recovery_days <= 90:
         raise ConfigError("RECOVERY_LINK_DAYS must be between 1 and 90")
+
+    bank_transfer = _flag("BANK_TRANSFER")
+    bank_hold_hours = _int("BANK_TRANSFER_HOLD_HOURS", 72)
+    if not 1 <= bank_hold_hours <= 30 * 24:
+        raise ConfigError("BANK_TRANSFER_HOLD_HOURS must be between 1 and 720")
+    bank_account = {
+        name: os.environ.get(name, "").strip()
+        for name in ("BANK_TRANSFER_ACCOUNT_NAME", "BANK_TRANSFER_IBAN", "BANK_TRANSFER_BIC",
+                     "BANK_TRANSFER_BANK_NAME")
+    }
+    if bank_transfer and not (
+        bank_account["BANK_TRANSFER_ACCOUNT_NAME"] and bank_account["BANK_TRANSFER_IBAN"]
+    ):
+        # Shoppers would be told to wire money to nobody.
+        raise ConfigError("BANK_TRANSFER=1 needs BANK_TRANSFER_ACCOUNT_NAME and BANK_TRANSFER_IBAN")
 
     port = _int("PORT", 5000)
     database_url = os.environ.get("DATABASE_URL") or (
@@ -130,6 +149,11 @@ def from_environment(instance_path: Path) -> dict:
         # Whether catalog prices already contain the destination's tax (every rate inclusive).
         "PRICES_INCLUDE_TAX": os.environ.get("PRICES_INCLUDE_TAX", "0").lower()
         in ("1", "true", "yes"),
+        # A second payment method at checkout: the shopper wires the money to this account
+        # and staff record it; the order's stock is held for BANK_TRANSFER_HOLD_HOURS.
+        "BANK_TRANSFER": bank_transfer,
+        "BANK_TRANSFER_HOLD_HOURS": bank_hold_hours,
+        **bank_account,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",

@@ -91,3 +91,7 @@ class RestoreLinkExpired(DomainError):
 
 class OrderNotRestorable(DomainError):
     """An order whose items cannot go back in a cart: it did not end expired and unpaid."""
+
+
+class TransferRefused(DomainError):
+    """A bank transfer that cannot be recorded against the order; the message says why."""

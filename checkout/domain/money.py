@@ -1,5 +1,7 @@
 """Money in integer minor units: currency exponents and display formatting."""
 
+import re
+
 import pycountry
 
 # ISO 4217 currencies with no minor unit, as Stripe treats them (amounts are whole units).
@@ -35,6 +37,26 @@ def exponent(currency: str) -> int:
     if code in THREE_DECIMAL:
         return 3
     return 2
+
+
+_MAJOR_AMOUNT = re.compile(r"^(\d{1,12})(?:\.(\d+))?$")
+
+
+def parse_major(text: str, currency: str) -> int:
+    """Read an amount typed in major units ("12.30") as exact minor units (1230 for USD).
+
+    No rounding: more decimals than the currency has is an error, as is anything but digits
+    and one decimal point (no signs, no thousands separators, no exponents).
+    """
+    digits = exponent(currency)
+    match = _MAJOR_AMOUNT.match((text or "").strip())
+    if match is None:
+        raise MoneyError("Enter the amount in digits with a decimal point, like 12.30.")
+    whole, fraction = match.group(1), match.group(2) or ""
+    if len(fraction) > digits:
+        places = f"{digits} decimal places" if digits else "no decimal places"
+        raise MoneyError(f"{currency.upper()} amounts have {places}.")
+    return int(whole) * 10**digits + int(fraction.ljust(digits, "0") or "0")
 
 
 def format_money(amount: int, currency: str) -> str:

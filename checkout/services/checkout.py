@@ -11,13 +11,21 @@ from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.errors import EmptyCart, GatewayUnavailable, OrderNotPayable, OutOfStock
 from checkout.domain.order_status import OrderStatus
+from checkout.domain.payment_status import PaymentMethod
 from checkout.domain.pricing import PricingContext, context_to_dict, price
 from checkout.extensions import db
 from checkout.models import Cart, Order, OrderLine
 from checkout.models.order import EventKind
 from checkout.payments import gateway
+from checkout.services import (
+    bank_transfers,
+    discounts,
+    fulfilment,
+    inventory,
+    payment_sessions,
+    pricing,
+)
 from checkout.services import cart as carts
-from checkout.services import discounts, fulfilment, inventory, payment_sessions, pricing
 from checkout.services.orders import lock_order
 
 
@@ -40,6 +48,7 @@ def place_order(
     checkout_token: str,
     user_id: int | None,
     context: PricingContext | None = None,
+    payment_method: PaymentMethod = PaymentMethod.CARD,
 ) -> Order:
     """Create the order, its line snapshots and its stock holds, and empty the cart: one commit.
 
@@ -49,6 +58,8 @@ def place_order(
     and the code on the cart). The code's use is counted in this same transaction; when the
     last use went to another order meanwhile, DiscountRefused says so and nothing is placed.
     The destination's tax rates are made at the provider first, with no transaction open.
+    A bank transfer order holds its stock for days and gets its payment instructions by
+    e-mail in the same transaction.
     """
     pricing.publish_tax_rates(details.country)
     existing = _order_placed_with(checkout_token)
@@ -101,6 +112,7 @@ def place_order(
         tax_included=totals.tax_included,
         total=totals.total,
         pricing=json.dumps(context_to_dict(context), sort_keys=True),
+        payment_method=payment_method,
     )
     for cart_line, priced in zip(cart.lines, totals.lines, strict=True):
         order.lines.append(
@@ -118,8 +130,10 @@ def place_order(
     db.session.add(order)
     try:
         db.session.flush()
-        inventory.hold_stock(order, inventory.hold_deadline())
+        inventory.hold_stock(order, inventory.hold_deadline(payment_method))
         discounts.redeem(order, context.discount, details.email)
+        if payment_method == PaymentMethod.BANK_TRANSFER:
+            bank_transfers.enqueue_instructions(order)
         cart.lines.clear()
         cart.discount_code = None
         db.session.commit()

@@ -10,16 +10,24 @@ from sqlalchemy import func, select, update
 
 from checkout.db import now_utc
 from checkout.domain.errors import OutOfStock, Shortage
+from checkout.domain.payment_status import PaymentMethod
 from checkout.extensions import db
 from checkout.models import Order, Stock, StockHold, StockMovement
 from checkout.models.inventory import HoldStatus, MovementReason
 from checkout.models.order import EventKind
 
 
-def hold_deadline() -> datetime:
-    """When a hold taken now runs out, to the whole second (Stripe's expires_at is in seconds)."""
-    minutes = current_app.config["CHECKOUT_HOLD_MINUTES"]
-    return (now_utc() + timedelta(minutes=minutes, seconds=1)).replace(microsecond=0)
+def hold_deadline(method: PaymentMethod = PaymentMethod.CARD) -> datetime:
+    """When a hold taken now runs out, to the whole second (Stripe's expires_at is in seconds).
+
+    A bank transfer takes days to arrive, so its order holds stock for
+    BANK_TRANSFER_HOLD_HOURS instead of the card checkout's CHECKOUT_HOLD_MINUTES.
+    """
+    if method == PaymentMethod.BANK_TRANSFER:
+        period = timedelta(hours=current_app.config["BANK_TRANSFER_HOLD_HOURS"])
+    else:
+        period = timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"])
+    return (now_utc() + period + timedelta(seconds=1)).replace(microsecond=0)
 
 
 def current_hold_expiry(order: Order) -> datetime | None:

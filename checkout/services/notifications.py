@@ -197,6 +197,19 @@ def alert_staff(order: Order, flag_code: FlagCode, detail: str, *, cause: str) -
     )
 
 
+def alert_staff_webhook(event_id: str, event_type: str, detail: str) -> int:
+    """Write an alert to each staff recipient that handling a Stripe event failed.
+
+    Keyed by the event, per recipient: Stripe's retries failing again alert nobody twice.
+    """
+    context = {"webhook_event_id": event_id, "event_type": event_type, "detail": detail}
+    return sum(
+        enqueue(f"staff-alert:webhook:{event_id}:{to.lower()}", "staff_alert_webhook", to,
+                context)
+        for to in staff_recipients()
+    )
+
+
 def enqueue_password_reset(user: User, token: str, bucket: int) -> bool:
     """Write a password reset mail; one per account and time bucket, however often asked."""
     return enqueue(
