@@ -155,7 +155,7 @@ def confirm_payment(
         db.session.flush()
         return Outcome.FLAGGED
     late = status == OrderStatus.EXPIRED
-    reserved = inventory.convert_holds(order, actor=actor)
+    reserved = inventory.convert_holds(order, actor=actor, user_id=user_id)
     order.transition_to(
         OrderStatus.PAYMENT_CONFIRMED,
         actor=actor,

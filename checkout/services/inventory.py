@@ -130,7 +130,7 @@ def _sell(order: Order, product_id: int, quantity: int) -> None:
     )
 
 
-def convert_holds(order: Order, *, actor: str) -> bool:
+def convert_holds(order: Order, *, actor: str, user_id: int | None = None) -> bool:
     """Turn the order's holds into a firm reservation, or re-reserve lapsed ones if stock allows.
 
     Return False when some line could not be reserved any more (the stock was sold meanwhile);
@@ -162,11 +162,14 @@ def convert_holds(order: Order, *, actor: str) -> bool:
                 EventKind.STOCK,
                 f"Hold had lapsed; {line.quantity} × {line.title} reserved again.",
                 actor=actor,
+                user_id=user_id,
             )
         else:
             complete = False
     if complete:
-        order.record(EventKind.STOCK, "Stock reserved for shipping.", actor=actor)
+        order.record(
+            EventKind.STOCK, "Stock reserved for shipping.", actor=actor, user_id=user_id
+        )
     db.session.flush()
     return complete
 
