@@ -15,7 +15,6 @@ from checkout.extensions import db
 from checkout.models import (
     CheckoutAttempt,
     Invoice,
-    Order,
     OrderEvent,
     OutboxMessage,
     Payment,
