@@ -22,7 +22,7 @@ from checkout.domain.payment_status import PaymentMethod, PaymentStatus
 from checkout.extensions import db
 from checkout.models import Order, OrderEvent, Payment
 from checkout.services import fulfilment, inventory, notifications
-from checkout.services.orders import access_token, find_order, lock_order
+from checkout.services.orders import find_order, lock_order
 
 PROVIDER = "bank_transfer"
 
@@ -80,11 +80,7 @@ def enqueue_instructions(order: Order) -> bool:
         "bank_transfer_instructions",
         order.email,
         {
-            "order_number": order.number,
-            "access_token": access_token(order),
-            "customer_name": order.ship_name,
-            "currency": order.currency,
-            "total": order.total,
+            **notifications.unpaid_order_context(order),
             "reference": payment_reference(order),
             "deadline": f"{deadline:%d %b %Y, %H:%M} UTC" if deadline else None,
             "account_name": account.account_name,

@@ -125,6 +125,17 @@ def enqueue_order_confirmation(order: Order) -> bool:
     )
 
 
+def unpaid_order_context(order: Order) -> dict:
+    """What every mail about paying an order shows: its number and link, who, and how much."""
+    return {
+        "order_number": order.number,
+        "access_token": access_token(order),
+        "customer_name": order.ship_name,
+        "currency": order.currency,
+        "total": order.total,
+    }
+
+
 def enqueue_payment_failed(order: Order, session_id: str) -> bool:
     """Tell the shopper their bank debit failed, and where to pay again if they still can."""
     return enqueue(
@@ -132,11 +143,7 @@ def enqueue_payment_failed(order: Order, session_id: str) -> bool:
         "payment_failed",
         order.email,
         {
-            "order_number": order.number,
-            "access_token": access_token(order),
-            "customer_name": order.ship_name,
-            "currency": order.currency,
-            "total": order.total,
+            **unpaid_order_context(order),
             # Decided now, with the failure: the link is shown only if the order waits again.
             "payment_link": order.awaiting_payment,
         },
