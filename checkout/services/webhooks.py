@@ -281,6 +281,7 @@ def _record_failure(event: stripe.Event, payload: str | None, exc: Exception) ->
     """
     detail = f"{type(exc).__name__}: {exc}"[:2000]
     log.error("stripe event %s %s failed: %s", event.id, event.type, detail)
+    db.session.rollback()
     try:
         # A redelivery that failed again: the row went back to FAILED with the rollback.
         again = db.session.execute(
