@@ -23,6 +23,10 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "0").strip().lower() in ("1", "true", "yes")
+
+
 def _dev_secret_key(instance_path: Path) -> str:
     """Generate a secret key once per checkout and keep it in instance/."""
     path = instance_path / "secret_key"
@@ -78,6 +82,20 @@ def from_environment(instance_path: Path) -> dict:
     low_stock = _int("LOW_STOCK_THRESHOLD", 3)
     if low_stock < 0:
         raise ConfigError("LOW_STOCK_THRESHOLD must be 0 or more")
+    bank_transfer = _flag("BANK_TRANSFER")
+    bank_hold_hours = _int("BANK_TRANSFER_HOLD_HOURS", 72)
+    if not 1 <= bank_hold_hours <= 30 * 24:
+        raise ConfigError("BANK_TRANSFER_HOLD_HOURS must be between 1 and 720")
+    bank_account = {
+        name: os.environ.get(name, "").strip()
+        for name in ("BANK_TRANSFER_ACCOUNT_NAME", "BANK_TRANSFER_IBAN", "BANK_TRANSFER_BIC",
+                     "BANK_TRANSFER_BANK_NAME")
+    }
+    if bank_transfer and not (
+        bank_account["BANK_TRANSFER_ACCOUNT_NAME"] and bank_account["BANK_TRANSFER_IBAN"]
+    ):
+        # Shoppers would be told to wire money to nobody.
+        raise ConfigError("BANK_TRANSFER=1 needs BANK_TRANSFER_ACCOUNT_NAME and BANK_TRANSFER_IBAN")
 
     port = _int("PORT", 5000)
     database_url = os.environ.get("DATABASE_URL") or (
@@ -141,6 +159,11 @@ def from_environment(instance_path: Path) -> dict:
         # Product images staff upload (re-encoded, random names), and the largest one taken.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
         "PRODUCT_IMAGE_MAX_BYTES": _int("PRODUCT_IMAGE_MAX_BYTES", 4_000_000),
+        # A second payment method at checkout: the shopper wires the money to this account
+        # and staff record it; the order's stock is held for BANK_TRANSFER_HOLD_HOURS.
+        "BANK_TRANSFER": bank_transfer,
+        "BANK_TRANSFER_HOLD_HOURS": bank_hold_hours,
+        **bank_account,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",

@@ -43,6 +43,10 @@ def _links(context: dict) -> dict:
         # Staff sign in to act on the order: an alert carries no guest token to forward.
         links["order_url"] = url_for("staff.order.show", number=context["order_number"],
                                      _external=True)
+    if "webhook_event_id" in context:
+        links["webhook_url"] = url_for(
+            "staff.webhooks.show", event_id=context["webhook_event_id"], _external=True
+        )
     if "reset_token" in context:
         links["reset_url"] = url_for(
             "account.reset_password", token=context["reset_token"], _external=True

@@ -13,6 +13,8 @@ VARIABLES = [
     "CHECKOUT_ENV", "SECRET_KEY", "PAYMENTS", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
     "DATABASE_URL", "CHECKOUT_HOLD_MINUTES", "LATE_PAYMENT_POLICY", "PORT", "STORE_CURRENCY",
     "PAYMENT_REMINDER_MINUTES", "RECOVERY_LINK_DAYS", "LOW_STOCK_THRESHOLD",
+    "BANK_TRANSFER", "BANK_TRANSFER_HOLD_HOURS", "BANK_TRANSFER_ACCOUNT_NAME",
+    "BANK_TRANSFER_IBAN", "BANK_TRANSFER_BIC", "BANK_TRANSFER_BANK_NAME",
 ]
 
 
@@ -73,6 +75,9 @@ def test_real_stripe_needs_both_keys(env, tmp_path):
         ("LOW_STOCK_THRESHOLD", "few"),
         ("PAYMENTS", "paypal"),
         ("STRIPE_SECRET_KEY", "sk_live_not_for_the_sandbox"),
+        ("BANK_TRANSFER_HOLD_HOURS", "0"),
+        ("BANK_TRANSFER_HOLD_HOURS", "721"),
+        ("BANK_TRANSFER_HOLD_HOURS", "days"),
     ],
 )
 def test_impossible_settings_are_refused_with_their_name(env, tmp_path, name, value):
@@ -86,3 +91,18 @@ def test_postgres_urls_use_psycopg_3(env, tmp_path):
     assert from_environment(tmp_path)["SQLALCHEMY_DATABASE_URI"] == (
         "postgresql+psycopg://u:p@db/shop"
     )
+
+
+def test_bank_transfer_is_off_by_default_and_needs_an_account_when_on(env, tmp_path):
+    config = from_environment(tmp_path)
+    assert (config["BANK_TRANSFER"], config["BANK_TRANSFER_HOLD_HOURS"]) == (False, 72)
+    env.setenv("BANK_TRANSFER", "1")
+    env.setenv("BANK_TRANSFER_ACCOUNT_NAME", "Fernhill Supply Ltd")
+    with pytest.raises(ConfigError, match="BANK_TRANSFER_IBAN"):
+        from_environment(tmp_path)
+    env.setenv("BANK_TRANSFER_IBAN", "GB33BUKB20201555555555")
+    env.setenv("BANK_TRANSFER_HOLD_HOURS", "96")
+    config = from_environment(tmp_path)
+    assert config["BANK_TRANSFER"] is True
+    assert config["BANK_TRANSFER_IBAN"] == "GB33BUKB20201555555555"
+    assert config["BANK_TRANSFER_HOLD_HOURS"] == 96

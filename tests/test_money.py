@@ -2,7 +2,7 @@
 
 import pytest
 
-from checkout.domain.money import MoneyError, exponent, format_money
+from checkout.domain.money import MoneyError, exponent, format_money, parse_amount
 from checkout.domain.pricing import PricedLine, PricingContext, price
 
 
@@ -56,3 +56,23 @@ def test_availability_words(free, text):
     from checkout.domain.availability import availability
 
     assert availability(free).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "minor"),
+    [("12.30", "USD", 1230), ("12.3", "USD", 1230), ("12", "USD", 1200), (" 0.07 ", "EUR", 7),
+     ("1500", "JPY", 1500), ("1.234", "KWD", 1234), ("0.1", "KWD", 100)],
+)
+def test_parse_amount_reads_exact_minor_units(text, currency, minor):
+    assert parse_amount(text, currency) == minor
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "why"),
+    [("12.345", "USD", "2 decimal places"), ("1500.5", "JPY", "no decimal places"),
+     ("-5", "USD", "like 19.99"), ("1e3", "USD", "like 19.99"), ("", "USD", "like 19.99"),
+     ("abc", "USD", "like 19.99"), ("1000000", "USD", "The most an amount may be")],
+)
+def test_parse_amount_refuses_what_it_cannot_read_exactly(text, currency, why):
+    with pytest.raises(MoneyError, match=why):
+        parse_amount(text, currency)

@@ -131,3 +131,5 @@ class StockAdjustmentRefused(DomainError):
 
 class AccountChangeRefused(DomainError):
     """A change to a staff account would lock the shop out (the last admin, one's own role)."""
+class TransferRefused(DomainError):
+    """A bank transfer that cannot be recorded against the order; the message says why."""

@@ -6,6 +6,9 @@ from enum import StrEnum
 class Outcome(StrEnum):
     # Claimed, not yet handled (only ever seen inside the handling transaction).
     RECEIVED = "received"
+    # Handling raised: rolled back, the error stored, staff alerted; a redelivery or a staff
+    # replay runs the handler again.
+    FAILED = "failed"
     # The event id was handled before: nothing happened again.
     DUPLICATE = "duplicate"
     # A type the shop does not act on.

@@ -45,6 +45,13 @@ class RefundStatus(StrEnum):
     CANCELED = "canceled"
 
 
+class PaymentMethod(StrEnum):
+    # Stripe Checkout: card (or a bank debit Stripe offers); the webhook confirms it.
+    CARD = "card"
+    # The shopper wires the money to the shop's account; staff record it when it lands.
+    BANK_TRANSFER = "bank_transfer"
+
+
 A, P, R = AttemptStatus, PaymentStatus, RefundStatus
 
 ATTEMPT_TRANSITIONS: dict[AttemptStatus, frozenset[AttemptStatus]] = {

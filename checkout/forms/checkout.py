@@ -91,6 +91,14 @@ class CheckoutForm(FlaskForm):
         validators=[DataRequired("Choose a shipping method.")],
     )
 
+    # Offered only when the shop takes bank transfers (BANK_TRANSFER); the view sets it up.
+    payment_method = RadioField(
+        "Payment method",
+        choices=[("card", "Card (Stripe Checkout)"), ("bank_transfer", "Bank transfer")],
+        default="card",
+        validators=[DataRequired("Choose how to pay.")],
+    )
+
     def validate_postal_code(self, field) -> None:
         rule = POSTAL_PATTERNS.get(self.country.data or "")
         value = (field.data or "").strip()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from checkout.db import UTCDateTime, now_utc
 from checkout.domain.money import format_money
 from checkout.domain.order_status import TRANSITIONS, OrderStatus
-from checkout.domain.payment_status import checked_move
+from checkout.domain.payment_status import PaymentMethod, checked_move
 from checkout.domain.pricing import (
     PricingContext,
     context_from_dict,
@@ -47,6 +47,10 @@ class Order(db.Model):
     checkout_token: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     status: Mapped[OrderStatus] = mapped_column(String(32), default=OrderStatus.PENDING_PAYMENT)
+    # How the shopper chose to pay at checkout.
+    payment_method: Mapped[PaymentMethod] = mapped_column(
+        String(20), default=PaymentMethod.CARD, server_default=PaymentMethod.CARD.value
+    )
     email: Mapped[str] = mapped_column(String(254))
     ship_name: Mapped[str] = mapped_column(String(120))
     ship_line1: Mapped[str] = mapped_column(String(200))

@@ -79,8 +79,12 @@ class Payment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id"), index=True)
+    # The method marker: "stripe" (a Checkout Session) or "bank_transfer" (recorded by staff).
     provider: Mapped[str] = mapped_column(String(20), default="stripe")
-    checkout_session_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # None for a bank transfer: no session was ever made for it.
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The bank's reference for a transfer, as staff read it off the statement.
+    reference: Mapped[str | None] = mapped_column(String(80))
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     amount: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
@@ -92,7 +96,7 @@ class Payment(db.Model):
     def move_to(self, new: PaymentStatus) -> bool:
         """Change status through the payment table."""
         moved = checked_move(
-            PAYMENT_TRANSITIONS, f"payment {self.checkout_session_id}",
+            PAYMENT_TRANSITIONS, f"payment {self.checkout_session_id or self.id}",
             PaymentStatus(self.status), new,
         )
         self.status = new
@@ -159,7 +163,7 @@ class Refund(db.Model):
 
 
 class WebhookEvent(db.Model):
-    """Every Stripe event handled, stored with its effects so each has exactly one."""
+    """Every Stripe event received: handled with its effects, or FAILED and waiting for a retry."""
 
     __tablename__ = "webhook_event"
 
@@ -170,4 +174,6 @@ class WebhookEvent(db.Model):
     outcome: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text, default="")
     stripe_created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The verified body as received (JSON), so staff can read it and replay a failed event.
+    payload: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -69,6 +69,9 @@ class PaymentGateway(Protocol):
     def parse_webhook(self, payload: bytes, signature: str | None) -> stripe.Event:
         ...
 
+    def parse_stored_event(self, payload: bytes) -> stripe.Event:
+        ...
+
     def create_coupon(self, params: dict[str, Any], idempotency_key: str) -> str:
         ...
 
@@ -224,5 +227,12 @@ class StripeGateway:
             return self.client.construct_event(payload, signature, self.webhook_secret)
         except stripe.SignatureVerificationError as exc:
             raise InvalidWebhook(f"bad signature: {exc.user_message or exc}") from exc
+        except ValueError as exc:
+            raise InvalidWebhook(f"malformed payload: {exc}") from exc
+
+    def parse_stored_event(self, payload: bytes) -> stripe.Event:
+        """Parse an event body verified when it arrived (a replay), as parse_webhook does."""
+        try:
+            return self.client.construct_event_without_verification(payload)
         except ValueError as exc:
             raise InvalidWebhook(f"malformed payload: {exc}") from exc

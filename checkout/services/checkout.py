@@ -18,12 +18,21 @@ from checkout.domain.errors import (
 )
 from checkout.domain.money import refuse_below_minimum_charge
 from checkout.domain.order_status import OrderStatus
+from checkout.domain.payment_status import PaymentMethod
 from checkout.domain.pricing import PricingContext, context_to_dict, price
 from checkout.extensions import db
 from checkout.models import Cart, Order, OrderLine
 from checkout.models.order import EventKind
 from checkout.payments import gateway
-from checkout.services import addresses, discounts, fulfilment, inventory, payment_sessions, pricing
+from checkout.services import (
+    addresses,
+    bank_transfers,
+    discounts,
+    fulfilment,
+    inventory,
+    payment_sessions,
+    pricing,
+)
 from checkout.services import cart as carts
 from checkout.services.orders import lock_order
 
@@ -47,6 +56,7 @@ def place_order(
     checkout_token: str,
     user_id: int | None,
     context: PricingContext | None = None,
+    payment_method: PaymentMethod = PaymentMethod.CARD,
 ) -> Order:
     """Create the order, its line snapshots and its stock holds, and empty the cart: one commit.
 
@@ -57,6 +67,8 @@ def place_order(
     last use went to another order meanwhile, DiscountRefused says so and nothing is placed.
     A total Stripe would refuse to charge (above zero, below its minimum) is BelowMinimumCharge.
     The destination's tax rates are made at the provider first, with no transaction open.
+    A bank transfer order holds its stock for days and gets its payment instructions by
+    e-mail in the same transaction.
     """
     pricing.publish_tax_rates(details.country)
     existing = _order_placed_with(checkout_token)
@@ -115,6 +127,7 @@ def place_order(
         tax_included=totals.tax_included,
         total=totals.total,
         pricing=json.dumps(context_to_dict(context), sort_keys=True),
+        payment_method=payment_method,
     )
     for cart_line, priced in zip(cart.lines, totals.lines, strict=True):
         order.lines.append(
@@ -132,13 +145,15 @@ def place_order(
     db.session.add(order)
     try:
         db.session.flush()
-        inventory.hold_stock(order, inventory.hold_deadline())
+        inventory.hold_stock(order, inventory.hold_deadline(payment_method))
         discounts.redeem(order, context.discount, details.email)
         if user_id is not None:
             addresses.remember(
                 user_id, name=details.name, line1=details.line1, line2=details.line2,
                 city=details.city, postal_code=details.postal_code, country=details.country,
             )
+        if payment_method == PaymentMethod.BANK_TRANSFER:
+            bank_transfers.enqueue_instructions(order)
         cart.lines.clear()
         cart.discount_code = None
         db.session.commit()

@@ -113,42 +113,59 @@ def _confirm(order: Order, session: CheckoutSessionInfo, *, actor: str) -> Outco
     payment = _payment(session)
     if payment is not None and payment.status != PaymentStatus.PROCESSING:
         return Outcome.DUPLICATE
-    status = OrderStatus(order.status)
     if payment is None:
         payment = _new_payment(order, session, PaymentStatus.SUCCEEDED)
     payment.move_to(PaymentStatus.SUCCEEDED)
     payment.payment_intent_id = session.payment_intent
+    return confirm_payment(order, payment, actor=actor, cause=session.id)
+
+
+def confirm_payment(
+    order: Order,
+    payment: Payment,
+    *,
+    actor: str,
+    cause: str,
+    user_id: int | None = None,
+    received: str = "Payment of {amount} received.",
+) -> Outcome:
+    """Apply money captured for a locked order (flush only): the one way an order gets paid.
+
+    Holds become a reservation, the invoice is issued, the discount use counted and the
+    confirmation written; a payment for an order already paid or cancelled is flagged for
+    staff instead. `cause` names what brought the money (a session, a bank transfer) in
+    alert keys; `received` is the timeline line, with `{amount}` where the amount goes.
+    """
+    status = OrderStatus(order.status)
     order.record(
-        EventKind.PAYMENT, "Payment of {amount} received.", actor=actor, amount=payment.amount
+        EventKind.PAYMENT, received, actor=actor, user_id=user_id, amount=payment.amount
     )
     if status in PAID_STATUSES:
         detail = (
-            f"a second payment (session {session.id}) arrived for an order already paid; "
-            "refund it"
+            f"a second payment ({cause}) arrived for an order already paid; refund it"
         )
         order.flag(FlagCode.DUPLICATE_PAYMENT, detail, actor=actor)
-        notifications.alert_staff(order, FlagCode.DUPLICATE_PAYMENT, detail, cause=session.id)
+        notifications.alert_staff(order, FlagCode.DUPLICATE_PAYMENT, detail, cause=cause)
         db.session.flush()
         return Outcome.FLAGGED
     if status == OrderStatus.CANCELLED:
         detail = "a payment arrived for a cancelled order; refund it or revive the order"
         order.flag(FlagCode.PAYMENT_FOR_CLOSED_ORDER, detail, actor=actor)
-        notifications.alert_staff(
-            order, FlagCode.PAYMENT_FOR_CLOSED_ORDER, detail, cause=session.id
-        )
+        notifications.alert_staff(order, FlagCode.PAYMENT_FOR_CLOSED_ORDER, detail, cause=cause)
         db.session.flush()
         return Outcome.FLAGGED
     late = status == OrderStatus.EXPIRED
-    reserved = inventory.convert_holds(order, actor=actor)
+    reserved = inventory.convert_holds(order, actor=actor, user_id=user_id)
     order.transition_to(
         OrderStatus.PAYMENT_CONFIRMED,
         actor=actor,
+        user_id=user_id,
         message="Payment confirmed after the reservation had lapsed." if late
         else "Payment confirmed.",
     )
     invoices.issue_invoice(order, payment=payment)
     if not reserved:
-        _late_payment_short_of_stock(order, payment, actor=actor)
+        _late_payment_short_of_stock(order, payment, actor=actor, cause=cause)
     if order.status == OrderStatus.PAYMENT_CONFIRMED:
         # Late (or a bank debit that revived an expired order and settles only now): the use
         # is counted when the money lands and the order stands, so nothing refunded or failed
@@ -182,14 +199,14 @@ def _count_revived_discount(order: Order, *, actor: str) -> None:
         )
 
 
-def _late_payment_short_of_stock(order: Order, payment: Payment, *, actor: str) -> None:
+def _late_payment_short_of_stock(
+    order: Order, payment: Payment, *, actor: str, cause: str
+) -> None:
     """Apply LATE_PAYMENT_POLICY to a paid order whose stock was sold while it was unpaid."""
     if current_app.config["LATE_PAYMENT_POLICY"] == "flag":
         detail = "paid after its hold lapsed and some items are no longer in stock"
         order.flag(FlagCode.STOCK_SHORTAGE, detail, actor=actor)
-        notifications.alert_staff(
-            order, FlagCode.STOCK_SHORTAGE, detail, cause=payment.checkout_session_id
-        )
+        notifications.alert_staff(order, FlagCode.STOCK_SHORTAGE, detail, cause=cause)
         return
     # The refund is written now and sent after commit; its key makes a redelivered event
     # find this same refund, never ask for a second one.
@@ -198,7 +215,7 @@ def _late_payment_short_of_stock(order: Order, payment: Payment, *, actor: str) 
         payment,
         payment.amount,
         reason=RefundReason.LATE_PAYMENT_OUT_OF_STOCK,
-        key=f"late-payment-refund-{payment.checkout_session_id}",
+        key=f"late-payment-refund-{cause}",
         actor=actor,
     )
     inventory.return_sales(order, note=f"order {order.number} refunded")

@@ -10,16 +10,24 @@ from sqlalchemy import func, select, update
 
 from checkout.db import now_utc
 from checkout.domain.errors import OutOfStock, Shortage
+from checkout.domain.payment_status import PaymentMethod
 from checkout.extensions import db
 from checkout.models import Order, Stock, StockHold, StockMovement
 from checkout.models.inventory import HoldStatus, MovementReason
 from checkout.models.order import EventKind
 
 
-def hold_deadline() -> datetime:
-    """When a hold taken now runs out, to the whole second (Stripe's expires_at is in seconds)."""
-    minutes = current_app.config["CHECKOUT_HOLD_MINUTES"]
-    return (now_utc() + timedelta(minutes=minutes, seconds=1)).replace(microsecond=0)
+def hold_deadline(method: PaymentMethod = PaymentMethod.CARD) -> datetime:
+    """When a hold taken now runs out, to the whole second (Stripe's expires_at is in seconds).
+
+    A bank transfer takes days to arrive, so its order holds stock for
+    BANK_TRANSFER_HOLD_HOURS instead of the card checkout's CHECKOUT_HOLD_MINUTES.
+    """
+    if method == PaymentMethod.BANK_TRANSFER:
+        period = timedelta(hours=current_app.config["BANK_TRANSFER_HOLD_HOURS"])
+    else:
+        period = timedelta(minutes=current_app.config["CHECKOUT_HOLD_MINUTES"])
+    return (now_utc() + period + timedelta(seconds=1)).replace(microsecond=0)
 
 
 def current_hold_expiry(order: Order) -> datetime | None:
@@ -122,7 +130,7 @@ def _sell(order: Order, product_id: int, quantity: int) -> None:
     )
 
 
-def convert_holds(order: Order, *, actor: str) -> bool:
+def convert_holds(order: Order, *, actor: str, user_id: int | None = None) -> bool:
     """Turn the order's holds into a firm reservation, or re-reserve lapsed ones if stock allows.
 
     Return False when some line could not be reserved any more (the stock was sold meanwhile);
@@ -154,11 +162,14 @@ def convert_holds(order: Order, *, actor: str) -> bool:
                 EventKind.STOCK,
                 f"Hold had lapsed; {line.quantity} × {line.title} reserved again.",
                 actor=actor,
+                user_id=user_id,
             )
         else:
             complete = False
     if complete:
-        order.record(EventKind.STOCK, "Stock reserved for shipping.", actor=actor)
+        order.record(
+            EventKind.STOCK, "Stock reserved for shipping.", actor=actor, user_id=user_id
+        )
     db.session.flush()
     return complete
 

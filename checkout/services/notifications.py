@@ -127,6 +127,17 @@ def enqueue_order_confirmation(order: Order) -> bool:
     )
 
 
+def unpaid_order_context(order: Order) -> dict:
+    """What every mail about paying an order shows: its number and link, who, and how much."""
+    return {
+        "order_number": order.number,
+        "access_token": access_token(order),
+        "customer_name": order.ship_name,
+        "currency": order.currency,
+        "total": order.total,
+    }
+
+
 def enqueue_payment_failed(order: Order, session_id: str) -> bool:
     """Tell the shopper their bank debit failed, and where to pay again if they still can."""
     return enqueue(
@@ -134,11 +145,7 @@ def enqueue_payment_failed(order: Order, session_id: str) -> bool:
         "payment_failed",
         order.email,
         {
-            "order_number": order.number,
-            "access_token": access_token(order),
-            "customer_name": order.ship_name,
-            "currency": order.currency,
-            "total": order.total,
+            **unpaid_order_context(order),
             # Decided now, with the failure: the link is shown only if the order waits again.
             "payment_link": order.awaiting_payment,
         },
@@ -220,6 +227,19 @@ def alert_staff(order: Order, flag_code: FlagCode, detail: str, *, cause: str) -
             context,
         )
         for to in recipients
+    )
+
+
+def alert_staff_webhook(event_id: str, event_type: str, detail: str) -> int:
+    """Write an alert to each staff recipient that handling a Stripe event failed.
+
+    Keyed by the event, per recipient: Stripe's retries failing again alert nobody twice.
+    """
+    context = {"webhook_event_id": event_id, "event_type": event_type, "detail": detail}
+    return sum(
+        enqueue(f"staff-alert:webhook:{event_id}:{to.lower()}", "staff_alert_webhook", to,
+                context)
+        for to in staff_recipients()
     )
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import stripe
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.money import MoneyError, format_money
@@ -175,28 +175,25 @@ def verify_event(payload: bytes, signature: str | None) -> stripe.Event:
     return gateway().parse_webhook(payload, signature)
 
 
-def handle_event(event: stripe.Event) -> Outcome:
+def handle_event(event: stripe.Event, payload: str | None = None) -> Outcome:
     """Apply one verified event exactly once; return its outcome (DUPLICATE if seen before).
 
-    Any exception rolls everything back, the event id included, so Stripe's retry runs it anew;
-    an event whose object makes no sense raises InvalidWebhook before anything is written.
+    The event is stored with its `payload` (the verified body). When the handling fails,
+    everything it did is rolled back and the failure is stored in a transaction of its own
+    (outcome FAILED, with the error), staff are alerted once per event, and the exception goes
+    on, so Stripe's retry (or a staff replay) runs the handler again; a succeeded event stays
+    a DUPLICATE. An event whose object makes no sense raises InvalidWebhook, nothing written.
     """
-    prepare = PREPARE.get(event.type)
-    fetched = prepare(event) if prepare else None
-    obj = event.data.object
-    record = WebhookEvent(
-        event_id=event.id,
-        type=event.type,
-        object_id=getattr(obj, "id", None),
-        outcome=Outcome.RECEIVED,
-        stripe_created_at=datetime.fromtimestamp(event.created, UTC),
-    )
-    db.session.add(record)
     try:
-        # Claim the event id first: a concurrent redelivery waits here, then finds it taken.
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
+        prepare = PREPARE.get(event.type)
+        fetched = prepare(event) if prepare else None
+    except InvalidWebhook:
+        raise
+    except Exception as exc:
+        _record_failure(event, payload, exc)
+        raise
+    record = _claim(event, payload)
+    if record is None:
         return Outcome.DUPLICATE
     try:
         handler = HANDLERS.get(event.type)
@@ -205,18 +202,102 @@ def handle_event(event: stripe.Event) -> Outcome:
         )
         record.outcome, record.detail = outcome, detail
         db.session.commit()
-    except IntegrityError:
+    except InvalidWebhook:
         db.session.rollback()
-        if db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event.id)):
-            return Outcome.DUPLICATE
         raise
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
+        if isinstance(exc, IntegrityError) and _handled(event.id):
+            return Outcome.DUPLICATE
+        _record_failure(event, payload, exc)
         raise
     log.info("stripe event %s %s: %s", event.id, event.type, outcome)
     if outcome == Outcome.CONFIRMED:
         # A late payment the policy refunds: send it now; if the provider cannot take it,
         # it stays pending for upkeep, and this event is handled all the same.
-        order = payment_sessions.find_order_by_session(obj.id)
+        order = payment_sessions.find_order_by_session(event.data.object.id)
         refunds.send_unsent(order.id)
     return outcome
+
+
+def _row(
+    event: stripe.Event, payload: str | None, outcome: Outcome, detail: str = ""
+) -> WebhookEvent:
+    return WebhookEvent(
+        event_id=event.id,
+        type=event.type,
+        object_id=getattr(event.data.object, "id", None),
+        outcome=outcome,
+        detail=detail,
+        stripe_created_at=datetime.fromtimestamp(event.created, UTC),
+        payload=payload,
+    )
+
+
+def _claim(event: stripe.Event, payload: str | None) -> WebhookEvent | None:
+    """Take the event for this transaction, or return None when it was handled already.
+
+    A new event id is claimed by its INSERT (a concurrent redelivery waits on the unique
+    constraint, then finds it taken); a FAILED one by a conditional UPDATE back to RECEIVED,
+    so of two redeliveries arriving together exactly one runs the handler again.
+    """
+    record = _row(event, payload, Outcome.RECEIVED)
+    db.session.add(record)
+    try:
+        db.session.flush()
+        return record
+    except IntegrityError:
+        db.session.rollback()
+    claimed = db.session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.event_id == event.id, WebhookEvent.outcome == Outcome.FAILED)
+        .values(outcome=Outcome.RECEIVED, detail="")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        return None
+    return db.session.scalar(
+        select(WebhookEvent)
+        .where(WebhookEvent.event_id == event.id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _handled(event_id: str) -> bool:
+    """Say whether the event was handled (not just failed) by someone else meanwhile."""
+    outcome = db.session.scalar(
+        select(WebhookEvent.outcome).where(WebhookEvent.event_id == event_id)
+    )
+    db.session.rollback()
+    return outcome not in (None, Outcome.FAILED)
+
+
+def _record_failure(event: stripe.Event, payload: str | None, exc: Exception) -> None:
+    """Store that handling the event failed, and alert staff once per event: own transaction.
+
+    A failure of this bookkeeping is logged, never raised: the handler's own exception is
+    what the caller must see (and what makes Stripe retry).
+    """
+    detail = f"{type(exc).__name__}: {exc}"[:2000]
+    log.error("stripe event %s %s failed: %s", event.id, event.type, detail)
+    db.session.rollback()
+    try:
+        # A redelivery that failed again: the row went back to FAILED with the rollback.
+        again = db.session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.event_id == event.id, WebhookEvent.outcome == Outcome.FAILED)
+            .values(detail=detail)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not again:
+            db.session.add(_row(event, payload, Outcome.FAILED, detail))
+            db.session.flush()
+        notifications.alert_staff_webhook(event.id, event.type, detail)
+        db.session.commit()
+    except IntegrityError:
+        # Another delivery of this event holds it (and is handling it) now: its word wins.
+        db.session.rollback()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record the failure of stripe event %s", event.id)

@@ -28,11 +28,13 @@ from checkout.domain.errors import (
     ShippingUnavailable,
 )
 from checkout.domain.order_status import PAID_STATUSES, UNPAID_STATUSES, OrderStatus
+from checkout.domain.payment_status import PaymentMethod
 from checkout.forms import EmptyForm
 from checkout.forms.checkout import CheckoutForm
 from checkout.models import Order
 from checkout.services import (
     addresses,
+    bank_transfers,
     inventory,
     orders,
     payment_sessions,
@@ -41,7 +43,7 @@ from checkout.services import (
 )
 from checkout.services import cart as carts
 from checkout.services import checkout as checkouts
-from checkout.web.links import order_link, payment_page_url, return_urls
+from checkout.web.links import bank_transfer_page_url, order_link, payment_page_url, return_urls
 from checkout.web.shopper import current_cart, remember_cart, user_id
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
@@ -61,6 +63,12 @@ def _checkout_form(**kwargs) -> CheckoutForm:
         # A shop with no shipping methods ships for free: nothing to choose.
         form.shipping_method.validators = []
         form.shipping_method.validate_choice = False
+    if not bank_transfers.enabled():
+        # Card is the only way to pay: a posted "bank_transfer" is refused as not a choice.
+        form.payment_method.choices = [("card", "Card")]
+        form.payment_method.validators = []
+        if not form.payment_method.raw_data:
+            form.payment_method.data = PaymentMethod.CARD.value
     return form
 
 
@@ -83,6 +91,7 @@ def _review(form: CheckoutForm, status: int = 200, shortages=None, problem: str 
             shortages=shortages,
             problem=problem or summary.discount_note,
             methods=methods,
+            bank_transfer=bank_transfers.enabled(),
             currency=pricing.store_context().currency,
         ),
         status,
@@ -127,9 +136,10 @@ def place():
         country=form.country.data,
         shipping_method=form.shipping_method.data or None,
     )
+    method = PaymentMethod(form.payment_method.data)
     try:
         order = checkouts.place_order(
-            current_cart(), details, form.checkout_token.data, user_id()
+            current_cart(), details, form.checkout_token.data, user_id(), payment_method=method
         )
     except EmptyCart:
         flash("Your cart is empty: add something first.", "info")
@@ -155,6 +165,9 @@ def place():
 
 
 def _pay(order: Order):
+    if bank_transfers.is_bank_transfer(order):
+        # Nothing to pay online: the shopper wires the money with the reference shown.
+        return redirect(bank_transfer_page_url(order), 303)
     try:
         url = payment_sessions.start(order, return_urls(order))
     except OrderNotPayable as exc:
@@ -179,6 +192,8 @@ def payment(number: str):
     order = _order_for_shopper(number)
     if not order.awaiting_payment:
         return redirect(order_link(order))
+    if bank_transfers.is_bank_transfer(order):
+        return redirect(bank_transfer_page_url(order))
     return render_template(
         "checkout/payment.html",
         order=order,
@@ -215,6 +230,23 @@ def cancel(number: str):
     remember_cart(cart)
     flash(f"Order {order.number} was cancelled and its items are back in your cart.", "success")
     return redirect(url_for("cart.show"), 303)
+
+
+@bp.get("/orders/<number>/bank-transfer")
+def bank_transfer(number: str):
+    """Show how to pay an order by bank transfer: account, amount, reference and deadline."""
+    order = _order_for_shopper(number)
+    if not bank_transfers.is_bank_transfer(order):
+        abort(404, "This order is not paid by bank transfer.")
+    return render_template(
+        "checkout/bank_transfer.html",
+        order=order,
+        account=bank_transfers.bank_account(),
+        reference=bank_transfers.payment_reference(order),
+        deadline=inventory.current_hold_expiry(order) if order.awaiting_payment else None,
+        form=EmptyForm(),
+        token=request.args.get("t"),
+    )
 
 
 def _order_to_restore(number: str) -> Order:

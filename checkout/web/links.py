@@ -17,6 +17,11 @@ def payment_page_url(order: Order) -> str:
     return url_for("checkout.payment", number=order.number, t=access_token(order))
 
 
+def bank_transfer_page_url(order: Order) -> str:
+    """The page with the bank details and reference for an order paid by transfer."""
+    return url_for("checkout.bank_transfer", number=order.number, t=access_token(order))
+
+
 def pay_link(order: Order) -> str | None:
     """Where the shopper resumes or cancels payment, while the order waits for it."""
     return payment_page_url(order) if order.awaiting_payment else None

@@ -26,7 +26,8 @@ def stripe_event():
     if not isinstance(event_id, str) or not isinstance(event_type, str) or data_object is None:
         return {"error": "malformed event"}, 400
     try:
-        outcome = handle_event(event)
+        # Verified, hence valid JSON: kept as text for the webhook log and for replays.
+        outcome = handle_event(event, payload.decode("utf-8", errors="replace"))
     except InvalidWebhook as exc:
         log.warning("rejected webhook %s: %s", event_id, exc)
         return {"error": str(exc)}, 400

@@ -1,0 +1,24 @@
+"""Staff recording a bank transfer: the amount read off the statement and the bank's reference."""
+
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, Regexp
+
+
+class RecordTransferForm(FlaskForm):
+    # Parsed into minor units by the view with the order's currency (domain.money.parse_amount).
+    amount = StringField(
+        "Amount received",
+        validators=[DataRequired("Enter the amount that arrived."), Length(max=20)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    reference = StringField(
+        "Bank reference",
+        description="The transfer's reference or transaction id on the bank statement.",
+        validators=[
+            DataRequired("Enter the bank's reference for the transfer."),
+            Length(max=80, message="Keep the reference to 80 characters."),
+            Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters."),
+        ],
+        render_kw={"autocomplete": "off"},
+    )
