@@ -201,7 +201,7 @@ def test_a_different_amount_is_refused_and_nothing_is_written(app, staff, transf
         ("", "REF", "Enter the amount that arrived."),
         ("forty", "REF", "Enter an amount like 19.99."),
         ("48.001", "REF", "USD amounts have 2 decimal places."),
-        ("-48.00", "REF", "Enter the amount in digits"),
+        ("-48.00", "REF", "Enter an amount like 19.99."),
         ("48.00", "", "Enter the bank's reference for the transfer."),
         ("48.00", "x" * 81, "Keep the reference to 80 characters."),
         ("48.00", "bad\x07ref", "Remove the control characters."),
