@@ -36,7 +36,7 @@ def _find(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
 
 
-def _check_password(password: str) -> None:
+def check_password_rules(password: str) -> None:
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise InvalidPassword(
             f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters for the password."
@@ -59,7 +59,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 def register_shopper(email: str, password: str) -> User | None:
     """Create a shopper account; None if the email is taken. Raises InvalidPassword."""
-    _check_password(password)
+    check_password_rules(password)
     email = email.strip().lower()
     if _find(email) is not None:
         return None
@@ -79,7 +79,7 @@ def create_staff(email: str, password: str, *, admin: bool = False) -> User:
 
     An admin stays an admin when asked again without `admin`. Raises InvalidPassword.
     """
-    _check_password(password)
+    check_password_rules(password)
     email = email.strip().lower()
     user = _find(email) or User(email=email)
     user.set_password(password)
@@ -90,13 +90,44 @@ def create_staff(email: str, password: str, *, admin: bool = False) -> User:
     return user
 
 
-def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
-
-
 def _password_fingerprint(user: User) -> str:
     # Bound to the current hash: once the password changes, every earlier link is dead.
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]
+
+
+def password_link_token(user: User, purpose: str) -> str:
+    """A signed token that lets its holder choose this account's password once.
+
+    `purpose` ("password-reset", "staff-invitation") salts it: a token of one kind is no
+    token of another. Setting a password through it changes the hash, which kills it.
+    """
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
+    return serializer.dumps({"user": user.id, "pw": _password_fingerprint(user)})
+
+
+def user_of_password_link(token: str, purpose: str, *, max_age: int, what: str) -> User:
+    """The active account a password link is for; InvalidResetLink if forged, expired or used."""
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
+    try:
+        claim = serializer.loads(token, max_age=max_age)
+    except BadSignature:
+        raise InvalidResetLink(f"This {what} is not valid or has expired.") from None
+    user = db.session.get(User, claim.get("user")) if isinstance(claim, dict) else None
+    if user is None or not hmac.compare_digest(
+        str(claim.get("pw")), _password_fingerprint(user)
+    ):
+        raise InvalidResetLink(f"This {what} has already been used.")
+    if not user.active:
+        raise InvalidResetLink(f"This {what} is for an account that is switched off.")
+    return user
+
+
+def set_password_through_link(user: User, password: str) -> None:
+    """Set the password a link was for, and sign the account out of every other browser."""
+    check_password_rules(password)
+    user.set_password(password)
+    # Whoever knew the old password may be signed in somewhere: not any more.
+    user.rotate_session_token()
 
 
 def request_password_reset(email: str) -> None:
@@ -107,7 +138,7 @@ def request_password_reset(email: str) -> None:
     user = _find(email.strip())
     if user is None:
         return
-    token = _reset_serializer().dumps({"user": user.id, "pw": _password_fingerprint(user)})
+    token = password_link_token(user, "password-reset")
     bucket = int(now_utc().timestamp()) // RESET_MAIL_WINDOW_SECONDS
     notifications.enqueue_password_reset(user, token, bucket)
     db.session.commit()
@@ -116,16 +147,9 @@ def request_password_reset(email: str) -> None:
 def user_of_reset_token(token: str) -> User:
     """The account a reset link is for; raise InvalidResetLink if forged, expired or used."""
     max_age = current_app.config["PASSWORD_RESET_MINUTES"] * 60
-    try:
-        claim = _reset_serializer().loads(token, max_age=max_age)
-    except BadSignature:
-        raise InvalidResetLink("This password reset link is not valid or has expired.") from None
-    user = db.session.get(User, claim.get("user")) if isinstance(claim, dict) else None
-    if user is None or not hmac.compare_digest(
-        str(claim.get("pw")), _password_fingerprint(user)
-    ):
-        raise InvalidResetLink("This password reset link has already been used.")
-    return user
+    return user_of_password_link(
+        token, "password-reset", max_age=max_age, what="password reset link"
+    )
 
 
 def reset_password(token: str, password: str) -> User:
@@ -133,11 +157,9 @@ def reset_password(token: str, password: str) -> User:
 
     Raises InvalidResetLink or InvalidPassword, changing nothing.
     """
-    _check_password(password)
+    check_password_rules(password)
     user = user_of_reset_token(token)
-    user.set_password(password)
-    # Whoever knew the old password may be signed in somewhere: not any more.
-    user.rotate_session_token()
+    set_password_through_link(user, password)
     db.session.commit()
     return user
 
@@ -150,7 +172,7 @@ def change_password(user: User, current: str, new: str) -> None:
     """
     if not user.check_password(current):
         raise WrongPassword("That is not your current password.")
-    _check_password(new)
+    check_password_rules(new)
     user.set_password(new)
     user.rotate_session_token()
     db.session.commit()

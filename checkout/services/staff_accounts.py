@@ -10,15 +10,21 @@ import logging
 import secrets
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from checkout.domain.errors import AccountChangeRefused, InvalidResetLink
+from checkout.domain.errors import AccountChangeRefused
 from checkout.extensions import db
 from checkout.models import User
 from checkout.models.user import Role
 from checkout.services import notifications
-from checkout.services.accounts import _check_password, _password_fingerprint
+from checkout.services.accounts import (
+    check_password_rules,
+    password_link_token,
+    set_password_through_link,
+    user_of_password_link,
+)
+
+INVITATION = "staff-invitation"
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +39,6 @@ def staff_members() -> list[User]:
     ))
 
 
-def _invitation_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="staff-invitation")
-
-
 def invite(email: str, role: Role, *, by: User, password: str | None = None) -> User:
     """Make a staff account; with no password, e-mail a link to choose one.
 
@@ -44,7 +46,7 @@ def invite(email: str, role: Role, *, by: User, password: str | None = None) -> 
     owner choose a new one). AccountChangeRefused if the address is staff already.
     """
     if password is not None:
-        _check_password(password)
+        check_password_rules(password)
     email = email.strip().lower()
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
     if user is not None and user.is_staff:
@@ -59,9 +61,7 @@ def invite(email: str, role: Role, *, by: User, password: str | None = None) -> 
     user.role, user.active = role, True
     db.session.flush()
     if password is None:
-        token = _invitation_serializer().dumps(
-            {"user": user.id, "pw": _password_fingerprint(user)}
-        )
+        token = password_link_token(user, INVITATION)
         notifications.enqueue_staff_invitation(user, token, invited_by=by.email)
     log.info("staff account %s made %s by %s", email, role.value, by.email)
     db.session.commit()
@@ -71,21 +71,14 @@ def invite(email: str, role: Role, *, by: User, password: str | None = None) -> 
 def user_of_invitation(token: str) -> User:
     """The account an invitation is for; InvalidResetLink if forged, expired or used."""
     max_age = current_app.config["STAFF_INVITATION_DAYS"] * 86400
-    try:
-        claim = _invitation_serializer().loads(token, max_age=max_age)
-    except BadSignature:
-        raise InvalidResetLink("This invitation link is not valid or has expired.") from None
-    user = db.session.get(User, claim.get("user")) if isinstance(claim, dict) else None
-    if user is None or not user.active or str(claim.get("pw")) != _password_fingerprint(user):
-        raise InvalidResetLink("This invitation link has already been used.")
-    return user
+    return user_of_password_link(token, INVITATION, max_age=max_age, what="invitation link")
 
 
 def accept_invitation(token: str, password: str) -> User:
     """Choose the password of an invited account; the link then stops working."""
-    _check_password(password)
+    check_password_rules(password)
     user = user_of_invitation(token)
-    user.set_password(password)
+    set_password_through_link(user, password)
     db.session.commit()
     return user
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from checkout.extensions import db
 from checkout.models import User
 from checkout.models.user import Role
-from checkout.services.accounts import authenticate, create_staff
+from checkout.services.accounts import authenticate, create_staff, password_link_token
 from tests.conftest import csrf_token
 from tests.staff.conftest import PASSWORD, sign_in
 
@@ -129,3 +129,14 @@ def test_admin_flag_is_kept_when_an_admin_is_made_staff_again(app):
         create_staff("boss@example.com", PASSWORD, admin=True)
         user = create_staff("boss@example.com", PASSWORD)
         assert user.role == Role.ADMIN
+
+
+def test_a_password_link_of_a_deactivated_account_opens_nothing(app, client):
+    with app.app_context():
+        user = create_staff("gone@example.com", PASSWORD)
+        token = password_link_token(user, "password-reset")
+        user.active = False
+        db.session.commit()
+    response = client.get(f"/account/reset/{token}")
+    assert response.status_code == 400
+    assert "switched off" in response.get_data(as_text=True)
