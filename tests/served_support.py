@@ -65,8 +65,9 @@ class ServedShop:
 
     def flask(self, *args: str) -> str:
         """Run a `flask` command against the served shop; return what it printed."""
-        done = subprocess.run([BIN / "flask", *args], cwd=ROOT, env=self.env, check=True,
+        done = subprocess.run([BIN / "flask", *args], cwd=ROOT, env=self.env,
                               capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"flask {' '.join(args)} failed:\n{done.stderr}"
         return done.stdout
 
 
