@@ -83,6 +83,8 @@ def create_staff(email: str, password: str, *, admin: bool = False) -> User:
     email = email.strip().lower()
     user = _find(email) or User(email=email)
     user.set_password(password)
+    # An existing account's sessions were opened with another password: they end here.
+    user.rotate_session_token()
     user.role = Role.ADMIN if admin or user.role == Role.ADMIN else Role.STAFF
     user.active = True
     db.session.add(user)

@@ -42,8 +42,11 @@ def staff_members() -> list[User]:
 def invite(email: str, role: Role, *, by: User, password: str | None = None) -> User:
     """Make a staff account; with no password, e-mail a link to choose one.
 
-    An existing shopper account becomes staff and keeps its password (the link still lets its
-    owner choose a new one). AccountChangeRefused if the address is staff already.
+    An existing shopper account whose owner proved the address (a confirmed e-mail) becomes
+    staff and keeps its password (the link still lets its owner choose a new one). One never
+    proved may be anybody's: its password and sessions are dropped, so only whoever reads the
+    mailed link (or knows the password the admin set) gets in. AccountChangeRefused if the
+    address is staff already.
     """
     if password is not None:
         check_password_rules(password)
@@ -58,6 +61,10 @@ def invite(email: str, role: Role, *, by: User, password: str | None = None) -> 
         db.session.add(user)
     elif password is not None:
         user.set_password(password)
+        user.rotate_session_token()
+    elif user.email_verified_at is None:
+        user.set_password(secrets.token_urlsafe(32))
+        user.rotate_session_token()
     user.role, user.active = role, True
     db.session.flush()
     if password is None:

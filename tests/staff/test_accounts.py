@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
+from checkout.db import now_utc
 from checkout.domain.errors import AccountChangeRefused
 from checkout.extensions import db
 from checkout.models import User
@@ -82,9 +83,11 @@ def test_an_admin_can_set_an_initial_password_instead(app, admin, smtp):
     sign_in(app.test_client(), "boss2@example.com")
 
 
-def test_a_shopper_invited_becomes_staff_and_keeps_their_password(app, admin, smtp):
+def test_a_confirmed_shopper_invited_becomes_staff_and_keeps_their_password(app, admin, smtp):
     with app.app_context():
-        register_shopper("ada@example.com", PASSWORD)
+        user = register_shopper("ada@example.com", PASSWORD)
+        user.email_verified_at = now_utc()
+        db.session.commit()
     assert _invite(admin, "ada@example.com").status_code == 303
     assert _user(app, "ada@example.com").role == Role.STAFF
     assert sign_in(app.test_client(), "ada@example.com").get("/staff/").status_code == 200
