@@ -194,7 +194,7 @@ class OrderEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[str] = mapped_column(String(254))
     # The account that acted, for the audit trail (None: the shop, Stripe, or a guest).
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     kind: Mapped[EventKind] = mapped_column(String(16))

@@ -147,7 +147,7 @@ class Refund(db.Model):
     # Staff's own words on why, beside the reason's code.
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Who asked: an actor name ("system", "stripe", a staff member's e-mail) and their account.
-    requested_by: Mapped[str] = mapped_column(String(120))
+    requested_by: Mapped[str] = mapped_column(String(254))
     requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)

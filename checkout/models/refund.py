@@ -70,7 +70,7 @@ class RefundRequest(db.Model):
     )
     # The refund approving it issued.
     refund_id: Mapped[int | None] = mapped_column(ForeignKey("refund.id"))
-    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decided_by: Mapped[str | None] = mapped_column(String(254))
     decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Staff's words to the shopper: why not (required to reject), or a note on approval.

@@ -3,7 +3,9 @@
 These helpers only flush; the calling service commits.
 """
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -15,6 +17,8 @@ from checkout.extensions import db
 from checkout.models import Order, Stock, StockHold, StockMovement
 from checkout.models.inventory import HoldStatus, MovementReason
 from checkout.models.order import EventKind
+
+T = TypeVar("T")
 
 
 def hold_deadline(method: PaymentMethod = PaymentMethod.CARD) -> datetime:
@@ -58,13 +62,22 @@ def _take(product_id: int, quantity: int) -> bool:
     )
 
 
+def by_product(lines: Iterable[T]) -> list[T]:
+    """Lines in the order their stock rows are locked: by product id, everywhere.
+
+    Two transactions that update the same stock rows in different orders (a checkout in cart
+    order, a cancel in product order) deadlock on PostgreSQL; one order for all avoids it.
+    """
+    return sorted(lines, key=lambda line: (line.product_id or 0, getattr(line, "id", 0) or 0))
+
+
 def hold_stock(order: Order, expires_at: datetime) -> None:
     """Hold every line of the order until `expires_at`, or raise OutOfStock naming the short ones.
 
     The caller rolls back on OutOfStock, so the holds already taken for other lines go too.
     """
     shortages = []
-    for line in order.lines:
+    for line in by_product(order.lines):
         if line.product_id is not None and _take(line.product_id, line.quantity):
             db.session.add(
                 StockHold(
@@ -80,7 +93,8 @@ def hold_stock(order: Order, expires_at: datetime) -> None:
             )
             shortages.append(Shortage(line.sku, line.title, line.quantity, max(available or 0, 0)))
     if shortages:
-        raise OutOfStock(shortages)
+        order_of = {line.sku: n for n, line in enumerate(order.lines)}
+        raise OutOfStock(sorted(shortages, key=lambda s: order_of.get(s.sku, 0)))
     db.session.flush()
 
 
@@ -88,9 +102,10 @@ def active_holds(order: Order) -> list[StockHold]:
     """The order's holds still counted in Stock.held."""
     return list(
         db.session.scalars(
-            select(StockHold).where(
-                StockHold.order_id == order.id, StockHold.status == HoldStatus.ACTIVE
-            )
+            select(StockHold)
+            .where(StockHold.order_id == order.id, StockHold.status == HoldStatus.ACTIVE)
+            # Stock rows are locked in product order everywhere (see by_product).
+            .order_by(StockHold.product_id, StockHold.id)
         )
     )
 
@@ -224,25 +239,27 @@ def restock(
     db.session.flush()
 
 
-def return_sales(order: Order, *, note: str) -> None:
-    """Put back on the shelf every unit the order's sales took that has not come back yet.
+def units_not_returned(order: Order) -> dict[int, int]:
+    """Per product, the units the order's sales took that have not come back to the shelf.
 
-    Per the ledger, net of the order's returns so far (a refund that restocked some lines):
-    a unit is never returned twice.
+    Per the ledger: its sales net of its returns so far (a refund that restocked some lines, a
+    cancel), so a unit is never returned twice.
     """
-    outstanding = db.session.execute(
+    rows = db.session.execute(
         select(StockMovement.product_id, -func.sum(StockMovement.delta))
         .where(
             StockMovement.order_id == order.id,
             StockMovement.reason.in_([MovementReason.SALE, MovementReason.RETURN]),
         )
         .group_by(StockMovement.product_id)
-        .order_by(StockMovement.product_id)
     ).tuples().all()
-    for product_id, quantity in outstanding:
-        if quantity > 0:
-            restock(product_id, quantity, reason=MovementReason.RETURN, note=note,
-                    order_id=order.id)
+    return {product_id: units for product_id, units in rows if units > 0}
+
+
+def return_sales(order: Order, *, note: str) -> None:
+    """Put back on the shelf every unit the order's sales took that has not come back yet."""
+    for product_id, quantity in sorted(units_not_returned(order).items()):
+        restock(product_id, quantity, reason=MovementReason.RETURN, note=note, order_id=order.id)
 
 
 # No shop holds this many of one thing; the bound keeps a typo from overflowing the column.

@@ -153,16 +153,19 @@ def issue_refund(
     )
     refund.note = note
     by_id = {li.id: li for li in order.lines}
-    for line_id, units in chosen.items():
-        line = by_id[line_id]
-        back = restock and line.product_id is not None
+    # A unit goes back on the shelf once: one a failed refund restocked is not restocked again.
+    shelf_room = inventory.units_not_returned(order) if restock else {}
+    for line in inventory.by_product(by_id[line_id] for line_id in chosen):
+        units = chosen[line.id]
+        back = min(units, shelf_room.get(line.product_id, 0)) if restock else 0
         db.session.add(RefundLine(
-            refund_id=refund.id, order_line_id=line_id, quantity=units, restocked=back
+            refund_id=refund.id, order_line_id=line.id, quantity=units, restocked=back > 0
         ))
         if back:
-            inventory.restock(line.product_id, units, reason=MovementReason.RETURN,
+            shelf_room[line.product_id] -= back
+            inventory.restock(line.product_id, back, reason=MovementReason.RETURN,
                               note=f"refund of order {order.number}", order_id=order.id)
-            order.record(EventKind.STOCK, f"{units} × {line.title} back in stock.",
+            order.record(EventKind.STOCK, f"{back} × {line.title} back in stock.",
                          actor=actor, user_id=user_id)
     words = line_words(order, chosen)
     why = reason_label(reason) + (f": {note}" if note else "")

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from checkout.domain.errors import RefundNotAllowed, RefundRequestRefused, RequestAlreadyDecided
 from checkout.domain.money import MoneyError, format_money, parse_amount
+from checkout.domain.payment_status import RefundStatus
 from checkout.forms.refunds import (
     ApproveRequestForm,
     RejectRequestForm,
@@ -14,6 +15,7 @@ from checkout.forms.refunds import (
     line_quantities,
     major_units,
 )
+from checkout.models import Refund
 from checkout.models.payment import RefundReason
 from checkout.services import order_refunds, orders, refund_requests
 from checkout.web.staff.access import admin_only
@@ -62,14 +64,23 @@ def new(number: str):
         refund = order_refunds.refund_order(
             number, amount=amount, quantities=quantities, reason=RefundReason(form.reason.data),
             note=(form.note.data or "").strip(), restock=form.restock.data,
-            key=f"staff-refund-{form.refund_token.data}", actor=current_user.email,
+            key=f"staff-refund-{order.number}-{form.refund_token.data}", actor=current_user.email,
             user_id=current_user.id,
         )
     except RefundNotAllowed as exc:
         return _refund_page(_order(number), form, 409, problem=str(exc))
-    flash(f"Refund of {format_money(refund.amount, refund.currency)} is {refund.status}.",
-          "success")
+    flash(_refund_news(refund), "error" if refund.status == RefundStatus.FAILED else "success")
     return redirect(url_for("staff.refunds.new", number=number), 303)
+
+
+def _refund_news(refund: Refund) -> str:
+    """What became of a refund just asked for, in words."""
+    amount = format_money(refund.amount, refund.currency)
+    if refund.status == RefundStatus.SUCCEEDED:
+        return f"Refunded {amount}."
+    if refund.status == RefundStatus.FAILED:
+        return f"The refund of {amount} failed: {refund.failure_reason or 'Stripe refused it'}."
+    return f"Refund of {amount} sent; it shows as refunded once Stripe confirms it."
 
 
 def _prefix(kind: str, request_id: int) -> str:
