@@ -5,6 +5,15 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 
+def reference_rules(missing: str) -> list:
+    """The checks on a bank reference typed off a statement (a transfer in or back)."""
+    return [
+        DataRequired(missing),
+        Length(max=80, message="Keep the reference to 80 characters."),
+        Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters."),
+    ]
+
+
 class RecordTransferForm(FlaskForm):
     # Parsed into minor units by the view with the order's currency (domain.money.parse_amount).
     amount = StringField(
@@ -15,10 +24,6 @@ class RecordTransferForm(FlaskForm):
     reference = StringField(
         "Bank reference",
         description="The transfer's reference or transaction id on the bank statement.",
-        validators=[
-            DataRequired("Enter the bank's reference for the transfer."),
-            Length(max=80, message="Keep the reference to 80 characters."),
-            Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters."),
-        ],
+        validators=reference_rules("Enter the bank's reference for the transfer."),
         render_kw={"autocomplete": "off"},
     )

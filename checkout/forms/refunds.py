@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from checkout.domain.money import exponent
 from checkout.domain.pricing import MAX_QUANTITY_PER_LINE
+from checkout.forms.bank_transfers import reference_rules
 from checkout.services.order_refunds import STAFF_REASONS, reason_label
 
 _PRINTABLE = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
@@ -93,4 +94,13 @@ class RejectRequestForm(FlaskForm):
         "Reason the shopper sees",
         validators=[DataRequired("Say why: the shopper sees this reason."), Length(max=500),
                     _PRINTABLE],
+    )
+
+
+class MarkSentByBankForm(FlaskForm):
+    reference = StringField(
+        "Bank reference of the transfer back",
+        description="The outgoing transfer's reference on the shop's bank statement.",
+        validators=reference_rules("Enter the bank's reference for the transfer back."),
+        render_kw={"autocomplete": "off"},
     )

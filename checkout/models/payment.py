@@ -144,6 +144,9 @@ class Refund(db.Model):
     # None until the provider answered (a refund asked for while it was unreachable).
     provider_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     failure_reason: Mapped[str | None] = mapped_column(String(120))
+    # A refund of a bank transfer is a transfer back made by staff: its bank reference, set
+    # when staff record that they sent it (such a refund never has a provider id).
+    bank_reference: Mapped[str | None] = mapped_column(String(80))
     # Staff's own words on why, beside the reason's code.
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Who asked: an actor name ("system", "stripe", a staff member's e-mail) and their account.

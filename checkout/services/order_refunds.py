@@ -46,6 +46,10 @@ class RefundState:
     pending: int
     left: int
     refunds: tuple[Refund, ...]
+    # Ids of the refunds the shop's bank pays back (of bank-transfer payments), sent by staff.
+    by_bank: frozenset[int] = frozenset()
+    # The next refund comes out of a bank transfer: staff will send it back from the bank.
+    next_by_bank: bool = False
 
     @property
     def label(self) -> str | None:
@@ -55,6 +59,12 @@ class RefundState:
     @property
     def failed(self) -> tuple[Refund, ...]:
         return tuple(r for r in self.refunds if r.status == RefundStatus.FAILED)
+
+    @property
+    def bank_refunds_to_send(self) -> tuple[Refund, ...]:
+        """Bank refunds staff still owe the shopper: pending until marked sent."""
+        return tuple(r for r in self.refunds
+                     if r.id in self.by_bank and r.status == RefundStatus.PENDING)
 
 
 def line_words(order: Order, quantities: Mapping[int, int]) -> str:
@@ -79,6 +89,7 @@ def refund_state(order: Order) -> RefundState:
         select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)
     ))
     target = _target_payment(payments)
+    bank_payments = {p.id for p in payments if refunds.by_bank(p)}
     return RefundState(
         currency=order.currency,
         paid=sum(p.amount for p in payments),
@@ -86,6 +97,8 @@ def refund_state(order: Order) -> RefundState:
         pending=sum(r.amount for r in rows if r.status == RefundStatus.PENDING),
         left=refunds.refundable(target) if target is not None else 0,
         refunds=rows,
+        by_bank=frozenset(r.id for r in rows if r.payment_id in bank_payments),
+        next_by_bank=target is not None and refunds.by_bank(target),
     )
 
 

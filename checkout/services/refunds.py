@@ -4,6 +4,11 @@ A refund is written to the ledger first (pending, counted against its payment at
 its own idempotency key), then sent with no transaction open, then its answer recorded: a
 crash or an unreachable provider leaves a pending refund that `send_unsent` sends again under
 the same key, so it can never be made twice. The provider's refund events move it on.
+
+A refund of a bank-transfer payment (no payment intent) is the same ledger row, counted the
+same way, but it is never sent to the provider: the shop's bank pays it back. It stays pending
+until staff record the transfer back with its bank reference (`mark_sent_by_bank`); then it
+succeeds, with its credit note and "refund made" e-mail, as a card refund does on Stripe's word.
 """
 
 import logging
@@ -16,6 +21,7 @@ from checkout.domain.outcomes import Outcome
 from checkout.domain.payment_status import (
     COUNTED_REFUND_STATUSES,
     REFUND_TRANSITIONS,
+    PaymentMethod,
     PaymentStatus,
     RefundStatus,
     payment_status_for_refunded,
@@ -57,6 +63,11 @@ def _count_against(payment: Payment, delta: int) -> bool:
     if result.rowcount == 1:
         payment.move_to(payment_status_for_refunded(payment.amount, payment.amount_refunded))
     return result.rowcount == 1
+
+
+def by_bank(payment: Payment) -> bool:
+    """Is this payment paid back by the shop's bank (a bank transfer), not by the provider?"""
+    return payment.provider == PaymentMethod.BANK_TRANSFER
 
 
 def refundable(payment: Payment) -> int:
@@ -120,8 +131,15 @@ def send_unsent(order_id: int | None = None) -> int:
     workers, a retry after a crash) is made once. One the provider cannot take now stays
     pending for the next run.
     """
-    query = select(Refund.id).where(
-        Refund.status == RefundStatus.PENDING, Refund.provider_refund_id.is_(None)
+    query = (
+        select(Refund.id)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .where(
+            Refund.status == RefundStatus.PENDING,
+            Refund.provider_refund_id.is_(None),
+            # A bank transfer has no payment intent: staff pay it back from the bank.
+            Payment.provider != PaymentMethod.BANK_TRANSFER,
+        )
     )
     if order_id is not None:
         query = query.where(Refund.order_id == order_id)
@@ -153,6 +171,51 @@ def send_unsent(order_id: int | None = None) -> int:
         db.session.commit()
         sent += 1
     return sent
+
+
+def mark_sent_by_bank(
+    order: Order, refund_id: int, reference: str, *, actor: str, user_id: int | None = None
+) -> Refund | None:
+    """Record that staff sent a bank refund back by transfer; commit. None if not the order's.
+
+    The order is locked and the refund read again under the lock, so a double submit or two
+    staff members record it once: the second is refused (RefundNotAllowed), nothing changed.
+    """
+    try:
+        order = lock_order(order.id)
+        refund = db.session.scalar(
+            select(Refund)
+            .where(Refund.id == refund_id, Refund.order_id == order.id)
+            .execution_options(populate_existing=True)
+        )
+        if refund is None:
+            db.session.rollback()
+            return None
+        payment = db.session.get(Payment, refund.payment_id)
+        if not by_bank(payment):
+            raise RefundNotAllowed(
+                "This refund is made by Stripe, not by bank transfer: its status comes from "
+                "Stripe."
+            )
+        if RefundStatus(refund.status) != RefundStatus.PENDING:
+            raise RefundNotAllowed(
+                f"This refund is already {refund.status}"
+                + (f" (bank reference {refund.bank_reference})" if refund.bank_reference else "")
+                + ": it is not recorded twice."
+            )
+        refund.bank_reference = reference
+        refund.move_to(RefundStatus.SUCCEEDED)
+        order.record(
+            EventKind.PAYMENT, f"Refunded {{amount}} by bank transfer (reference {reference}).",
+            actor=actor, user_id=user_id, amount=refund.amount,
+        )
+        note = invoices.issue_credit_note(refund)
+        notifications.enqueue_refund_made(order, refund, note)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return refund
 
 
 def apply_refund(info: RefundInfo, *, actor: str) -> Outcome:

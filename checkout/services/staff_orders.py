@@ -218,25 +218,33 @@ def cancel(order_id: int, *, actor: str, user_id: int) -> Order:
             raise ActionNotAllowed(str(exc)) from None
         db.session.commit()
         return order
-    _refund_everything(order, actor=actor, user_id=user_id)
+    by_bank = _refund_everything(order, actor=actor, user_id=user_id)
     inventory.return_sales(order, note=f"order {order.number} cancelled by staff")
     # A paid order's holds became sales; should one be left over, it is let go too.
     inventory.release_holds(order, actor=actor, user_id=user_id)
     discounts.give_back(order)
-    order.transition_to(OrderStatus.CANCELLED, actor=actor, user_id=user_id,
-                        message="Cancelled by staff; the payment is refunded in full.")
+    message = (
+        "Cancelled by staff; the bank transfer is owed back in full: send it back from the "
+        "shop's bank account, then mark the refund sent."
+        if by_bank else "Cancelled by staff; the payment is refunded in full."
+    )
+    order.transition_to(OrderStatus.CANCELLED, actor=actor, user_id=user_id, message=message)
     db.session.commit()
     refunds.send_unsent(order.id)
     return order
 
 
-def _refund_everything(order: Order, *, actor: str, user_id: int) -> None:
-    """Write a refund of what is left on each of the order's captured payments (flush only)."""
+def _refund_everything(order: Order, *, actor: str, user_id: int) -> bool:
+    """Write a refund of what is left on each of the order's captured payments (flush only).
+
+    Say whether any of them is a bank transfer, which staff pay back by hand.
+    """
     payments = db.session.scalars(
         select(Payment)
         .where(Payment.order_id == order.id, Payment.status.in_(refunds.CAPTURED))
         .order_by(Payment.id)
     ).all()
+    by_bank = False
     for payment in payments:
         left = refunds.refundable(payment)
         if left:
@@ -244,6 +252,8 @@ def _refund_everything(order: Order, *, actor: str, user_id: int) -> None:
                 order, payment, left, reason=RefundReason.ORDER_CANCELLED,
                 key=f"staff-cancel-{order.number}-{payment.id}", actor=actor, user_id=user_id,
             )
+            by_bank = by_bank or refunds.by_bank(payment)
+    return by_bank
 
 
 def resolve_flag(

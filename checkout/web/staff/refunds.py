@@ -10,6 +10,7 @@ from checkout.domain.money import MoneyError, format_money, parse_amount
 from checkout.domain.payment_status import RefundStatus
 from checkout.forms.refunds import (
     ApproveRequestForm,
+    MarkSentByBankForm,
     RejectRequestForm,
     StaffRefundForm,
     line_quantities,
@@ -17,7 +18,7 @@ from checkout.forms.refunds import (
 )
 from checkout.models import Refund
 from checkout.models.payment import RefundReason
-from checkout.services import order_refunds, orders, refund_requests
+from checkout.services import order_refunds, orders, refund_requests, refunds
 from checkout.web.staff.access import admin_only
 
 bp = Blueprint("refunds", __name__)
@@ -30,11 +31,28 @@ def _order(number: str):
     return order
 
 
-def _refund_page(order, form: StaffRefundForm, status: int = 200, problem: str | None = None):
+def _refund_page(order, form: StaffRefundForm, status: int = 200, problem: str | None = None,
+                 posted: tuple[int, MarkSentByBankForm] | None = None):
+    """The refund page; `posted` is a refund id and its mark-sent form, with its errors."""
+    state = order_refunds.refund_state(order)
+    sent_forms = {
+        refund.id: MarkSentByBankForm(formdata=None, prefix=f"sent-{refund.id}")
+        for refund in state.bank_refunds_to_send
+    }
+    if posted is not None:
+        sent_forms[posted[0]] = posted[1]
     return render_template(
-        "staff/refunds/new.html", order=order, form=form, problem=problem,
-        state=order_refunds.refund_state(order), lines=order_refunds.refundable_lines(order),
+        "staff/refunds/new.html", order=order, form=form, problem=problem, state=state,
+        lines=order_refunds.refundable_lines(order), sent_forms=sent_forms,
     ), status
+
+
+def _new_refund_form(order) -> StaffRefundForm:
+    """A fresh refund form with its one-time token, prefilled with what is left."""
+    form = StaffRefundForm(formdata=None)
+    form.refund_token.data = secrets.token_urlsafe(24)
+    form.amount.data = major_units(order_refunds.refund_state(order).left, order.currency)
+    return form
 
 
 @bp.route("/orders/<number>/refund", methods=["GET", "POST"])
@@ -69,7 +87,37 @@ def new(number: str):
         )
     except RefundNotAllowed as exc:
         return _refund_page(_order(number), form, 409, problem=str(exc))
-    flash(_refund_news(refund), "error" if refund.status == RefundStatus.FAILED else "success")
+    amount = format_money(refund.amount, refund.currency)
+    if refund.id in order_refunds.refund_state(_order(number)).by_bank:
+        flash(f"Refund of {amount} recorded, to send by bank transfer: send it from the shop's "
+              "bank account, then mark it sent below with the transfer's reference.", "success")
+    else:
+        flash(_refund_news(refund), "error" if refund.status == RefundStatus.FAILED else "success")
+    return redirect(url_for("staff.refunds.new", number=number), 303)
+
+
+@bp.post("/orders/<number>/refunds/<int:refund_id>/sent")
+@admin_only
+def mark_sent(number: str, refund_id: int):
+    """Record that a bank-transfer refund was sent back from the shop's bank, with its reference."""
+    order = _order(number)
+    if refund_id not in {r.id for r in order_refunds.refund_state(order).refunds}:
+        abort(404, "This order has no such refund.")
+    form = MarkSentByBankForm(prefix=f"sent-{refund_id}")
+    if not form.validate():
+        return _refund_page(order, _new_refund_form(order), 422, posted=(refund_id, form))
+    try:
+        refund = refunds.mark_sent_by_bank(
+            order, refund_id, form.reference.data.strip(), actor=current_user.email,
+            user_id=current_user.id,
+        )
+    except RefundNotAllowed as exc:
+        order = _order(number)
+        return _refund_page(order, _new_refund_form(order), 409, problem=str(exc))
+    if refund is None:
+        abort(404, "This order has no such refund.")
+    flash(f"Refund of {format_money(refund.amount, refund.currency)} recorded as sent by bank "
+          "transfer; the shopper is told.", "success")
     return redirect(url_for("staff.refunds.new", number=number), 303)
 
 
