@@ -110,6 +110,38 @@ def _target_payment(payments: list[Payment]) -> Payment | None:
     return payments[0] if payments else None
 
 
+def _back_on_shelf_unrefunded(order: Order) -> dict[int, int]:
+    """Per line, units back on the shelf that no refund standing covers.
+
+    A refund that restocked units and then failed leaves them in stock with their money not
+    returned. Units are alike, so refunds standing (pending or made) are taken to cover the
+    restocked units first: what restocking put back beyond them waits on the shelf, and the
+    next refund of that line gives back its money without restocking it a second time.
+    """
+    restocked = dict(db.session.execute(
+        select(RefundLine.order_line_id, func.sum(RefundLine.quantity))
+        .join(Refund, Refund.id == RefundLine.refund_id)
+        .where(Refund.order_id == order.id, RefundLine.restocked)
+        .group_by(RefundLine.order_line_id)
+    ).tuples().all())
+    refunded = _units_refunded(order)
+    return {
+        line_id: units - refunded.get(line_id, 0)
+        for line_id, units in restocked.items()
+        if units > refunded.get(line_id, 0)
+    }
+
+
+def _units_refunded(order: Order) -> dict[int, int]:
+    """Per line, the units refunds still pending or made took (a failed one gives them back)."""
+    return dict(db.session.execute(
+        select(RefundLine.order_line_id, func.sum(RefundLine.quantity))
+        .join(Refund, Refund.id == RefundLine.refund_id)
+        .where(Refund.order_id == order.id, Refund.status.in_(COUNTED_REFUND_STATUSES))
+        .group_by(RefundLine.order_line_id)
+    ).tuples().all())
+
+
 def refundable_lines(order: Order) -> list[RefundableLine]:
     """The order's lines with what each paid and how many units refunds took already.
 
@@ -118,12 +150,7 @@ def refundable_lines(order: Order) -> list[RefundableLine]:
     items_paid = order.total - order.shipping
     priced = [PricedLine(li.sku, li.title, li.unit_price, li.quantity) for li in order.lines]
     paid = paid_per_line(priced, order.pricing_context, items_paid)
-    taken = dict(db.session.execute(
-        select(RefundLine.order_line_id, func.sum(RefundLine.quantity))
-        .join(Refund, Refund.id == RefundLine.refund_id)
-        .where(Refund.order_id == order.id, Refund.status.in_(COUNTED_REFUND_STATUSES))
-        .group_by(RefundLine.order_line_id)
-    ).tuples().all())
+    taken = _units_refunded(order)
     return [
         RefundableLine(li.id, li.title, li.quantity, amount, taken.get(li.id, 0))
         for li, amount in zip(order.lines, paid, strict=True)
@@ -166,20 +193,26 @@ def issue_refund(
     )
     refund.note = note
     by_id = {li.id: li for li in order.lines}
-    # A unit goes back on the shelf once: one a failed refund restocked is not restocked again.
+    waiting = _back_on_shelf_unrefunded(order)
     shelf_room = inventory.units_not_returned(order) if restock else {}
     for line in inventory.by_product(by_id[line_id] for line_id in chosen):
         units = chosen[line.id]
-        back = min(units, shelf_room.get(line.product_id, 0)) if restock else 0
-        db.session.add(RefundLine(
-            refund_id=refund.id, order_line_id=line.id, quantity=units, restocked=back > 0
-        ))
+        # Units a failed refund put back on the shelf are refunded first, and not restocked
+        # again: they are already there. A unit goes back on the shelf once.
+        from_shelf = min(units, waiting.get(line.id, 0))
+        rest = units - from_shelf
+        back = min(rest, shelf_room.get(line.product_id, 0)) if restock else 0
         if back:
+            db.session.add(RefundLine(refund_id=refund.id, order_line_id=line.id,
+                                      quantity=back, restocked=True))
             shelf_room[line.product_id] -= back
             inventory.restock(line.product_id, back, reason=MovementReason.RETURN,
                               note=f"refund of order {order.number}", order_id=order.id)
             order.record(EventKind.STOCK, f"{back} × {line.title} back in stock.",
                          actor=actor, user_id=user_id)
+        if units - back:
+            db.session.add(RefundLine(refund_id=refund.id, order_line_id=line.id,
+                                      quantity=units - back, restocked=False))
     words = line_words(order, chosen)
     why = reason_label(reason) + (f": {note}" if note else "")
     order.record(

@@ -199,16 +199,23 @@ def mark_delivered(order_id: int, *, actor: str, user_id: int) -> Order:
     return order
 
 
-def cancel(order_id: int, *, actor: str, user_id: int) -> Order:
+PAID_CANCEL_IS_A_REFUND = "Only an admin can cancel a paid order: cancelling it refunds the payment."
+
+
+def cancel(order_id: int, *, actor: str, user_id: int, may_refund: bool = True) -> Order:
     """Cancel an order: unpaid, expire its session and release its hold; paid, refund it all.
 
     A paid order's refunds are written in the same transaction as the cancellation, each
     under a key derived from the order and payment (a retry finds them), and sent after the
     commit with no transaction open; the refund service's retries send any the provider
     could not take now. Raises ActionNotAllowed when the status does not allow it (a payment
-    landing while an unpaid order's session was being expired included).
+    landing while an unpaid order's session was being expired included), and when the order
+    is paid and the staff member `may_refund` not (refunds are an admin's).
     """
     order = _locked_for(order_id, StaffAction.CANCEL)
+    if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT and not may_refund:
+        db.session.rollback()
+        raise ActionNotAllowed(PAID_CANCEL_IS_A_REFUND)
     if OrderStatus(order.status) == OrderStatus.PENDING_PAYMENT:
         db.session.commit()  # hold no lock while the provider expires the sessions
         try:

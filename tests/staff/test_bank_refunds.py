@@ -220,9 +220,9 @@ def test_cancelling_a_paid_transfer_order_returns_stock_and_owes_a_bank_refund(
 ):
     assert stock_of(app, products["MUG"]) == (18, 0)
     path = f"/staff/orders/{transfer_paid}/{StaffAction.CANCEL}"
-    response = staff.post(path, data={"csrf_token": csrf_token(staff)})
+    response = admin.post(path, data={"csrf_token": csrf_token(admin)})
     assert response.status_code == 303, text_of(response)
-    assert staff.post(path, data={"csrf_token": csrf_token(staff)}).status_code == 409
+    assert admin.post(path, data={"csrf_token": csrf_token(admin)}).status_code == 409
     assert only_order(app).status == OrderStatus.CANCELLED
     assert stock_of(app, products["MUG"]) == (20, 0)
     assert refunds_of(app) == [(4800, RefundStatus.PENDING, "order_cancelled")]

@@ -1,5 +1,7 @@
 """The staff order page: everything about one order, and what staff can do to it now."""
 
+from functools import partial
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
@@ -105,7 +107,9 @@ def cancel(number: str):
     """Cancel the order: an unpaid one's session expires, a paid one is refunded in full."""
     order = _acting_order(number, StaffAction.CANCEL)
     paid = OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT
-    _perform(staff_orders.cancel, order)
+    if paid and not current_user.is_admin:
+        abort(403, staff_orders.PAID_CANCEL_IS_A_REFUND)
+    _perform(partial(staff_orders.cancel, may_refund=current_user.is_admin), order)
     if paid:
         return _done(number, "Cancelled; the payment is being refunded in full and the stock "
                              "is back on the shelf.")
