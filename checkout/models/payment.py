@@ -179,4 +179,7 @@ class WebhookEvent(db.Model):
     stripe_created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The verified body as received (JSON), so staff can read it and replay a failed event.
     payload: Mapped[str | None] = mapped_column(Text)
+    # The staff member who last ran a failed event again from the webhook log, and when.
+    replayed_by: Mapped[str | None] = mapped_column(String(254))
+    replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -151,14 +151,30 @@ def codes() -> list[DiscountCode]:
     return list(db.session.scalars(select(DiscountCode).order_by(DiscountCode.id.desc())))
 
 
-def redemptions(code_id: int) -> list[tuple[DiscountRedemption, str, str]]:
-    """The code's counted uses, newest first: each with its order's number and status."""
-    return list(db.session.execute(
+REDEMPTIONS_PAGE = 50
+
+
+def redemptions(
+    code_id: int, *, before: int | None = None
+) -> tuple[list[tuple[DiscountRedemption, str, str]], int | None]:
+    """A page of the code's counted uses, newest first, with each order's number and status.
+
+    Keyset pages: the uses older than `before` (a use's id); also the id to ask for the next
+    page with, or None on the last. An unlimited code's page stays the same size at any scale.
+    """
+    query = (
         select(DiscountRedemption, Order.number, Order.status)
         .join(Order, Order.id == DiscountRedemption.order_id)
         .where(DiscountRedemption.discount_code_id == code_id)
         .order_by(DiscountRedemption.id.desc())
-    ).tuples())
+        .limit(REDEMPTIONS_PAGE + 1)
+    )
+    if before is not None:
+        query = query.where(DiscountRedemption.id < before)
+    rows = list(db.session.execute(query).tuples())
+    more = len(rows) > REDEMPTIONS_PAGE
+    rows = rows[:REDEMPTIONS_PAGE]
+    return rows, (rows[-1][0].id if more else None)
 
 
 def reactivate(code_id: int) -> DiscountCode:

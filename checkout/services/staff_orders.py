@@ -199,7 +199,9 @@ def mark_delivered(order_id: int, *, actor: str, user_id: int) -> Order:
     return order
 
 
-PAID_CANCEL_IS_A_REFUND = "Only an admin can cancel a paid order: cancelling it refunds the payment."
+PAID_CANCEL_IS_A_REFUND = (
+    "Only an admin can cancel a paid order: cancelling it refunds the payment."
+)
 
 
 def cancel(order_id: int, *, actor: str, user_id: int, may_refund: bool = True) -> Order:

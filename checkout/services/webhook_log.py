@@ -1,15 +1,19 @@
 """The webhook log for staff: every Stripe event received, and replaying one that failed."""
 
 import json
+import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from checkout.db import now_utc
 from checkout.domain.outcomes import Outcome
 from checkout.extensions import db
 from checkout.models import WebhookEvent
 from checkout.payments import InvalidWebhook, gateway
 from checkout.services import webhooks
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 
@@ -66,7 +70,17 @@ def pretty(payload: str | None) -> str:
         return payload
 
 
-def replay(event_id: str) -> Replayed:
+def _record_replay(event_id: str, by: str) -> None:
+    """Name the staff member on the event, whatever the handler did (its own transaction)."""
+    db.session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.event_id == event_id)
+        .values(replayed_by=by, replayed_at=now_utc())
+    )
+    db.session.commit()
+
+
+def replay(event_id: str, *, by: str) -> Replayed:
     """Run the handler again on a failed event's stored payload, exactly as a redelivery would.
 
     The payload was verified when it arrived, so no signature is needed. An event that did
@@ -81,13 +95,18 @@ def replay(event_id: str) -> Replayed:
         return Replayed(Outcome.DUPLICATE, "only a failed event is replayed")
     if payload is None:
         return Replayed(Outcome.FAILED, "no payload was stored for this event")
+    log.info("staff %s replays stripe event %s", by, event_id)
     try:
         event = gateway().parse_stored_event(payload.encode())
         outcome = webhooks.handle_event(event, payload)
     except InvalidWebhook as exc:
+        _record_replay(event_id, by)
         return Replayed(Outcome.FAILED, f"the stored payload is unusable: {exc}")
     except Exception as exc:  # recorded and alerted by handle_event; staff see why here
+        db.session.rollback()
+        _record_replay(event_id, by)
         return Replayed(Outcome.FAILED, f"{type(exc).__name__}: {exc}")
+    _record_replay(event_id, by)
     replayed = find(event_id)
     detail = replayed.detail if replayed is not None else ""
     db.session.commit()

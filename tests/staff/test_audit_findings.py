@@ -4,15 +4,19 @@ They describe what the issues ask for, not how to build it: a fix may choose its
 as the assertion's intent holds (stated in each docstring).
 """
 
+import re
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import insert, literal, select
 
 from checkout.domain.fulfilment_actions import StaffAction
 from checkout.domain.order_status import OrderStatus
 from checkout.domain.payment_status import RefundStatus
 from checkout.extensions import db
-from checkout.models import OrderFlag, Refund
+from checkout.models import DiscountRedemption, Order, OrderEvent, OrderFlag, Refund, User
 from checkout.models.order import FlagCode
+from checkout.services import discounts
+from checkout.services.discounts import DiscountTerms
 from tests.refund_support import REFUND_FAILS_LATER, line_ids, paid_order, refund_form
 from tests.staff.test_bank_transfers import (  # noqa: F401  (fixtures)
     bank_transfer_on,
@@ -20,12 +24,14 @@ from tests.staff.test_bank_transfers import (  # noqa: F401  (fixtures)
     transfer_order,
 )
 from tests.staff.test_order_page import act
+from tests.staff.test_orders_scale import _bulk_insert_orders
 from tests.staff.test_webhook_log import (  # noqa: F401  (fixtures)
     failing_once,
     paid_event,
     replay,
 )
 from tests.state import only_order, stock_of, text_of
+from tests.test_webhooks import post_event
 
 
 def _refunds(app) -> list[tuple[int, str, str | None]]:
@@ -97,6 +103,30 @@ def test_plain_staff_cannot_refund_a_paid_order_by_cancelling_it(
     assert only_order(app).status == OrderStatus.PAYMENT_CONFIRMED
 
 
+def test_replaying_a_failed_webhook_names_the_staff_member_who_did_it(
+    app, client, staff, paid_event, failing_once  # noqa: F811
+):
+    """Issue 8: "every staff action on the order timeline with who did it".
+
+    Replaying a failed event from the webhook log is a staff action that confirms the order's
+    payment, but on main nothing records who replayed it: the order's timeline shows only the
+    handler's system entries and the event row keeps no actor. The staff member's account
+    must be on the order's timeline (or at least on the event's record).
+    """
+    assert post_event(client, paid_event).status_code == 500
+    assert replay(staff, paid_event["id"]).status_code == 303
+    with app.app_context():
+        staff_id = db.session.scalar(select(User.id).where(User.email == "staff@example.com"))
+        by_staff = db.session.scalars(
+            select(OrderEvent).where(
+                (OrderEvent.actor_user_id == staff_id) | (OrderEvent.actor == "staff@example.com")
+            )
+        ).all()
+        db.session.remove()
+    event_page = text_of(staff.get(f"/staff/webhooks/{paid_event['id']}"))
+    assert by_staff or "staff@example.com" in event_page
+
+
 def test_a_bank_transfer_payment_shows_no_python_none_on_the_staff_order_page(
     app, client, admin, transfer_order  # noqa: F811
 ):
@@ -112,6 +142,35 @@ def test_a_bank_transfer_payment_shows_no_python_none_on_the_staff_order_page(
     page = text_of(admin.get(f"/staff/orders/{number}"))
     payments = page.split("Payments", 1)[1].split("Refunds", 1)[0]
     assert ">None<" not in payments.replace(" ", "")
+
+
+def test_a_popular_codes_page_does_not_list_every_use_at_once(app, admin):
+    """Issue 8 (discount codes: see redemptions) at the issue's scale (100,000 orders).
+
+    On main the code's edit page reads and renders every redemption in one list, with no page:
+    WELCOME10 is unlimited, so a busy shop's page grows with every order. The uses should come
+    a bounded page at a time (as the orders list does), with the total count shown.
+    """
+    with app.app_context():
+        _bulk_insert_orders(0, 3_000)
+        code = discounts.create(DiscountTerms(code="WELCOME10", percent_off=Decimal(10)))
+        db.session.execute(
+            insert(DiscountRedemption.__table__).from_select(
+                ["discount_code_id", "order_id", "email", "created_at"],
+                select(literal(code.id), Order.id, Order.email, Order.created_at),
+            )
+        )
+        db.session.commit()
+        code_id = code.id
+        db.session.remove()
+    page = text_of(admin.get(f"/staff/discounts/{code_id}"))
+    listed = re.findall(r">(B1\d{7})</a></td>", page)
+    assert 0 < len(listed) <= 200, len(listed)
+    older = re.search(r'<a href="([^"]+)" rel="next">Older uses</a>', page)
+    assert older, "no way to the older uses"
+    next_page = text_of(admin.get(older.group(1).replace("&amp;", "&")))
+    more = re.findall(r">(B1\d{7})</a></td>", next_page)
+    assert more and not set(more) & set(listed)
 
 
 def test_a_unit_restocked_by_a_refund_that_failed_is_not_restocked_again(

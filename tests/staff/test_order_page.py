@@ -325,7 +325,8 @@ def test_cancelling_a_paid_order_refunds_it_in_full_and_returns_the_stock(
     order = order_of(app, number)
     assert order.status == OrderStatus.CANCELLED
     cancelled = [e for e in order.events if e.to_status == OrderStatus.CANCELLED]
-    assert [(e.actor, e.actor_user_id) for e in cancelled] == [(ADMIN_EMAIL, staff_id(app, ADMIN_EMAIL))]
+    assert [(e.actor, e.actor_user_id) for e in cancelled] == [
+        (ADMIN_EMAIL, staff_id(app, ADMIN_EMAIL))]
 
 
 def test_a_bank_debit_in_flight_cannot_be_cancelled_by_staff(app, staff, client, sandbox,

@@ -60,10 +60,13 @@ def edit(code_id: int):
     form = DiscountForm()
     if request.method == "GET":
         _fill(form, row)
+    before = request.args.get("before", type=int)
+    uses, older = discounts.redemptions(row.id, before=before)
     return form_page(
         form, lambda: _save(form, lambda terms: discounts.edit(row.id, terms)),
         done=lambda: f"Discount code {row.code} saved.", then=url_for(".edit", code_id=row.id),
-        template="staff/discounts/form.html", code=row, redemptions=discounts.redemptions(row.id),
+        template="staff/discounts/form.html", code=row, redemptions=uses, older=older,
+        paged=before is not None,
     )
 
 

@@ -5,6 +5,7 @@ payload verified when it arrived, and only on a failed event, so it can apply no
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from checkout.domain.outcomes import Outcome
 from checkout.forms import EmptyForm
@@ -65,7 +66,7 @@ def replay(event_id: str):
         abort(404, "No such event was received.")
     if not EmptyForm().validate():
         abort(400, "This form is out of date. Reload the page and try again.")
-    result = webhook_log.replay(event_id)
+    result = webhook_log.replay(event_id, by=current_user.email)
     if result.outcome == Outcome.DUPLICATE:
         problem = f"Event {event_id} did not fail, so it was not replayed: nothing changed."
         return _event_page(event_id, 409, problem)
