@@ -51,6 +51,12 @@ def allowed(action: StaffAction, status: OrderStatus) -> bool:
     return can_transition(status, TARGETS[action])
 
 
+def needs_admin(action: StaffAction, status: OrderStatus) -> bool:
+    """Say whether only an admin may take `action` from `status`: cancelling a paid order
+    refunds it, and refunds are an admin's."""
+    return action == StaffAction.CANCEL and status != OrderStatus.PENDING_PAYMENT
+
+
 def available(status: OrderStatus) -> list[StaffAction]:
     """The actions to offer on an order in `status`, in the order of the workflow."""
     return [action for action in StaffAction if allowed(action, status)]

@@ -13,7 +13,13 @@ from sqlalchemy import select
 from checkout.db import now_utc
 from checkout.domain.carriers import tracking_url
 from checkout.domain.errors import ActionNotAllowed, OrderNotPayable
-from checkout.domain.fulfilment_actions import TARGETS, StaffAction, allowed, available
+from checkout.domain.fulfilment_actions import (
+    TARGETS,
+    StaffAction,
+    allowed,
+    available,
+    needs_admin,
+)
 from checkout.domain.order_status import OrderStatus
 from checkout.extensions import db
 from checkout.models import (
@@ -110,11 +116,16 @@ class OrderPage:
     open_flags: list[FlagEntry]
     resolved_flags: list[FlagEntry]
     actions: list[StaffAction]
+    # Allowed by the status but an admin's to take (shown as such to plain staff).
+    admin_actions: list[StaffAction]
     tracking_url: str | None
 
 
-def page(number: str) -> OrderPage | None:
-    """Read the staff view of the order with this number, or None if there is none."""
+def page(number: str, *, is_admin: bool) -> OrderPage | None:
+    """Read the staff view of the order with this number, or None if there is none.
+
+    Its actions are those the status allows and the staff member may take.
+    """
     order = find_order(number)
     if order is None:
         return None
@@ -143,7 +154,10 @@ def page(number: str) -> OrderPage | None:
         timeline=[TimelineEntry(e, emails.get(e.actor_user_id)) for e in reversed(order.events)],
         open_flags=[f for f in flags if f.flag.resolved_at is None],
         resolved_flags=[f for f in flags if f.flag.resolved_at is not None],
-        actions=available(OrderStatus(order.status)),
+        actions=[a for a in available(OrderStatus(order.status))
+                 if is_admin or not needs_admin(a, OrderStatus(order.status))],
+        admin_actions=[a for a in available(OrderStatus(order.status))
+                       if not is_admin and needs_admin(a, OrderStatus(order.status))],
         tracking_url=tracking_url(order.tracking_carrier, order.tracking_number),
     )
 
@@ -215,7 +229,7 @@ def cancel(order_id: int, *, actor: str, user_id: int, may_refund: bool = True) 
     is paid and the staff member `may_refund` not (refunds are an admin's).
     """
     order = _locked_for(order_id, StaffAction.CANCEL)
-    if OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT and not may_refund:
+    if needs_admin(StaffAction.CANCEL, OrderStatus(order.status)) and not may_refund:
         db.session.rollback()
         raise ActionNotAllowed(PAID_CANCEL_IS_A_REFUND)
     if OrderStatus(order.status) == OrderStatus.PENDING_PAYMENT:

@@ -460,3 +460,11 @@ def test_notes_and_flag_resolutions_are_allowed_from_every_status(app, staff, st
     assert [(e.kind, e.actor, e.actor_user_id) for e in order.events[-2:]] == [
         (EventKind.NOTE, STAFF_EMAIL, staff_id(app))] * 2
     assert order.flags[0].resolved_at is not None
+
+
+def test_plain_staff_are_not_offered_a_paid_orders_cancel(app, staff):
+    number = make_order(app, OrderStatus.PAYMENT_CONFIRMED)
+    page = staff.get(f"/staff/orders/{number}").get_data(as_text=True)
+    assert "cancel" not in offered(page, number)
+    assert "Only an admin can cancel this order" in text_of(staff.get(f"/staff/orders/{number}"))
+    assert "fulfil" in offered(page, number)

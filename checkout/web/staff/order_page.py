@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from checkout.domain.errors import ActionNotAllowed, GatewayUnavailable
-from checkout.domain.fulfilment_actions import StaffAction, allowed
+from checkout.domain.fulfilment_actions import StaffAction, allowed, needs_admin
 from checkout.domain.order_status import OrderStatus
 from checkout.forms.staff_order import NoteForm, ShipForm
 from checkout.models import Order
@@ -30,7 +30,7 @@ def _order(number: str) -> Order:
 
 def _page(number: str, status: int = 200, **forms):
     """Render the order page; `forms` replaces the blank forms with ones that failed."""
-    view = staff_orders.page(number)
+    view = staff_orders.page(number, is_admin=current_user.is_admin)
     if view is None:
         abort(404, f"There is no order {number}.")
     resolve_forms = {
@@ -107,7 +107,7 @@ def cancel(number: str):
     """Cancel the order: an unpaid one's session expires, a paid one is refunded in full."""
     order = _acting_order(number, StaffAction.CANCEL)
     paid = OrderStatus(order.status) != OrderStatus.PENDING_PAYMENT
-    if paid and not current_user.is_admin:
+    if needs_admin(StaffAction.CANCEL, OrderStatus(order.status)) and not current_user.is_admin:
         abort(403, staff_orders.PAID_CANCEL_IS_A_REFUND)
     _perform(partial(staff_orders.cancel, may_refund=current_user.is_admin), order)
     if paid:
