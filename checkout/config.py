@@ -47,6 +47,10 @@ def from_environment(instance_path: Path) -> dict:
         if env == "production":
             raise ConfigError("SECRET_KEY must be set when CHECKOUT_ENV=production")
         secret_key = _dev_secret_key(instance_path)
+    elif env == "production" and len(secret_key.encode()) < 32:
+        # It signs sessions, order links and password links: a short one can be guessed.
+        raise ConfigError("SECRET_KEY must be at least 32 bytes when CHECKOUT_ENV=production "
+                          "(python -c 'import secrets; print(secrets.token_urlsafe(48))')")
 
     payments = os.environ.get("PAYMENTS", "sandbox")
     if payments not in ("sandbox", "stripe"):
@@ -119,6 +123,9 @@ def from_environment(instance_path: Path) -> dict:
         "SANDBOX_DATABASE_URL": sandbox_db,
         "SANDBOX_WEBHOOK_URL": os.environ.get("SANDBOX_WEBHOOK_URL")
         or f"http://127.0.0.1:{port}/webhooks/stripe",
+        # The mounted sandbox's thread that expires sessions and delivers events.
+        "SANDBOX_BACKGROUND": os.environ.get("SANDBOX_BACKGROUND", "1").strip().lower()
+        not in ("0", "false", "no", "off"),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}",
         "STORE_NAME": os.environ.get("STORE_NAME", "Fernhill Supply"),
         "STORE_CURRENCY": os.environ.get("STORE_CURRENCY", "USD").upper(),

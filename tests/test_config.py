@@ -14,7 +14,7 @@ VARIABLES = [
     "DATABASE_URL", "CHECKOUT_HOLD_MINUTES", "LATE_PAYMENT_POLICY", "PORT", "STORE_CURRENCY",
     "PAYMENT_REMINDER_MINUTES", "RECOVERY_LINK_DAYS", "LOW_STOCK_THRESHOLD",
     "BANK_TRANSFER", "BANK_TRANSFER_HOLD_HOURS", "BANK_TRANSFER_ACCOUNT_NAME",
-    "BANK_TRANSFER_IBAN", "BANK_TRANSFER_BIC", "BANK_TRANSFER_BANK_NAME",
+    "BANK_TRANSFER_IBAN", "BANK_TRANSFER_BIC", "BANK_TRANSFER_BANK_NAME", "SANDBOX_BACKGROUND",
 ]
 
 
@@ -45,6 +45,26 @@ def test_production_refuses_to_start_without_a_secret_key(env, tmp_path):
     env.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         from_environment(tmp_path)
+
+
+def test_production_refuses_a_short_secret_key(env, tmp_path):
+    env.setenv("CHECKOUT_ENV", "production")
+    env.setenv("PAYMENTS", "stripe")
+    env.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    env.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
+    env.setenv("SECRET_KEY", "k" * 31)
+    with pytest.raises(ConfigError, match="at least 32"):
+        from_environment(tmp_path)
+    env.setenv("SECRET_KEY", "k" * 32)
+    assert from_environment(tmp_path)["SECRET_KEY"] == "k" * 32
+
+
+@pytest.mark.parametrize(("value", "running"), [(None, True), ("1", True), ("0", False),
+                                                ("false", False), ("no", False)])
+def test_sandbox_background_is_read_from_the_environment(env, tmp_path, value, running):
+    if value is not None:
+        env.setenv("SANDBOX_BACKGROUND", value)
+    assert from_environment(tmp_path)["SANDBOX_BACKGROUND"] is running
 
 
 def test_production_never_serves_the_sandbox(env, tmp_path):
