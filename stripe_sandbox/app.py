@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from stripe_sandbox import api, controls, page
@@ -36,10 +36,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["sandbox"] = sandbox
     for blueprint in (api.bp, controls.bp, page.bp):
         app.register_blueprint(blueprint)
+    app.before_request(_refuse_nul)
     app.before_request(sandbox.ensure_worker)
     register_errorhandlers(app)
     app.cli.add_command(sandbox_cli)
     return app
+
+
+def _refuse_nul() -> None:
+    """Refuse a NUL byte anywhere in the path, the query or the body, before anything runs.
+
+    PostgreSQL can neither store nor compare text that holds one. Bodies are form-encoded, so
+    a NUL arrives as %00 (a literal "%00" in a value is sent as %2500).
+    """
+    raw = request.query_string + request.get_data(cache=True)
+    if "\x00" in request.path or b"\x00" in raw or b"%00" in raw:
+        abort(400, "Request values cannot contain NUL bytes.")
 
 
 def sandbox_of(app: Flask) -> Sandbox:

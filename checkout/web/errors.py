@@ -4,6 +4,7 @@ import logging
 
 from flask import Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from checkout.extensions import db
@@ -15,13 +16,18 @@ def _wants_json() -> bool:
     return request.path.startswith("/webhooks/")
 
 
+def _holds_nul(values: MultiDict) -> bool:
+    """Say whether any name or value, every one of a repeated parameter included, has a NUL."""
+    return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))
+
+
 def init_errorhandlers(app: Flask) -> None:
     """Register the error pages and the NUL-byte guard."""
     @app.before_request
     def _refuse_nul_in_address():
         # PostgreSQL cannot store or even compare text with a NUL byte: a lookup by an order
         # number, slug or session id holding one would fail as a 500 rather than find nothing.
-        if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
+        if "\x00" in request.path or _holds_nul(request.args):
             abort(400, "That address contains a character we cannot accept.")
 
     @app.errorhandler(CSRFError)

@@ -256,6 +256,9 @@ NUL_PATHS = [
     "/products/%00",
     "/checkout/success?session_id=cs_%00",
     "/?page=%00",
+    "/checkout/success?session_id=cs_test_ok&session_id=cs_%00",
+    "/orders/ZZZZ-ZZZZ?t=ok&t=%00",
+    "/?page=1&q%00=x",
 ]
 
 

@@ -162,3 +162,28 @@ def test_http_and_https_redirect_urls_are_accepted(app: Flask) -> None:
         cancel_url="HTTP://127.0.0.1:5000/cart"))
     assert status == 200
     assert body["success_url"] == "https://shop.test/ok?id={CHECKOUT_SESSION_ID}"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/v1/checkout/sessions", "mode=payment&metadata[a]=ok&metadata[a]=x%00y"),
+        ("POST", "/v1/checkout/sessions", "mode=pay%00ment"),
+        ("GET", "/v1/checkout/sessions?limit=3&limit=%00", None),
+        ("GET", "/v1/checkout/sessions/cs_test_%00", None),
+    ],
+)
+def test_a_nul_byte_anywhere_is_refused_before_the_store(raw, method, path, body):
+    # PostgreSQL cannot store or compare text holding NUL: each of these was a 500 there.
+    status, error, _ = raw(method, path, body.encode() if body is not None else None)
+    assert status == 400
+    assert error["error"]["type"] == "invalid_request_error"
+    assert "NUL" in error["error"]["message"]
+
+
+def test_a_nul_byte_in_a_control_body_is_refused(app: Flask, monkeypatch):
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = app.test_client().post(
+        "/_controls/clock/advance", data=b"seconds=1&seconds=%00", content_type=FORM)
+    assert response.status_code == 400
+    assert "NUL" in response.get_json()["error"]["message"]
