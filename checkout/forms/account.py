@@ -7,19 +7,24 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
-class LoginForm(FlaskForm):
-    email = EmailField(
+def account_email_field(autocomplete: str) -> EmailField:
+    """The e-mail of an existing account, as typed to sign in or ask for a reset link."""
+    return EmailField(
         "Email",
         validators=[
             DataRequired("Enter your email address."),
             Length(max=254),
             Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters."),
         ],
-        render_kw={"autocomplete": "username"},
+        render_kw={"autocomplete": autocomplete},
     )
+
+
+class LoginForm(FlaskForm):
+    email = account_email_field("username")
     password = PasswordField(
         "Password",
-        validators=[DataRequired("Enter your password."), Length(max=200)],
+        validators=[DataRequired("Enter your password."), Length(max=MAX_PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -65,15 +70,7 @@ class RegisterForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(
-        "Email",
-        validators=[
-            DataRequired("Enter your email address."),
-            Length(max=254),
-            Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters."),
-        ],
-        render_kw={"autocomplete": "email"},
-    )
+    email = account_email_field("email")
 
 
 class ResetPasswordForm(FlaskForm):
@@ -84,7 +81,8 @@ class ResetPasswordForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         "Current password",
-        validators=[DataRequired("Enter your current password."), Length(max=200)],
+        validators=[DataRequired("Enter your current password."),
+                    Length(max=MAX_PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
     password = new_password_field("New password")

@@ -118,6 +118,8 @@ class OrderPage:
     actions: list[StaffAction]
     # Allowed by the status but an admin's to take (shown as such to plain staff).
     admin_actions: list[StaffAction]
+    # Cancelling it now would refund the payment (it is paid).
+    cancel_refunds: bool
     tracking_url: str | None
 
 
@@ -158,6 +160,7 @@ def page(number: str, *, is_admin: bool) -> OrderPage | None:
                  if is_admin or not needs_admin(a, OrderStatus(order.status))],
         admin_actions=[a for a in available(OrderStatus(order.status))
                        if not is_admin and needs_admin(a, OrderStatus(order.status))],
+        cancel_refunds=needs_admin(StaffAction.CANCEL, OrderStatus(order.status)),
         tracking_url=tracking_url(order.tracking_carrier, order.tracking_number),
     )
 
