@@ -13,6 +13,7 @@ from checkout.models import (
     Order,
     OrderFlag,
     Payment,
+    Product,
     ReconciliationRun,
     Refund,
     Stock,
@@ -105,7 +106,10 @@ def state(app) -> dict:
             flags = sorted(f.code for f in db.session.scalars(
                 select(OrderFlag).where(OrderFlag.order_id == order.id)))
             orders.append((order.status, payments, refunds, attempts, holds, flags))
-        stock = sorted((s.product_id, s.on_hand, s.held) for s in db.session.scalars(select(Stock)))
+        stock = sorted(db.session.execute(
+            select(Product.sku, Stock.on_hand, Stock.held).join(Product,
+                                                                Product.id == Stock.product_id)
+        ).tuples())
         db.session.remove()
     return {"orders": orders, "stock": stock}
 
