@@ -57,6 +57,9 @@ Progress = Callable[[Iterable[T], str, int | None], Iterable[T]]
 CHANGED_NOTHING = frozenset({
     Outcome.DUPLICATE, Outcome.IGNORED, Outcome.STALE, Outcome.UNMATCHED, Outcome.NOT_COMPLETE,
 })
+# Outcomes of applying a listed session or refund that put nothing right (a flag is the
+# comparison's to report).
+NOT_A_FIX = CHANGED_NOTHING | {Outcome.FLAGGED}
 # Runs kept for the record; older ones are deleted as new ones are stored.
 KEEP_RUNS = 200
 # Event ids looked up per query (SQLite caps the parameters of one statement).
@@ -147,11 +150,13 @@ def _apply_missing(
         if outcome in CHANGED_NOTHING:
             continue
         number = _order_number_of(event)
-        fixes.append(Fix(event.id, event.type, str(outcome), number))
         if outcome == Outcome.FLAGGED:
+            # Applied, but nothing put right: the order waits for staff.
             issues.append(Issue(
                 IssueKind.FLAGGED, f"{event.type} {event.id} did not add up: the order is "
                 "flagged for review", object_id, number))
+        else:
+            fixes.append(Fix(event.id, event.type, str(outcome), number))
     return fixes, issues
 
 
@@ -224,7 +229,7 @@ def _settle_session(session: CheckoutSessionInfo) -> tuple[list[Fix], list[Issue
             log.warning("reconciliation could not apply session %s: %s", session.id, exc)
             return [], [Issue(IssueKind.APPLY_FAILED, f"session {session.id}: "
                               f"{type(exc).__name__}: {exc}", session.id, local.order_number)]
-        if outcome not in CHANGED_NOTHING:
+        if outcome not in NOT_A_FIX:
             fixes.append(Fix(session.id, "checkout.session", str(outcome), local.order_number))
         local = _local_facts(session)
     return fixes, compare_session(facts, local)
@@ -270,7 +275,7 @@ def _settle_refund(info: RefundInfo) -> tuple[list[Fix], list[Issue]]:
             log.warning("reconciliation could not apply refund %s: %s", info.id, exc)
             return [], [Issue(IssueKind.APPLY_FAILED, f"refund {info.id}: "
                               f"{type(exc).__name__}: {exc}", info.id, number)]
-        if outcome not in CHANGED_NOTHING:
+        if outcome not in NOT_A_FIX:
             fixes.append(Fix(info.id, "refund", str(outcome), number))
         local, number = _local_refund(info)
     return fixes, compare_refund(remote, local, number)
