@@ -1,9 +1,11 @@
 """`flask reconcile` and its periodic job: lost webhooks applied, the rest reported, idempotent."""
 
 import random
+from datetime import timedelta
 
 from sqlalchemy import select, text
 
+from checkout.db import now_utc
 from checkout.domain.order_status import OrderStatus
 from checkout.domain.payment_status import PaymentStatus
 from checkout.domain.reconciliation import IssueKind
@@ -20,7 +22,7 @@ from checkout.models import (
     StockHold,
     WebhookEvent,
 )
-from checkout.services import inventory
+from checkout.services import fulfilment, inventory, reconciliation
 from tests.conftest import TABLES_CHILD_FIRST
 from tests.factories import ProductFactory
 from tests.shop import place_and_get_session
@@ -285,3 +287,56 @@ def test_a_since_it_cannot_read_is_a_usage_error(app):
         assert result.exit_code == 2 and "--since" in result.output
     with app.app_context():
         assert db.session.scalar(select(ReconciliationRun)) is None
+
+
+def test_a_handler_that_fails_is_reported_and_the_next_run_applies_the_event(
+    app, client, sandbox, products, monkeypatch
+):
+    session_id = place_and_get_session(client, products["MUG"], 1)
+    assert sandbox.pay(session_id).ok  # never delivered
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away mid-handler")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(fulfilment, "confirm_payment", broken)
+        result = reconcile(app)
+    assert result.exit_code == 1 and "Could not apply" in result.output
+    assert "the database went away" in result.output
+    assert only_order(app).status == OrderStatus.PENDING_PAYMENT
+    assert stock_of(app, products["MUG"]) == (20, 1)
+    with app.app_context():
+        [completed] = db.session.scalars(select(WebhookEvent).where(
+            WebhookEvent.type == "checkout.session.completed")).all()
+        assert completed.outcome == "failed"
+
+    # The failed event is not "handled": the next run applies it, once.
+    result = reconcile(app)
+    assert result.exit_code == 0, result.output
+    assert only_order(app).status == OrderStatus.PAYMENT_CONFIRMED
+    assert stock_of(app, products["MUG"]) == (19, 0)
+    with app.app_context():
+        assert db.session.scalar(select(WebhookEvent.outcome).where(
+            WebhookEvent.event_id == completed.event_id)) == "confirmed"
+
+
+def test_each_step_reports_its_progress_with_what_it_counts(app, client, sandbox, products):
+    for sku in ("MUG", "PEN"):
+        assert sandbox.pay(place_and_get_session(app.test_client(), products[sku], 1)).ok
+    steps = []
+
+    def progress(items, what, total):
+        items = list(items)
+        steps.append((what, total, len(items)))
+        return items
+
+    with app.app_context():
+        run = reconciliation.reconcile(now_utc() - timedelta(hours=1), trigger="cli",
+                                       progress=progress)
+        events = run.events_seen
+    assert [what for what, _, _ in steps] == [
+        "Stripe events", "Stripe sessions", "Applying events", "Comparing sessions",
+        "Comparing refunds"]
+    assert steps[0] == ("Stripe events", None, events) and steps[1] == ("Stripe sessions", None, 2)
+    assert all(total == seen for what, total, seen in steps[2:])
+    assert steps[3][1] == 2 and steps[2][1] == events

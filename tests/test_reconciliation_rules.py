@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from checkout.config import ConfigError, from_environment
 from checkout.domain.reconciliation import (
     IssueKind,
     LocalFacts,
@@ -106,3 +107,35 @@ def test_every_minutes_keeps_its_step_across_hours_and_days():
     due = [m for m in range(24 * 60 + 30) if every_7(start + timedelta(minutes=m))]
     assert all(b - a == 7 for a, b in zip(due, due[1:], strict=False))
     assert every_7(datetime(2026, 11, 30, 0, 0, tzinfo=UTC)) == every_7(start)
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in ("CHECKOUT_ENV", "SECRET_KEY", "PAYMENTS", "STRIPE_SECRET_KEY",
+                 "RECONCILE_INTERVAL_MINUTES", "RECONCILE_WINDOW_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_reconciliation_runs_hourly_over_three_days_by_default(env, tmp_path):
+    config = from_environment(tmp_path)
+    assert (config["RECONCILE_INTERVAL_MINUTES"], config["RECONCILE_WINDOW_DAYS"]) == (60, 3)
+    env.setenv("RECONCILE_INTERVAL_MINUTES", "15")
+    env.setenv("RECONCILE_WINDOW_DAYS", "30")
+    config = from_environment(tmp_path)
+    assert (config["RECONCILE_INTERVAL_MINUTES"], config["RECONCILE_WINDOW_DAYS"]) == (15, 30)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("RECONCILE_INTERVAL_MINUTES", "4"),
+    ("RECONCILE_INTERVAL_MINUTES", "1441"),
+    ("RECONCILE_INTERVAL_MINUTES", "hourly"),
+    ("RECONCILE_WINDOW_DAYS", "0"),
+    ("RECONCILE_WINDOW_DAYS", "31"),
+])
+def test_impossible_reconciliation_settings_are_refused_with_their_name(
+    env, tmp_path, name, value
+):
+    env.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        from_environment(tmp_path)
