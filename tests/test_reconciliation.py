@@ -1,10 +1,12 @@
 """`flask reconcile` and its periodic job: lost webhooks applied, the rest reported, idempotent."""
 
+import json
 import random
 from datetime import timedelta
 
 from sqlalchemy import select, text
 
+from checkout.cli import progress_bar
 from checkout.db import now_utc
 from checkout.domain.order_status import OrderStatus
 from checkout.domain.payment_status import PaymentStatus
@@ -193,6 +195,11 @@ def test_a_shopper_who_paid_while_the_webhook_endpoint_was_down_is_confirmed(
     with app.app_context():
         payment = db.session.scalar(select(Payment))
         assert (payment.status, payment.amount) == (PaymentStatus.SUCCEEDED, 4800)
+        # The webhook log keeps the event as read from Stripe, for staff to read and replay.
+        logged = db.session.scalar(select(WebhookEvent).where(
+            WebhookEvent.type == "checkout.session.completed"))
+        body = json.loads(logged.payload)
+        assert (body["id"], body["data"]["object"]["id"]) == (logged.event_id, session_id)
 
     again = reconcile(app, "--since", "1h")
     assert again.exit_code == 0 and "Nothing to fix." in again.output
@@ -340,3 +347,10 @@ def test_each_step_reports_its_progress_with_what_it_counts(app, client, sandbox
     assert steps[0] == ("Stripe events", None, events) and steps[1] == ("Stripe sessions", None, 2)
     assert all(total == seen for what, total, seen in steps[2:])
     assert steps[3][1] == 2 and steps[2][1] == events
+
+
+def test_the_progress_bar_passes_every_item_and_stays_silent_off_a_terminal(capsys):
+    assert list(progress_bar(iter(range(250)), "Stripe events", None)) == list(range(250))
+    assert list(progress_bar([1, 2, 3], "Applying events", 3)) == [1, 2, 3]
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "")

@@ -139,7 +139,7 @@ def _apply_missing(
         object_id = getattr(event.data.object, "id", None)
         try:
             # Fetched from Stripe's API with our secret key: authentic, no signature to check.
-            outcome = webhooks.handle_event(event, json.dumps(event.to_dict()))
+            outcome = webhooks.handle_event(event, json.dumps(event.to_dict(for_json=True)))
         except Exception as exc:
             # handle_event rolled back, stored the failure and alerted staff; go on.
             log.warning("reconciliation could not apply %s %s: %s", event.id, event.type, exc)
