@@ -83,6 +83,14 @@ def from_environment(instance_path: Path) -> dict:
     if not 1 <= recovery_days <= 90:
         raise ConfigError("RECOVERY_LINK_DAYS must be between 1 and 90")
 
+    reconcile_minutes = _int("RECONCILE_INTERVAL_MINUTES", 60)
+    if not 5 <= reconcile_minutes <= 24 * 60:
+        raise ConfigError("RECONCILE_INTERVAL_MINUTES must be between 5 and 1440")
+    reconcile_days = _int("RECONCILE_WINDOW_DAYS", 3)
+    if not 1 <= reconcile_days <= 30:
+        # Stripe lists events of the last 30 days only.
+        raise ConfigError("RECONCILE_WINDOW_DAYS must be between 1 and 30")
+
     low_stock = _int("LOW_STOCK_THRESHOLD", 3)
     if low_stock < 0:
         raise ConfigError("LOW_STOCK_THRESHOLD must be 0 or more")
@@ -141,6 +149,10 @@ def from_environment(instance_path: Path) -> dict:
         # The job queue: Redis when REDIS_URL is set, else an SQLite file beside the database.
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "HUEY_DATABASE": os.environ.get("HUEY_DATABASE") or str(instance_path / "huey.sqlite"),
+        # The reconciliation job runs every RECONCILE_INTERVAL_MINUTES and compares the
+        # Stripe events and sessions of the last RECONCILE_WINDOW_DAYS with the shop.
+        "RECONCILE_INTERVAL_MINUTES": reconcile_minutes,
+        "RECONCILE_WINDOW_DAYS": reconcile_days,
         # Tests: run each task at once, in the caller, instead of queueing it.
         "JOBS_IMMEDIATE": False,
         "MAIL_FROM": os.environ.get("MAIL_FROM")

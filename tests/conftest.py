@@ -95,7 +95,7 @@ TABLES_CHILD_FIRST = [
     "discount_redemption", "discount_code", "shipping_option", "tax_rule", "order_event",
     "order_flag", "order_line", '"order"', "cart_line", "cart", "stock", "product", "address",
     '"user"',
-    "outbox_message",
+    "outbox_message", "reconciliation_run",
 ]
 
 

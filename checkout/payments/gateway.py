@@ -1,7 +1,9 @@
 """One gateway interface over Stripe (or the sandbox), translating SDK errors to ours."""
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import stripe
@@ -64,6 +66,12 @@ class PaymentGateway(Protocol):
         ...
 
     def list_refunds(self, payment_intent: str) -> list[RefundInfo]:
+        ...
+
+    def list_events(self, since: datetime) -> Iterator[stripe.Event]:
+        ...
+
+    def list_checkout_sessions(self, since: datetime) -> Iterator[CheckoutSessionInfo]:
         ...
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> stripe.Event:
@@ -198,6 +206,32 @@ class StripeGateway:
             params={"payment_intent": payment_intent, "limit": 100},
         )
         return [refund_info(refund) for refund in page.auto_paging_iter()]
+
+    def _walk(self, what: str, resource: Any, since: datetime) -> Iterator[Any]:
+        """Every object `resource` lists created at or after `since`, newest first.
+
+        The SDK's auto-pagination asks for each next page as the walk reaches it; a page
+        that fails raises GatewayUnavailable like any other call.
+        """
+        page = self._call(
+            what, resource.list,
+            params={"created": {"gte": int(since.timestamp())}, "limit": 100},
+        )
+        items = page.auto_paging_iter()
+        while (item := self._call(what, next, items, None)) is not None:
+            yield item
+
+    def list_events(self, since: datetime) -> Iterator[stripe.Event]:
+        """Every event created at or after `since`, newest first (Stripe keeps 30 days)."""
+        return self._walk("event list", self.client.v1.events, since)
+
+    def list_checkout_sessions(self, since: datetime) -> Iterator[CheckoutSessionInfo]:
+        """Every Checkout Session created at or after `since`, newest first."""
+        return (
+            session_info(session)
+            for session in self._walk("checkout session list", self.client.v1.checkout.sessions,
+                                      since)
+        )
 
     def create_coupon(self, params: dict[str, Any], idempotency_key: str) -> str:
         """Make a coupon under the id in `params`; one that exists already is that coupon."""
