@@ -102,8 +102,10 @@ def register_blueprints(app: Flask) -> None:
 def register_guards(app: Flask) -> None:
     """Rate limits on the forms attackers hammer; security headers on every response."""
     from checkout.web.rate_limits import init_rate_limits
+    from checkout.web.security_headers import init_security_headers
 
     init_rate_limits(app)
+    init_security_headers(app)
 
 
 def register_template_helpers(app: Flask) -> None:
