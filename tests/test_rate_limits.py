@@ -256,3 +256,13 @@ def test_two_workers_sharing_redis_share_one_count(app, tmp_path, redis_url):
     # Neither worker saw five failures itself: only a shared count refuses this one.
     assert_refused_for_a_while(
         sign_in(from_address(second, "203.0.113.60"), "ada@example.com", PASSWORD))
+
+
+def test_the_per_email_count_is_kept_under_a_digest_not_the_address(app, limited, caplog):
+    make_shopper(app, "ada@example.com")
+    for n in range(9):
+        sign_in(from_address(limited, f"192.0.2.{n + 1}"), "ada@example.com", "wrong-guess!")
+    storage = limited.extensions["rate_limiter"].storage
+    keys = " ".join(storage.storage.keys()) + caplog.text
+    assert "sign-in-email" in keys  # the per-e-mail limit was counted, and tripped
+    assert "ada@example.com" not in keys
