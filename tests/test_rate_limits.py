@@ -269,3 +269,10 @@ def test_the_per_email_count_is_kept_under_a_digest_not_the_address(app, limited
     keys = " ".join(storage.storage.keys()) + caplog.text
     assert "sign-in-email" in keys  # the per-e-mail limit was counted, and tripped
     assert "ada@example.com" not in keys
+
+
+@pytest.mark.parametrize("value", ["one", "-1", "6"])
+def test_a_wrong_proxy_count_is_refused_at_start(monkeypatch, tmp_path, value):
+    monkeypatch.setenv("TRUSTED_PROXY_COUNT", value)
+    with pytest.raises(ConfigError, match="TRUSTED_PROXY_COUNT"):
+        from_environment(tmp_path)

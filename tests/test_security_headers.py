@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from checkout import create_app
+from checkout.config import from_environment
 from checkout.extensions import db
 from checkout.models import Order
 from tests.conftest import csrf_token
@@ -199,3 +200,15 @@ def test_no_served_template_holds_what_the_policy_would_block(template):
     source = (ROOT / "templates" / template).read_text()
     for pattern, what in INLINE:
         assert not pattern.search(source), f"{template} has {what}"
+
+
+def test_production_settings_switch_hsts_on(monkeypatch, tmp_path):
+    for name, value in {"CHECKOUT_ENV": "production", "SECRET_KEY": "k" * 48,
+                        "PAYMENTS": "stripe", "STRIPE_SECRET_KEY": "sk_live_x",
+                        "STRIPE_WEBHOOK_SECRET": "whsec_x"}.items():
+        monkeypatch.setenv(name, value)
+    assert from_environment(tmp_path)["HSTS"] is True
+    monkeypatch.setenv("CHECKOUT_ENV", "development")
+    monkeypatch.setenv("PAYMENTS", "sandbox")
+    monkeypatch.delenv("STRIPE_SECRET_KEY")
+    assert from_environment(tmp_path)["HSTS"] is False
