@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_payments(app)
     register_blueprints(app)
+    register_guards(app)
     register_template_helpers(app)
     register_errorhandlers(app)
     register_cli(app)
@@ -96,6 +97,15 @@ def register_blueprints(app: Flask) -> None:
     app.request_class = media.ShopRequest
     for module in (catalog, cart, checkout, orders, account, webhooks, staff, media, invitation):
         app.register_blueprint(module.bp)
+
+
+def register_guards(app: Flask) -> None:
+    """Rate limits on the forms attackers hammer; security headers on every response."""
+    from checkout.web.rate_limits import init_rate_limits
+    from checkout.web.security_headers import init_security_headers
+
+    init_rate_limits(app)
+    init_security_headers(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from limits import parse_many
+
 SANDBOX_SECRET_KEY = "sk_test_sandbox_checkout"
 SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_checkout"
 LATE_PAYMENT_POLICIES = ("flag", "refund")
@@ -25,6 +27,17 @@ def _int(name: str, default: int) -> int:
 
 def _flag(name: str) -> bool:
     return os.environ.get(name, "0").strip().lower() in ("1", "true", "yes")
+
+
+def _rate_limit(name: str, default: str) -> str:
+    """A Flask-Limiter limit string ("10 per minute; 50 per hour") from the environment."""
+    value = os.environ.get(name) or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be limits like '10 per minute; 50 per hour', "
+                          f"got {value!r}") from None
+    return value
 
 
 def _dev_secret_key(instance_path: Path) -> str:
@@ -109,6 +122,10 @@ def from_environment(instance_path: Path) -> dict:
         # Shoppers would be told to wire money to nobody.
         raise ConfigError("BANK_TRANSFER=1 needs BANK_TRANSFER_ACCOUNT_NAME and BANK_TRANSFER_IBAN")
 
+    trusted_proxies = _int("TRUSTED_PROXY_COUNT", 0)
+    if not 0 <= trusted_proxies <= 5:
+        raise ConfigError("TRUSTED_PROXY_COUNT must be between 0 and 5")
+
     port = _int("PORT", 5000)
     database_url = os.environ.get("DATABASE_URL") or (
         f"sqlite:///{instance_path / 'checkout.sqlite'}"
@@ -183,6 +200,27 @@ def from_environment(instance_path: Path) -> dict:
         "BANK_TRANSFER": bank_transfer,
         "BANK_TRANSFER_HOLD_HOURS": bank_hold_hours,
         **bank_account,
+        # Rate limits (Flask-Limiter), per client address unless said otherwise. Counted in
+        # Redis when REDIS_URL is set (shared by every worker), else in each process's memory.
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1").strip().lower()
+        not in ("0", "false", "no", "off"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        # Failed sign-ins only: a shopper who signs in and out all day is never slowed.
+        "RATE_LIMIT_SIGN_IN": _rate_limit("RATE_LIMIT_SIGN_IN", "10 per minute; 50 per hour"),
+        # Failed sign-ins to one address from anywhere: a botnet guessing one password.
+        "RATE_LIMIT_SIGN_IN_EMAIL": _rate_limit("RATE_LIMIT_SIGN_IN_EMAIL",
+                                                "10 per 15 minutes; 30 per day"),
+        "RATE_LIMIT_REGISTER": _rate_limit("RATE_LIMIT_REGISTER", "5 per minute; 20 per hour"),
+        "RATE_LIMIT_PASSWORD_RESET": _rate_limit("RATE_LIMIT_PASSWORD_RESET",
+                                                 "5 per minute; 20 per hour"),
+        # An office or a phone network shares one address: roomy enough for all of them.
+        "RATE_LIMIT_CHECKOUT": _rate_limit("RATE_LIMIT_CHECKOUT", "20 per minute; 200 per hour"),
+        "RATE_LIMIT_DISCOUNT": _rate_limit("RATE_LIMIT_DISCOUNT", "10 per minute; 50 per hour"),
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto; 0 trusts no
+        # such header, so nobody can pose as another address by sending one.
+        "TRUSTED_PROXY_COUNT": trusted_proxies,
+        # Strict-Transport-Security: in production only (a development server speaks HTTP).
+        "HSTS": env == "production",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",

@@ -59,6 +59,8 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
             "STORE_CURRENCY": "USD",
             "CHECKOUT_HOLD_MINUTES": 30,
             "LATE_PAYMENT_POLICY": "flag",
+            # Tests post many times from one client; the rate-limit tests build their own app.
+            "RATELIMIT_ENABLED": False,
         }
     )
     with app.app_context():
