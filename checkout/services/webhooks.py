@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,17 @@ from checkout.domain.outcomes import Outcome
 from checkout.extensions import db
 from checkout.models import Order, Payment, WebhookEvent
 from checkout.models.order import FlagCode
-from checkout.payments import InvalidWebhook, RefundInfo, gateway, refund_info, session_info
+from checkout.payments import (
+    CheckoutSessionInfo,
+    InvalidWebhook,
+    RefundInfo,
+    UnknownToProvider,
+    check_event,
+    gateway,
+    refund_info,
+    session_info,
+)
+from checkout.payments.gateway import MAX_AMOUNT, MAX_TIMESTAMP
 from checkout.services import fulfilment, notifications, payment_sessions, refunds
 from checkout.services.orders import lock_order
 
@@ -25,9 +36,48 @@ ACTOR = "stripe"
 Handler = Callable[[stripe.Event, Any], tuple[Outcome, str]]
 
 
-def _session_order(event: stripe.Event) -> tuple[Order | None, str]:
-    """Find the order a session event is about; flag one that names an order we never paid."""
-    session = session_info(event.data.object)
+@dataclass(frozen=True)
+class SessionEvent:
+    """A session event's copy of the session, and the provider's (None: it knows no such)."""
+
+    claimed: CheckoutSessionInfo
+    actual: CheckoutSessionInfo | None
+    # The provider's time when we asked (the sandbox's clock can run ahead of ours).
+    now: int
+
+    def disagreement(self) -> str:
+        """Say where the event's copy differs from the provider's, for the webhook log."""
+        if self.actual is None:
+            return f"the provider knows no session {self.claimed.id}"
+        differs = [
+            f"{name} {getattr(self.claimed, name)!r} (the provider says "
+            f"{getattr(self.actual, name)!r})"
+            for name in ("status", "payment_status", "amount_total", "currency",
+                         "client_reference_id")
+            if getattr(self.claimed, name) != getattr(self.actual, name)
+        ]
+        return f"the event said {', '.join(differs)}" if differs else ""
+
+
+def _session_of_event(event: stripe.Event) -> SessionEvent:
+    """Read the event's session, then ask the provider for its own copy (before the transaction).
+
+    A signed event proves only that someone holds the webhook secret: what is applied is what
+    the provider says of the session now.
+    """
+    claimed = session_info(event.data.object)
+    provider = gateway()
+    try:
+        actual = provider.retrieve_checkout(claimed.id)
+    except UnknownToProvider:
+        log.warning("stripe event %s names session %s, unknown to the provider",
+                    event.id, claimed.id)
+        actual = None
+    return SessionEvent(claimed, actual, provider.now())
+
+
+def _session_order(session: CheckoutSessionInfo) -> tuple[Order | None, str]:
+    """Find the order a session is about; flag one that names an order we never paid."""
     order = payment_sessions.find_order_by_session(session.id) or payment_sessions.adopt_session(
         session
     )
@@ -45,31 +95,67 @@ def _session_order(event: stripe.Event) -> tuple[Order | None, str]:
     return None, "no order for this session"
 
 
-def _on_session_completed(event: stripe.Event, _fetched: None) -> tuple[Outcome, str]:
-    order, why = _session_order(event)
-    if order is None:
-        return Outcome.UNMATCHED, why
-    return fulfilment.apply_session(order, session_info(event.data.object), actor=ACTOR), ""
+def _joined(*parts: str) -> str:
+    return "; ".join(part for part in parts if part)
 
 
-def _on_async_failed(event: stripe.Event, _fetched: None) -> tuple[Outcome, str]:
-    order, why = _session_order(event)
+def _on_session_completed(event: stripe.Event, fetched: SessionEvent) -> tuple[Outcome, str]:
+    session, said = fetched.actual, fetched.disagreement()
+    if session is None:
+        return Outcome.UNMATCHED, said
+    if said:
+        log.warning("stripe event %s disagrees with the provider: %s", event.id, said)
+    order, why = _session_order(session)
     if order is None:
-        return Outcome.UNMATCHED, why
-    return fulfilment.payment_failed(order, session_info(event.data.object), actor=ACTOR), ""
+        return Outcome.UNMATCHED, _joined(why, said)
+    return fulfilment.apply_session(order, session, actor=ACTOR), said
+
+
+# What a PaymentIntent says once a delayed payment has failed (it waits for another method).
+FAILED_INTENT_STATUSES = frozenset({"requires_payment_method", "canceled"})
+
+
+def _on_async_failed(event: stripe.Event, fetched: SessionEvent) -> tuple[Outcome, str]:
+    session, said = fetched.actual, fetched.disagreement()
+    if session is None:
+        return Outcome.UNMATCHED, said
+    if session.status != "complete":
+        return Outcome.NOT_COMPLETE, _joined(f"the provider says the session is {session.status}",
+                                             said)
+    if session.payment_status != "unpaid" or (
+        session.payment_intent_status not in FAILED_INTENT_STATUSES
+    ):
+        # Paid, or still processing: the failure never happened (or is not the last word).
+        return Outcome.STALE, _joined(
+            f"the provider says the session is {session.payment_status} and its payment "
+            f"{session.payment_intent_status or 'absent'}", said,
+        )
+    order, why = _session_order(session)
+    if order is None:
+        return Outcome.UNMATCHED, _joined(why, said)
+    return fulfilment.payment_failed(order, session, actor=ACTOR), said
 
 
 # Stripe's clock and ours may differ a little; an expiry this close to expires_at is a lapse.
 CLOCK_SKEW_SECONDS = 60
 
 
-def _on_session_expired(event: stripe.Event, _fetched: None) -> tuple[Outcome, str]:
-    order, why = _session_order(event)
+def _on_session_expired(event: stripe.Event, fetched: SessionEvent) -> tuple[Outcome, str]:
+    session, said = fetched.actual, fetched.disagreement()
+    if session is None:
+        return Outcome.UNMATCHED, said
+    if session.status != "expired":
+        return Outcome.STALE, _joined(f"the provider says the session is {session.status}", said)
+    order, why = _session_order(session)
     if order is None:
-        return Outcome.UNMATCHED, why
-    session = event.data.object
-    lapsed = event.created >= session.expires_at - CLOCK_SKEW_SECONDS
-    return fulfilment.expire(order, session.id, actor=ACTOR, lapsed=lapsed), ""
+        return Outcome.UNMATCHED, _joined(why, said)
+    # A session we closed early (cancel, resume) is expired before its time; the event's stamp
+    # is trusted no further than the provider's clock.
+    expired_at = min(event.created, fetched.now)
+    lapsed = session.expires_at is not None and (
+        expired_at >= session.expires_at - CLOCK_SKEW_SECONDS
+    )
+    return fulfilment.expire(order, session.id, actor=ACTOR, lapsed=lapsed), said
 
 
 def _on_refund(event: stripe.Event, refund: RefundInfo) -> tuple[Outcome, str]:
@@ -78,11 +164,16 @@ def _on_refund(event: stripe.Event, refund: RefundInfo) -> tuple[Outcome, str]:
 
 def _refunds_of_charge(event: stripe.Event) -> list[RefundInfo]:
     """A charge's refunds, asked for before the transaction (events carry the charge only)."""
-    payment_intent = event.data.object.payment_intent
+    charge = event.data.object.to_dict()
+    if "payment_intent" not in charge:
+        raise InvalidWebhook("charge without payment_intent")
+    payment_intent = charge["payment_intent"]
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id")
     if payment_intent is None:
         return []
-    if not isinstance(payment_intent, str):
-        payment_intent = payment_intent.id
+    if not isinstance(payment_intent, str) or not 0 < len(payment_intent) <= 255:
+        raise InvalidWebhook("charge payment_intent is not an id")
     return gateway().list_refunds(payment_intent)
 
 
@@ -97,6 +188,8 @@ def _on_charge_refunded(event: stripe.Event, fetched: list[RefundInfo]) -> tuple
 def _dispute_of_event(event: stripe.Event) -> dict[str, Any]:
     """What a dispute event says, checked before the transaction (InvalidWebhook if nonsense)."""
     dispute = event.data.object.to_dict()
+    if "payment_intent" not in dispute:
+        raise InvalidWebhook("dispute without payment_intent")
     payment_intent = dispute.get("payment_intent")
     if isinstance(payment_intent, dict):
         payment_intent = payment_intent.get("id")
@@ -104,6 +197,7 @@ def _dispute_of_event(event: stripe.Event) -> dict[str, Any]:
     if not (
         isinstance(dispute.get("id"), str)
         and isinstance(amount, int) and not isinstance(amount, bool)
+        and 0 < amount <= MAX_AMOUNT
         and isinstance(currency, str)
         and (payment_intent is None or isinstance(payment_intent, str))
     ):
@@ -113,6 +207,10 @@ def _dispute_of_event(event: stripe.Event) -> dict[str, Any]:
     except MoneyError:
         raise InvalidWebhook(f"dispute in a currency the shop does not know: {currency}") from None
     due_by = (dispute.get("evidence_details") or {}).get("due_by")
+    if due_by is not None and not (
+        isinstance(due_by, int) and not isinstance(due_by, bool) and 0 < due_by <= MAX_TIMESTAMP
+    ):
+        raise InvalidWebhook(f"dispute due_by {due_by!r} is not a unix time")
     return {
         "id": dispute["id"],
         "payment_intent": payment_intent,
@@ -159,6 +257,10 @@ def _refund_of_event(event: stripe.Event) -> RefundInfo:
 # What to read out of an event (InvalidWebhook if it makes no sense) or ask the provider
 # (events whose object does not say enough) before the transaction begins.
 PREPARE: dict[str, Callable[[stripe.Event], Any]] = {
+    "checkout.session.completed": _session_of_event,
+    "checkout.session.async_payment_succeeded": _session_of_event,
+    "checkout.session.async_payment_failed": _session_of_event,
+    "checkout.session.expired": _session_of_event,
     "refund.created": _refund_of_event,
     "refund.updated": _refund_of_event,
     "refund.failed": _refund_of_event,
@@ -171,8 +273,11 @@ __all__ = ["InvalidWebhook", "handle_event", "verify_event"]
 
 
 def verify_event(payload: bytes, signature: str | None) -> stripe.Event:
-    """Check the signature and parse the event; raise InvalidWebhook if it cannot be trusted."""
-    return gateway().parse_webhook(payload, signature)
+    """Check the signature and the event's shape; raise InvalidWebhook if it cannot be trusted."""
+    provider = gateway()
+    event = provider.parse_webhook(payload, signature)
+    check_event(event, provider.now())
+    return event
 
 
 def handle_event(event: stripe.Event, payload: str | None = None) -> Outcome:
@@ -182,8 +287,13 @@ def handle_event(event: stripe.Event, payload: str | None = None) -> Outcome:
     everything it did is rolled back and the failure is stored in a transaction of its own
     (outcome FAILED, with the error), staff are alerted once per event, and the exception goes
     on, so Stripe's retry (or a staff replay) runs the handler again; a succeeded event stays
-    a DUPLICATE. An event whose object makes no sense raises InvalidWebhook, nothing written.
+    a DUPLICATE. An event whose envelope or object makes no sense, or that is stamped in the
+    future, raises InvalidWebhook, nothing written: it is no event the log could show.
+    The event is handled in transactions of its own: one the caller left open is committed
+    first, since preparing the event may ask the provider and no lock may wait on that.
     """
+    db.session.commit()
+    check_event(event, gateway().now())
     try:
         prepare = PREPARE.get(event.type)
         fetched = prepare(event) if prepare else None
