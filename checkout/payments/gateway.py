@@ -71,6 +71,9 @@ class PaymentGateway(Protocol):
     def expire_checkout(self, session_id: str) -> CheckoutSessionInfo:
         ...
 
+    def checkout_of_payment(self, payment_intent: str) -> CheckoutSessionInfo | None:
+        ...
+
     def refund(
         self, payment_intent: str, amount: int, idempotency_key: str, metadata: dict[str, str]
     ) -> RefundInfo:
@@ -283,6 +286,15 @@ class StripeGateway:
             params={"expand": ["payment_intent"]},
         )
         return session_info(session)
+
+    def checkout_of_payment(self, payment_intent: str) -> CheckoutSessionInfo | None:
+        """The Checkout Session that took a payment, or None when none did."""
+        page = self._call(
+            "checkout session list", self.client.v1.checkout.sessions.list,
+            params={"payment_intent": payment_intent, "limit": 1,
+                    "expand": ["data.payment_intent"]},
+        )
+        return session_info(page.data[0]) if page.data else None
 
     def expire_checkout(self, session_id: str) -> CheckoutSessionInfo:
         session = self._call(

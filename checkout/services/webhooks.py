@@ -108,7 +108,48 @@ def _on_session_completed(event: stripe.Event, fetched: SessionEvent) -> tuple[O
     order, why = _session_order(session)
     if order is None:
         return Outcome.UNMATCHED, _joined(why, said)
-    return fulfilment.apply_session(order, session, actor=ACTOR), said
+    return _apply_provider_session(order, session), said
+
+
+def _apply_provider_session(order: Order, session: CheckoutSessionInfo) -> Outcome:
+    """Apply a completed session as the provider has it now, whichever event brought it.
+
+    A debit whose failure the provider already knows is applied as that failure: the
+    completion and the failure then end the same in either order of arrival.
+    """
+    if (
+        session.status == "complete" and session.payment_status == "unpaid"
+        and session.payment_intent_status in FAILED_INTENT_STATUSES
+    ):
+        return fulfilment.payment_failed(order, session, actor=ACTOR)
+    return fulfilment.apply_session(order, session, actor=ACTOR)
+
+
+def _payment_of_intent(payment_intent: str | None) -> Payment | None:
+    if payment_intent is None:
+        return None
+    return db.session.scalar(select(Payment).where(Payment.payment_intent_id == payment_intent))
+
+
+def _settle_payment_first(session: CheckoutSessionInfo | None) -> None:
+    """Apply the session that took a payment, when an event about its money came first.
+
+    Stripe keeps no order: a refund or dispute can arrive before the completion. The
+    provider's session (asked for before the transaction) is applied as its own event would
+    be, so what follows finds the payment; the completion arriving later is a duplicate.
+    """
+    if session is None or session.status != "complete":
+        return
+    if _payment_of_intent(session.payment_intent) is not None:
+        return
+    order, _ = _session_order(session)
+    if order is not None:
+        _apply_provider_session(order, session)
+
+
+def _session_of_payment(payment_intent: str | None) -> CheckoutSessionInfo | None:
+    """The provider's Checkout Session that took a payment (asked before the transaction)."""
+    return gateway().checkout_of_payment(payment_intent) if payment_intent else None
 
 
 # What a PaymentIntent says once a delayed payment has failed (it waits for another method).
@@ -158,11 +199,48 @@ def _on_session_expired(event: stripe.Event, fetched: SessionEvent) -> tuple[Out
     return fulfilment.expire(order, session.id, actor=ACTOR, lapsed=lapsed), said
 
 
-def _on_refund(event: stripe.Event, refund: RefundInfo) -> tuple[Outcome, str]:
-    return refunds.apply_refund(refund, actor=ACTOR), ""
+@dataclass(frozen=True)
+class RefundEvent:
+    """A refund event's copy of the refund, the provider's, and the session that took the money."""
+
+    claimed: RefundInfo
+    actual: RefundInfo | None
+    session: CheckoutSessionInfo | None
 
 
-def _refunds_of_charge(event: stripe.Event) -> list[RefundInfo]:
+def _refund_of_event(event: stripe.Event) -> RefundEvent:
+    """Read the event's refund, then the provider's own copy of it (before the transaction)."""
+    claimed = refund_info(event.data.object)
+    if claimed.payment_intent is None:
+        return RefundEvent(claimed, None, None)
+    known = gateway().list_refunds(claimed.payment_intent)
+    actual = next((info for info in known if info.id == claimed.id), None)
+    return RefundEvent(claimed, actual, _session_of_payment(claimed.payment_intent))
+
+
+def _on_refund(event: stripe.Event, fetched: RefundEvent) -> tuple[Outcome, str]:
+    if fetched.actual is None:
+        return Outcome.UNMATCHED, (
+            f"the provider knows no refund {fetched.claimed.id} of payment "
+            f"{fetched.claimed.payment_intent}"
+        )
+    _settle_payment_first(fetched.session)
+    said = (
+        f"the event said {fetched.claimed.status} (the provider says {fetched.actual.status})"
+        if fetched.claimed.status != fetched.actual.status else ""
+    )
+    return refunds.apply_refund(fetched.actual, actor=ACTOR), said
+
+
+@dataclass(frozen=True)
+class ChargeRefunds:
+    """A refunded charge's refunds as the provider lists them, and the session that took it."""
+
+    refunds: list[RefundInfo]
+    session: CheckoutSessionInfo | None
+
+
+def _refunds_of_charge(event: stripe.Event) -> ChargeRefunds:
     """A charge's refunds, asked for before the transaction (events carry the charge only)."""
     charge = event.data.object.to_dict()
     if "payment_intent" not in charge:
@@ -171,18 +249,21 @@ def _refunds_of_charge(event: stripe.Event) -> list[RefundInfo]:
     if isinstance(payment_intent, dict):
         payment_intent = payment_intent.get("id")
     if payment_intent is None:
-        return []
+        return ChargeRefunds([], None)
     if not isinstance(payment_intent, str) or not 0 < len(payment_intent) <= 255:
         raise InvalidWebhook("charge payment_intent is not an id")
-    return gateway().list_refunds(payment_intent)
+    return ChargeRefunds(gateway().list_refunds(payment_intent),
+                         _session_of_payment(payment_intent))
 
 
-def _on_charge_refunded(event: stripe.Event, fetched: list[RefundInfo]) -> tuple[Outcome, str]:
-    outcomes = [refunds.apply_refund(info, actor=ACTOR) for info in fetched]
+def _on_charge_refunded(event: stripe.Event, fetched: ChargeRefunds) -> tuple[Outcome, str]:
+    _settle_payment_first(fetched.session)
+    outcomes = [refunds.apply_refund(info, actor=ACTOR) for info in fetched.refunds]
+    count = len(fetched.refunds)
     for wanted in (Outcome.FLAGGED, Outcome.REFUND_RECORDED, Outcome.REFUND_UPDATED):
         if wanted in outcomes:
-            return wanted, f"{len(fetched)} refunds on the charge"
-    return Outcome.STALE, f"{len(fetched)} refunds on the charge, all known"
+            return wanted, f"{count} refunds on the charge"
+    return Outcome.STALE, f"{count} refunds on the charge, all known"
 
 
 def _dispute_of_event(event: stripe.Event) -> dict[str, Any]:
@@ -218,14 +299,14 @@ def _dispute_of_event(event: stripe.Event) -> dict[str, Any]:
         "amount": shown,
         "reason": dispute.get("reason") or "unknown",
         "due_by": datetime.fromtimestamp(due_by, UTC) if isinstance(due_by, int) else None,
+        "session": _session_of_payment(payment_intent),
     }
 
 
 def _on_dispute_created(event: stripe.Event, dispute: dict[str, Any]) -> tuple[Outcome, str]:
     """Flag the disputed order and alert staff: only they can answer the bank in time."""
-    payment = dispute["payment_intent"] and db.session.scalar(
-        select(Payment).where(Payment.payment_intent_id == dispute["payment_intent"])
-    )
+    _settle_payment_first(dispute["session"])
+    payment = _payment_of_intent(dispute["payment_intent"])
     if not payment:
         return Outcome.UNMATCHED, f"no payment for dispute {dispute['id']}"
     order = lock_order(payment.order_id)
@@ -250,12 +331,8 @@ HANDLERS: dict[str, Handler] = {
     "charge.refunded": _on_charge_refunded,
     "charge.dispute.created": _on_dispute_created,
 }
-def _refund_of_event(event: stripe.Event) -> RefundInfo:
-    return refund_info(event.data.object)
-
-
-# What to read out of an event (InvalidWebhook if it makes no sense) or ask the provider
-# (events whose object does not say enough) before the transaction begins.
+# What to read out of an event (InvalidWebhook if it makes no sense) and ask the provider
+# (what it says now, not what the event's copy says) before the transaction begins.
 PREPARE: dict[str, Callable[[stripe.Event], Any]] = {
     "checkout.session.completed": _session_of_event,
     "checkout.session.async_payment_succeeded": _session_of_event,
