@@ -58,9 +58,11 @@ def stock_up(app: Flask, count: int = 4, on_hand: int = 1000) -> dict[str, int]:
     return ids
 
 
-def play(app: Flask, sandbox, products: dict[str, int], orders: int) -> list[Played]:
+def play(app: Flask, sandbox, products: dict[str, int], orders: int,
+         kinds: tuple[str, ...] = KINDS) -> list[Played]:
     """Place `orders` orders with a payment page each, then settle each on the provider's side
-    as its kind says; then move the provider's clock past every hold so the rest expire."""
+    as its kind (taken from `kinds` in turn) says; then move the provider's clock past every
+    hold so the rest expire."""
     played = []
     skus = sorted(products)
     with app.app_context():
@@ -68,7 +70,7 @@ def play(app: Flask, sandbox, products: dict[str, int], orders: int) -> list[Pla
             order = place(products, skus[i % len(skus)], 1 + i % 3)
             payment_sessions.start(order, URLS)
             [attempt] = payment_sessions.attempts_of(order)
-            played.append(Played(order.number, KINDS[i % len(KINDS)], attempt.session_id,
+            played.append(Played(order.number, kinds[i % len(kinds)], attempt.session_id,
                                  order.total))
             db.session.commit()
         db.session.remove()
