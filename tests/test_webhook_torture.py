@@ -7,6 +7,7 @@ once, from the same starting point. Both must end in the same state, each side e
 and that state must be what the scenario says.
 """
 
+import json
 import os
 from collections import Counter
 
@@ -117,3 +118,52 @@ def test_shuffled_duplicated_parallel_delivery_ends_as_in_order_delivery(app, sa
     assert set(statuses) == {200}
     shuffled = state(app)
     assert shuffled == in_order
+
+
+# What the torture found, one order at a time ------------------------------------------------
+
+def _one(app, sandbox, kind: str):
+    [played] = play(app, sandbox, stock_up(app, count=1), 1, kinds=(kind,))
+    return played
+
+
+def _deliver(app, sandbox, *types: str) -> list[int]:
+    events = {json.loads(body)["type"]: body for body in bodies(sandbox)}
+    return deliver_in_order(app, [events[t] for t in types])
+
+
+def test_a_refund_overtaking_the_completion_confirms_the_order_then_refunds_it(app, sandbox):
+    played = _one(app, sandbox, "refunded")
+    assert _deliver(app, sandbox, "refund.created") == [200]
+    order = state(app)["orders"][played.number]
+    assert order["status"] == OrderStatus.PAYMENT_CONFIRMED
+    assert [(status, refunded) for _, _, status, _, refunded in order["payments"]] == [
+        (PaymentStatus.REFUNDED, played.total)]
+    assert [status for _, _, status, _, _ in order["refunds"]] == [RefundStatus.SUCCEEDED]
+    # The completion and the charge's event then change nothing.
+    assert _deliver(app, sandbox, "checkout.session.completed", "charge.refunded") == [200, 200]
+    assert state(app)["orders"][played.number] == order
+
+
+def test_a_dispute_overtaking_the_completion_flags_the_paid_order(app, sandbox):
+    played = _one(app, sandbox, "disputed")
+    assert _deliver(app, sandbox, "charge.dispute.created") == [200]
+    order = state(app)["orders"][played.number]
+    assert order["status"] == OrderStatus.PAYMENT_CONFIRMED
+    assert order["flags"] == Counter({FlagCode.DISPUTED: 1})
+
+
+def test_a_debit_failure_ends_the_same_before_or_after_its_completion(app, sandbox):
+    played = _one(app, sandbox, "debit_failed")
+    start = save_tables(app)
+    assert _deliver(app, sandbox, "checkout.session.completed",
+                    "checkout.session.async_payment_failed") == [200, 200]
+    completed_first = state(app)
+    restore_tables(app, start)
+    assert _deliver(app, sandbox, "checkout.session.async_payment_failed",
+                    "checkout.session.completed") == [200, 200]
+    assert state(app) == completed_first
+    order = completed_first["orders"][played.number]
+    assert order["status"] == OrderStatus.PENDING_PAYMENT
+    # Never shown as processing: the provider already knew the debit had failed.
+    assert not [line for line in order["timeline"] if line[2] == OrderStatus.PAYMENT_PROCESSING]
