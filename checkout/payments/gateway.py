@@ -127,7 +127,11 @@ def refund_info(refund: Any) -> RefundInfo:
     if intent is not None and not isinstance(intent, str):
         # An expanded PaymentIntent; anything else is no id at all.
         intent = getattr(intent, "id", None) or {"unusable": intent}
-    metadata = refund.metadata.to_dict() if getattr(refund, "metadata", None) else {}
+    metadata = getattr(refund, "metadata", None) or {}
+    if isinstance(metadata, stripe.StripeObject):
+        metadata = metadata.to_dict()
+    if not isinstance(metadata, dict):
+        raise InvalidWebhook("refund metadata is not an object")
     key = metadata.get("refund_request")
     return RefundInfo(
         id=_text(getattr(refund, "id", None), "id", optional=False),
@@ -148,8 +152,14 @@ def _fields(obj: Any, what: str) -> dict[str, Any]:
     return fields
 
 
-def _usable_text(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 255 and value.isprintable()
+def usable_text(value: Any, limit: int = 255) -> bool:
+    """Say whether `value` is text the shop can store and show: printable, 1 to `limit` long."""
+    return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
+
+
+_usable_text = usable_text
+# The longest event type the webhook log stores.
+MAX_EVENT_TYPE = 100
 
 
 def _whole(value: Any) -> bool:
@@ -172,7 +182,7 @@ def check_event(event: Any, now: int) -> None:
     fields = _fields(event, "the event")
     if not _usable_text(fields.get("id")):
         raise InvalidWebhook("event without a usable id")
-    if not _usable_text(fields.get("type")):
+    if not usable_text(fields.get("type"), MAX_EVENT_TYPE):
         raise InvalidWebhook("event without a usable type")
     created = fields.get("created")
     if not _whole(created) or not 0 < created <= MAX_TIMESTAMP:

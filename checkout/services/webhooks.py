@@ -25,7 +25,7 @@ from checkout.payments import (
     refund_info,
     session_info,
 )
-from checkout.payments.gateway import MAX_AMOUNT, MAX_TIMESTAMP
+from checkout.payments.gateway import MAX_AMOUNT, MAX_TIMESTAMP, usable_text
 from checkout.services import fulfilment, notifications, payment_sessions, refunds
 from checkout.services.orders import lock_order
 
@@ -70,10 +70,12 @@ def _session_of_event(event: stripe.Event) -> SessionEvent:
     try:
         actual = provider.retrieve_checkout(claimed.id)
     except UnknownToProvider:
-        log.warning("stripe event %s names session %s, unknown to the provider",
-                    event.id, claimed.id)
         actual = None
-    return SessionEvent(claimed, actual, provider.now())
+    fetched = SessionEvent(claimed, actual, provider.now())
+    if said := fetched.disagreement():
+        # Either a signed event built by hand, or one Stripe's own later news overtook.
+        log.warning("stripe event %s disagrees with the provider: %s", event.id, said)
+    return fetched
 
 
 def _session_order(session: CheckoutSessionInfo) -> tuple[Order | None, str]:
@@ -103,8 +105,6 @@ def _on_session_completed(event: stripe.Event, fetched: SessionEvent) -> tuple[O
     session, said = fetched.actual, fetched.disagreement()
     if session is None:
         return Outcome.UNMATCHED, said
-    if said:
-        log.warning("stripe event %s disagrees with the provider: %s", event.id, said)
     order, why = _session_order(session)
     if order is None:
         return Outcome.UNMATCHED, _joined(why, said)
@@ -266,28 +266,39 @@ def _on_charge_refunded(event: stripe.Event, fetched: ChargeRefunds) -> tuple[Ou
     return Outcome.STALE, f"{count} refunds on the charge, all known"
 
 
+def _id_of(value: Any) -> Any:
+    """An expandable field's id when it came expanded; anything else as it came."""
+    return value.get("id") if isinstance(value, dict) else value
+
+
 def _dispute_of_event(event: stripe.Event) -> dict[str, Any]:
     """What a dispute event says, checked before the transaction (InvalidWebhook if nonsense)."""
     dispute = event.data.object.to_dict()
     if "payment_intent" not in dispute:
         raise InvalidWebhook("dispute without payment_intent")
-    payment_intent = dispute.get("payment_intent")
-    if isinstance(payment_intent, dict):
-        payment_intent = payment_intent.get("id")
-    amount, currency = dispute.get("amount"), dispute.get("currency")
+    payment_intent, charge = _id_of(dispute.get("payment_intent")), _id_of(dispute.get("charge"))
+    amount, currency, reason = dispute.get("amount"), dispute.get("currency"), dispute.get("reason")
     if not (
-        isinstance(dispute.get("id"), str)
+        usable_text(dispute.get("id"))
         and isinstance(amount, int) and not isinstance(amount, bool)
         and 0 < amount <= MAX_AMOUNT
-        and isinstance(currency, str)
-        and (payment_intent is None or isinstance(payment_intent, str))
+        and usable_text(currency)
+        and (payment_intent is None or usable_text(payment_intent))
+        and (charge is None or usable_text(charge))
+        and (reason is None or usable_text(reason))
     ):
-        raise InvalidWebhook("dispute event without id, amount, currency or payment intent")
+        raise InvalidWebhook(
+            "dispute event without a usable id, amount, currency, reason, charge or payment "
+            "intent"
+        )
     try:
         shown = format_money(amount, currency.upper())
     except MoneyError:
         raise InvalidWebhook(f"dispute in a currency the shop does not know: {currency}") from None
-    due_by = (dispute.get("evidence_details") or {}).get("due_by")
+    evidence = dispute.get("evidence_details") or {}
+    if not isinstance(evidence, dict):
+        raise InvalidWebhook("dispute evidence_details is not an object")
+    due_by = evidence.get("due_by")
     if due_by is not None and not (
         isinstance(due_by, int) and not isinstance(due_by, bool) and 0 < due_by <= MAX_TIMESTAMP
     ):
@@ -295,9 +306,9 @@ def _dispute_of_event(event: stripe.Event) -> dict[str, Any]:
     return {
         "id": dispute["id"],
         "payment_intent": payment_intent,
-        "charge": dispute.get("charge"),
+        "charge": charge,
         "amount": shown,
-        "reason": dispute.get("reason") or "unknown",
+        "reason": reason or "unknown",
         "due_by": datetime.fromtimestamp(due_by, UTC) if isinstance(due_by, int) else None,
         "session": _session_of_payment(payment_intent),
     }
