@@ -274,6 +274,22 @@ def test_an_event_for_a_session_the_provider_never_made_matches_nothing(
     assert outcome == Outcome.UNMATCHED and "cs_test_forged" in detail
 
 
+@pytest.mark.parametrize(("field", "value", "why"), [
+    ("id", "re_forged", "the provider knows no refund re_forged"),
+    ("payment_intent", None, "names no payment"),
+])
+def test_a_refund_the_provider_never_made_changes_nothing(app, client, sandbox, paid_events,
+                                                           field, value, why):
+    assert post_event(client, paid_events[COMPLETED]).status_code == 200
+    event = copy.deepcopy(paid_events["refund.created"])
+    event["data"]["object"][field] = value
+    before = _everything(app)
+    assert post_event(client, event).status_code == 200
+    assert _everything(app) == {**before, "WebhookEvent": before["WebhookEvent"] + 1}
+    outcome, detail = _recorded(app, event["id"])
+    assert outcome == Outcome.UNMATCHED and why in detail
+
+
 def test_event_bodies_are_stored_as_sent(app, client, paid_events):
     event = paid_events[COMPLETED]
     body = json.dumps(event).encode()

@@ -219,10 +219,12 @@ def _refund_of_event(event: stripe.Event) -> RefundEvent:
 
 
 def _on_refund(event: stripe.Event, fetched: RefundEvent) -> tuple[Outcome, str]:
+    claimed = fetched.claimed
+    if claimed.payment_intent is None:
+        return Outcome.UNMATCHED, f"refund {claimed.id} names no payment"
     if fetched.actual is None:
         return Outcome.UNMATCHED, (
-            f"the provider knows no refund {fetched.claimed.id} of payment "
-            f"{fetched.claimed.payment_intent}"
+            f"the provider knows no refund {claimed.id} of payment {claimed.payment_intent}"
         )
     _settle_payment_first(fetched.session)
     said = (
