@@ -156,8 +156,6 @@ def usable_text(value: Any, limit: int = 255) -> bool:
     """Say whether `value` is text the shop can store and show: printable, 1 to `limit` long."""
     return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
-
-_usable_text = usable_text
 # The longest event type the webhook log stores.
 MAX_EVENT_TYPE = 100
 
@@ -180,7 +178,7 @@ def check_event(event: Any, now: int) -> None:
     only that there is one and that its id, if any, could be stored.
     """
     fields = _fields(event, "the event")
-    if not _usable_text(fields.get("id")):
+    if not usable_text(fields.get("id")):
         raise InvalidWebhook("event without a usable id")
     if not usable_text(fields.get("type"), MAX_EVENT_TYPE):
         raise InvalidWebhook("event without a usable type")
@@ -193,7 +191,7 @@ def check_event(event: Any, now: int) -> None:
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise InvalidWebhook("event without a data object")
     object_id = data["object"].get("id")
-    if object_id is not None and not _usable_text(object_id):
+    if object_id is not None and not usable_text(object_id):
         raise InvalidWebhook("event object without a usable id")
 
 
@@ -217,22 +215,22 @@ def session_info(session: Any) -> CheckoutSessionInfo:
     whether it came from an event or from the provider's answer.
     """
     fields = _fields(session, "the checkout session")
-    if not _usable_text(fields.get("id")):
+    if not usable_text(fields.get("id")):
         raise InvalidWebhook("checkout session without a usable id")
-    status = _required(fields, "status", _usable_text, "text")
-    payment_status = _required(fields, "payment_status", _usable_text, "text")
+    status = _required(fields, "status", usable_text, "text")
+    payment_status = _required(fields, "payment_status", usable_text, "text")
     if status is None or payment_status is None:
         raise InvalidWebhook("checkout session without a status")
     amount = _required(fields, "amount_total", lambda v: _whole(v) and 0 <= v <= MAX_AMOUNT,
                        "an amount")
-    currency = _required(fields, "currency", _usable_text, "text")
+    currency = _required(fields, "currency", usable_text, "text")
     intent = _required(fields, "payment_intent",
-                       lambda v: _usable_text(v) or (isinstance(v, dict)
-                                                     and _usable_text(v.get("id"))),
+                       lambda v: usable_text(v) or (isinstance(v, dict)
+                                                     and usable_text(v.get("id"))),
                        "a PaymentIntent")
     intent_status = None
     if isinstance(intent, dict):
-        intent_status = intent.get("status") if _usable_text(intent.get("status")) else None
+        intent_status = intent.get("status") if usable_text(intent.get("status")) else None
         intent = intent["id"]
     metadata = _optional(fields, "metadata", lambda v: isinstance(v, dict), "an object") or {}
     return CheckoutSessionInfo(
@@ -242,7 +240,7 @@ def session_info(session: Any) -> CheckoutSessionInfo:
         payment_status=payment_status,
         amount_total=amount,
         currency=currency,
-        client_reference_id=_optional(fields, "client_reference_id", _usable_text, "text"),
+        client_reference_id=_optional(fields, "client_reference_id", usable_text, "text"),
         payment_intent=intent,
         metadata={str(k): str(v) for k, v in metadata.items()},
         expires_at=_optional(fields, "expires_at",
