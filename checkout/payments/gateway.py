@@ -156,6 +156,7 @@ def usable_text(value: Any, limit: int = 255) -> bool:
     """Say whether `value` is text the shop can store and show: printable, 1 to `limit` long."""
     return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
+
 # The longest event type the webhook log stores.
 MAX_EVENT_TYPE = 100
 
