@@ -68,17 +68,17 @@ def register_payments(app: Flask) -> None:
     """Put the payment gateway in app.extensions; mount the sandbox when it is the backend."""
     from checkout.payments import init_payments
 
-    base, http_client = app.config.get("STRIPE_API_BASE"), None
+    base, http_client, clock = app.config.get("STRIPE_API_BASE"), None, None
     if app.config["PAYMENTS"] == "sandbox":
         # Imported here so that stripe_sandbox is never even loaded with PAYMENTS=stripe.
         from checkout.sandbox_wiring import mount_sandbox, sandbox_http_client
 
-        mount_sandbox(app)
+        clock = mount_sandbox(app).now
         if not base:
             # No socket to ourselves: a single sync worker would otherwise wait on itself. A
             # sandbox behind STRIPE_API_BASE is another process: the SDK's own client reaches it.
             base, http_client = sandbox_http_client(app)
-    init_payments(app, base=base, http_client=http_client)
+    init_payments(app, base=base, http_client=http_client, clock=clock)
 
 
 def register_blueprints(app: Flask) -> None:
