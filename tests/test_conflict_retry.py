@@ -2,15 +2,18 @@
 
 import psycopg.errors
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from checkout.domain.order_status import OrderStatus
+from checkout.domain.outcomes import Outcome
 from checkout.extensions import db
-from checkout.models import StockHold
+from checkout.models import OutboxMessage, StockHold, StockMovement, WebhookEvent
 from checkout.services import inventory
 from checkout.services.transactions import lost_a_conflict, retry_once_on_conflict
 from tests.shop import add_to_cart, session_id_of, submit_checkout
 from tests.state import only_order, stock_of
+from tests.test_webhooks import event_of, post_event
 
 
 def _deadlock() -> OperationalError:
@@ -83,3 +86,38 @@ def test_a_checkout_chosen_as_deadlock_victim_after_taking_its_holds_is_placed_o
         assert [(h.order_id, h.quantity) for h in holds] == [(order.id, 2)]
         assert inventory.check_invariant() == []
     assert stock_of(app, products["PEN"]) == (before[0], before[1] + 2)
+
+
+def test_a_webhook_chosen_as_deadlock_victim_while_converting_is_applied_once_and_not_failed(
+    app, client, sandbox, products, monkeypatch
+):
+    """The conversion loses after moving stock: rolled back, run again, no failure on record."""
+    real = inventory.convert_holds
+    tries = []
+
+    def convert_then_lose_once(order, **kwargs):
+        complete = real(order, **kwargs)
+        tries.append(order.id)
+        if len(tries) == 1:
+            raise _deadlock()
+        return complete
+
+    monkeypatch.setattr(inventory, "convert_holds", convert_then_lose_once)
+    assert add_to_cart(client, products["MUG"], 2).status_code == 303
+    session_id = session_id_of(submit_checkout(client))
+    before = stock_of(app, products["MUG"])
+    assert sandbox.pay(session_id).ok
+    response = post_event(client, event_of(sandbox, "checkout.session.completed"))
+    assert response.status_code == 200
+    assert len(tries) == 2
+    order = only_order(app)
+    assert order.status == OrderStatus.PAYMENT_CONFIRMED
+    with app.app_context():
+        assert [(e.outcome, e.detail) for e in db.session.scalars(select(WebhookEvent))] == [
+            (Outcome.CONFIRMED, "")]
+        movements = db.session.scalars(select(StockMovement)
+                                       .where(StockMovement.order_id == order.id)).all()
+        assert [m.delta for m in movements] == [-2]
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.key.like("staff-alert%"))) == 0
+    assert stock_of(app, products["MUG"]) == (before[0] - 2, before[1] - 2)

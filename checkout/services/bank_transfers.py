@@ -23,6 +23,7 @@ from checkout.extensions import db
 from checkout.models import Order, OrderEvent, Payment
 from checkout.services import fulfilment, inventory, notifications
 from checkout.services.orders import find_order, lock_order
+from checkout.services.transactions import retry_once_on_conflict
 
 PROVIDER = "bank_transfer"
 
@@ -145,6 +146,7 @@ def _refusal(order: Order, amount: int) -> str | None:
     return None
 
 
+@retry_once_on_conflict
 def record_transfer(
     number: str, amount: int, reference: str, *, actor: str, user_id: int | None
 ) -> Order:

@@ -222,6 +222,7 @@ def cancel_unpaid(order: Order, *, actor: str, user_id: int | None, message: str
     return order
 
 
+@retry_once_on_conflict
 def confirm_return(session_id: str) -> Order | None:
     """Apply the session the shopper came back from (Stripe: don't wait for the webhook).
 

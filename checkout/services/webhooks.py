@@ -28,6 +28,7 @@ from checkout.payments import (
 from checkout.payments.gateway import MAX_AMOUNT, MAX_TIMESTAMP, usable_text
 from checkout.services import fulfilment, notifications, payment_sessions, refunds
 from checkout.services.orders import lock_order
+from checkout.services.transactions import retry_once_on_conflict
 
 log = logging.getLogger(__name__)
 ACTOR = "stripe"
@@ -392,6 +393,33 @@ def handle_event(event: stripe.Event, payload: str | None = None) -> Outcome:
     except Exception as exc:
         _record_failure(event, payload, exc)
         raise
+    try:
+        outcome = _claim_and_handle(event, payload, fetched)
+    except InvalidWebhook:
+        raise
+    except Exception as exc:
+        if isinstance(exc, IntegrityError) and _handled(event.id):
+            return Outcome.DUPLICATE
+        _record_failure(event, payload, exc)
+        raise
+    if outcome == Outcome.DUPLICATE:
+        return outcome
+    log.info("stripe event %s %s: %s", event.id, event.type, outcome)
+    if outcome == Outcome.CONFIRMED:
+        # A late payment the policy refunds: send it now; if the provider cannot take it,
+        # it stays pending for upkeep, and this event is handled all the same.
+        order = payment_sessions.find_order_by_session(event.data.object.id)
+        refunds.send_unsent(order.id)
+    return outcome
+
+
+@retry_once_on_conflict
+def _claim_and_handle(event: stripe.Event, payload: str | None, fetched: Any) -> Outcome:
+    """Claim the event and run its handler in one transaction; roll it all back on failure.
+
+    A transaction PostgreSQL aborts to break a deadlock runs once more before it counts as
+    a failure (and alerts staff).
+    """
     record = _claim(event, payload)
     if record is None:
         return Outcome.DUPLICATE
@@ -402,21 +430,9 @@ def handle_event(event: stripe.Event, payload: str | None = None) -> Outcome:
         )
         record.outcome, record.detail = outcome, detail
         db.session.commit()
-    except InvalidWebhook:
+    except Exception:
         db.session.rollback()
         raise
-    except Exception as exc:
-        db.session.rollback()
-        if isinstance(exc, IntegrityError) and _handled(event.id):
-            return Outcome.DUPLICATE
-        _record_failure(event, payload, exc)
-        raise
-    log.info("stripe event %s %s: %s", event.id, event.type, outcome)
-    if outcome == Outcome.CONFIRMED:
-        # A late payment the policy refunds: send it now; if the provider cannot take it,
-        # it stays pending for upkeep, and this event is handled all the same.
-        order = payment_sessions.find_order_by_session(event.data.object.id)
-        refunds.send_unsent(order.id)
     return outcome
 
 
