@@ -25,6 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    register_logging(app)
     register_extensions(app)
     register_payments(app)
     register_blueprints(app)
@@ -33,6 +34,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     register_jobs(app)
     return app
+
+
+def register_logging(app: Flask) -> None:
+    from checkout.logs import configure_logging
+
+    configure_logging(app)
 
 
 def register_extensions(app: Flask) -> None:

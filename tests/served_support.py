@@ -85,8 +85,13 @@ def _wait_until_up(base: str, server: subprocess.Popen) -> None:
 
 @contextmanager
 def serve_shop(folder: Path, *, with_worker: bool = False,
-               settings: dict[str, str] | None = None) -> Iterator[ServedShop]:
-    """Migrate, seed the demo shop (admin ADMIN_EMAIL), serve it; stop it and check its log."""
+               settings: dict[str, str] | None = None, workers: int = 1,
+               log_file: Path | None = None) -> Iterator[ServedShop]:
+    """Migrate, seed the demo shop (admin ADMIN_EMAIL), serve it; stop it and check its log.
+
+    `log_file` takes gunicorn's stderr (its own and the app's log lines) instead of a pipe, so
+    a chatty log level cannot fill the pipe and stall the server.
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -105,15 +110,18 @@ def serve_shop(folder: Path, *, with_worker: bool = False,
         **(settings or {}),
     }
     for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TEST_DATABASE_URL", "SMTP_HOST",
-                 "REDIS_URL"):
-        env.pop(name, None)
+                 "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "METRICS_TOKEN", "LOG_FORMAT",
+                 "LOG_LEVEL", "GUNICORN_ACCESS_LOG"):
+        if name not in (settings or {}):
+            env.pop(name, None)
     shop = ServedShop(base=base, folder=folder, env=env)
     shop.flask("db", "upgrade")
     shop.flask("seed-demo")
+    log = log_file.open("ab") if log_file is not None else None
     processes = [subprocess.Popen(
-        [BIN / "gunicorn", "--workers", "1", "--worker-class", "sync", "--timeout", "20",
-         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [BIN / "gunicorn", "--workers", str(workers), "--worker-class", "sync", "--timeout",
+         "20", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log or subprocess.PIPE,
     )]
     if with_worker:
         processes.append(subprocess.Popen(
@@ -127,7 +135,10 @@ def serve_shop(folder: Path, *, with_worker: bool = False,
         logs = []
         for process in processes:
             process.terminate()
-            logs.append(process.communicate(timeout=20)[1].decode())
+            logs.append((process.communicate(timeout=20)[1] or b"").decode())
+        if log is not None:
+            log.close()
+            logs.append(log_file.read_text())
         if shop._app is not None:
             with shop._app.app_context():
                 db.engine.dispose()

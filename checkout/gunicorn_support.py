@@ -1,0 +1,94 @@
+"""gunicorn's side of logging and metrics: `gunicorn.conf.py` at the top of the project uses it.
+
+`RedactingLogger` writes gunicorn's access and error lines with every bearer secret removed
+(the request line, query, referer and credential headers), as JSON in `LOG_FORMAT=json`.
+The hooks keep prometheus_client's multiprocess directory honest: emptied when the server
+starts (counters from a previous run would be summed into this one), and each dead worker's
+live gauges dropped.
+"""
+
+import json
+import logging
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gunicorn.glogging import Logger
+from prometheus_client import multiprocess
+
+from checkout.config import log_format_from_environment
+from checkout.logs import REDACTED, JsonFormatter, redact, redact_query
+
+# Request headers that are credentials themselves: never written, even redacted in part.
+_CREDENTIAL_HEADERS = ("{authorization}i", "{cookie}i", "{stripe-signature}i",
+                       "{proxy-authorization}i")
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with secrets taken out of every access line; JSON when asked."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        self.json = log_format_from_environment() == "json"
+        if not self.json:
+            return
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+        for handler in self.access_log.handlers:
+            handler.setFormatter(logging.Formatter("%(message)s"))
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name, value in atoms.items():
+            if name in _CREDENTIAL_HEADERS:
+                atoms[name] = REDACTED
+            elif name == "q":
+                atoms[name] = redact_query(value or "")
+            elif isinstance(value, str):
+                atoms[name] = redact(value)
+        return atoms
+
+    def access(self, resp, req, environ, request_time) -> None:
+        if not self.json:
+            super().access(resp, req, environ, request_time)
+            return
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": "gunicorn.access",
+            "remote": atoms["h"],
+            "method": atoms["m"],
+            # The path as asked for, mount point and query included (secrets redacted below).
+            "path": environ.get("RAW_URI") or atoms["U"],
+            "status": atoms["s"],
+            "bytes": atoms["B"],
+            "duration_ms": atoms["M"],
+            "referer": atoms["f"],
+            "user_agent": atoms["a"],
+            "request_id": atoms.get("{x-request-id}o"),
+        }
+        self.access_log.info(redact(json.dumps(entry, ensure_ascii=False, default=str)))
+
+
+def empty_metrics_directory() -> None:
+    """Start from no counters: files left by a previous run would be added to this one's."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for child in path.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def worker_exited(pid: int) -> None:
+    """Drop a dead worker's live gauges (its counters stay: they were counted)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(pid)

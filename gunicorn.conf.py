@@ -1,0 +1,25 @@
+"""gunicorn settings, read from the working folder: `gunicorn wsgi:app` (see README)."""
+
+import os
+
+from checkout.gunicorn_support import RedactingLogger, empty_metrics_directory, worker_exited
+
+logger_class = RedactingLogger
+# Access lines on stdout; gunicorn's own messages and the app's logs on stderr.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s" rid=%({x-request-id}o)s'
+# The shop's requests are short; a stuck one (a hung provider call) is cut off.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Nothing in a request should need longer after a restart is asked for.
+graceful_timeout = 20
+# Behind a load balancer's keep-alive connections.
+keepalive = 5
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(server) -> None:
+    empty_metrics_directory()
+
+
+def child_exit(server, worker) -> None:
+    worker_exited(worker.pid)
