@@ -95,13 +95,15 @@ def register_blueprints(app: Flask) -> None:
         checkout,
         invitation,
         media,
+        order_links,
         orders,
         staff,
         webhooks,
     )
 
     app.request_class = media.ShopRequest
-    for module in (catalog, cart, checkout, orders, account, webhooks, staff, media, invitation):
+    for module in (catalog, cart, checkout, orders, account, webhooks, staff, media, invitation,
+                   order_links):
         app.register_blueprint(module.bp)
 
 

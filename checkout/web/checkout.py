@@ -44,6 +44,7 @@ from checkout.services import (
 from checkout.services import cart as carts
 from checkout.services import checkout as checkouts
 from checkout.web.links import bank_transfer_page_url, order_link, payment_page_url, return_urls
+from checkout.web.order_links import refuse_expired_link
 from checkout.web.shopper import current_cart, remember_cart, user_id
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
@@ -182,6 +183,8 @@ def _pay(order: Order):
 def _order_for_shopper(number: str) -> Order:
     order = orders.find_order(number)
     if order is None or not orders.may_view(order, request.args.get("t"), current_user):
+        if order is not None:
+            refuse_expired_link(order, request.args.get("t"))
         abort(404, "We could not find that order.")
     return order
 
