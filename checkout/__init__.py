@@ -38,8 +38,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def register_logging(app: Flask) -> None:
     from checkout.logs import configure_logging
+    from checkout.metrics import observe_sessions
 
     configure_logging(app)
+    observe_sessions()
 
 
 def register_extensions(app: Flask) -> None:
@@ -95,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
         checkout,
         invitation,
         media,
+        operations,
         order_links,
         orders,
         staff,
@@ -103,7 +106,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.request_class = media.ShopRequest
     for module in (catalog, cart, checkout, orders, account, webhooks, staff, media, invitation,
-                   order_links):
+                   order_links, operations):
         app.register_blueprint(module.bp)
 
 

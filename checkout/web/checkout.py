@@ -31,6 +31,7 @@ from checkout.domain.order_status import PAID_STATUSES, UNPAID_STATUSES, OrderSt
 from checkout.domain.payment_status import PaymentMethod
 from checkout.forms import EmptyForm
 from checkout.forms.checkout import CheckoutForm
+from checkout.metrics import count_oversell_refused
 from checkout.models import Order
 from checkout.services import (
     addresses,
@@ -146,6 +147,7 @@ def place():
         flash("Your cart is empty: add something first.", "info")
         return redirect(url_for("cart.show"), 303)
     except OutOfStock as exc:
+        count_oversell_refused()
         return _review(form, 409, shortages=exc.shortages)
     except ShippingUnavailable as exc:
         form.shipping_method.errors = [str(exc)]
