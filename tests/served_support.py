@@ -39,6 +39,8 @@ class ServedShop:
     folder: Path
     env: dict[str, str]
     _app: Flask | None = field(default=None, repr=False)
+    # gunicorn's master process.
+    server_pid: int = 0
 
     @property
     def database(self) -> Path:
@@ -123,6 +125,7 @@ def serve_shop(folder: Path, *, with_worker: bool = False,
          "20", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log or subprocess.PIPE,
     )]
+    shop.server_pid = processes[0].pid
     if with_worker:
         processes.append(subprocess.Popen(
             [BIN / "flask", "worker", "--workers", "1"],
