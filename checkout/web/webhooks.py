@@ -17,10 +17,10 @@ csrf.exempt(bp)
 def _checkout_request_id(event) -> object:
     """The request id the checkout put in the session's metadata, if the event carries one."""
     try:
-        metadata = event.data.object.get("metadata")
-        return metadata.get("request_id") if hasattr(metadata, "get") else None
+        metadata = event.data.object.to_dict().get("metadata")
     except (AttributeError, KeyError, TypeError):
         return None
+    return metadata.get("request_id") if isinstance(metadata, dict) else None
 
 
 @bp.post("/stripe")
