@@ -37,3 +37,13 @@ def test_every_record_is_redacted_whoever_handles_it(app, caplog):
                                             {"key": "sk_test_abcdefgh"})
     assert "secret.tok" not in caplog.text and "sk_test_abcdefgh" not in caplog.text
     assert "/orders/A?t=[redacted]" in caplog.text
+
+
+def test_the_development_servers_request_log_is_redacted(app, caplog):
+    caplog.set_level(logging.INFO)
+    # What werkzeug's dev server (`make run`) logs for each request.
+    logging.getLogger("werkzeug").info('%s - - [%s] "%s" %s %s', "127.0.0.1", "30/Nov/2026",
+                                       "GET /checkout/success?session_id=cs_test_a1b2c3d4 "
+                                       "HTTP/1.1", "200", "-")
+    assert "cs_test_a1b2c3d4" not in caplog.text
+    assert "GET /checkout/success?session_id=[redacted] HTTP/1.1" in caplog.text
