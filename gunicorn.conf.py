@@ -1,8 +1,19 @@
 """gunicorn settings, read from the working folder: `gunicorn wsgi:app` (see README)."""
 
 import os
+from pathlib import Path
 
-from checkout.gunicorn_support import RedactingLogger, empty_metrics_directory, worker_exited
+from dotenv import load_dotenv
+
+# Before anything imports prometheus_client: it picks multiprocess mode (PROMETHEUS_MULTIPROC_DIR)
+# once, at import, and the workers inherit that choice from this master process.
+load_dotenv(Path(__file__).resolve().parent / ".env")
+
+from checkout.gunicorn_support import (  # noqa: E402
+    RedactingLogger,
+    empty_metrics_directory,
+    worker_exited,
+)
 
 logger_class = RedactingLogger
 # Access lines on stdout; gunicorn's own messages and the app's logs on stderr.

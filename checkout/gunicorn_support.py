@@ -2,9 +2,9 @@
 
 `RedactingLogger` writes gunicorn's access and error lines with every bearer secret removed
 (the request line, query, referer and credential headers), as JSON in `LOG_FORMAT=json`.
-The hooks keep prometheus_client's multiprocess directory honest: emptied when the server
-starts (counters from a previous run would be summed into this one), and each dead worker's
-live gauges dropped.
+The hooks keep prometheus_client's multiprocess directory honest: the files of processes
+gone since a previous run are removed when the server starts (their counters would be summed
+into this run's), and each dead worker's live gauges are dropped.
 """
 
 import json
@@ -74,14 +74,32 @@ class RedactingLogger(Logger):
         self.access_log.info(redact(json.dumps(entry, ensure_ascii=False, default=str)))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def empty_metrics_directory() -> None:
-    """Start from no counters: files left by a previous run would be added to this one's."""
+    """Drop the samples of processes gone since a previous run; they would add to this one's.
+
+    Files of live processes stay: a job worker started before gunicorn writes its samples into
+    the same folder, and unlinking a file it has mapped would lose everything it counts later.
+    """
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not folder:
         return
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     for child in path.iterdir():
+        # prometheus_client names each file <kind>_<pid>.db.
+        pid = child.stem.rpartition("_")[2]
+        if child.is_file() and pid.isdigit() and _alive(int(pid)):
+            continue
         if child.is_dir():
             shutil.rmtree(child)
         else:
