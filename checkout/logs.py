@@ -35,13 +35,13 @@ SECRET_PARAMETERS = frozenset({
 })
 # Path segments after these prefixes are tokens (password reset, e-mail confirmation,
 # staff invitation).
-_SECRET_PATH = re.compile(r"(/account/reset/|/account/verify/|/welcome/)[^/?#\s\"']+")
+_SECRET_PATH = re.compile(r"(/account/reset/|/account/verify/|/welcome/)[^/?#\s\"'\\]+")
 _QUERY_PARAMETER = re.compile(
-    r"(?P<lead>[?&;]|&amp;)(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)=(?P<value>[^&;#\s\"'<>]*)"
+    r"(?P<lead>[?&;]|&amp;)(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)=(?P<value>[^&;#\s\"'<>\\]*)"
 )
 # The same inside a URL-encoded form body or parameter (a return URL sent to Stripe).
 _ENCODED_PARAMETER = re.compile(
-    r"(?P<lead>%3[Ff]|%26)(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)%3[Dd](?P<value>[^&%\s\"'<>]*)"
+    r"(?P<lead>%3[Ff]|%26)(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)%3[Dd](?P<value>[^&%\s\"'<>\\]*)"
 )
 # Checkout Session ids open the success page; keys and webhook secrets sign everything.
 _STRIPE_SECRET = re.compile(r"\b(cs|sk|rk|whsec|pi_[A-Za-z0-9]+_secret)_"
@@ -141,15 +141,15 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         for name in ("request_id", "payment_request_id"):
             value = getattr(record, name, None)
             if value:
                 entry[name] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return redact(json.dumps(entry, ensure_ascii=False))
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):

@@ -129,3 +129,13 @@ def test_a_whole_purchase_logged_at_debug_holds_no_secret(app, client, sandbox, 
                          "stripe key": SANDBOX_SECRET_KEY, "card": CARD.replace(" ", ""),
                          "card as typed": CARD}.items():
         assert secret not in logged, f"the {what} is in the logs"
+
+
+def test_a_json_line_stays_json_when_a_secret_sits_inside_quotes():
+    raw = logging.LogRecord("stripe", logging.DEBUG, __file__, 1, "body=%s", (
+        '{"cancel_url": "http://shop/pay?t=tok.en", "next": "/welcome/inv.ite"}',), None)
+    line = JsonFormatter().format(raw)
+    entry = json.loads(line)
+    assert "tok.en" not in line and "inv.ite" not in line
+    assert json.loads(entry["message"].removeprefix("body="))["cancel_url"].endswith(
+        "?t=[redacted]")

@@ -102,6 +102,14 @@ def test_a_served_purchase_writes_no_secret_to_any_log(tmp_path, log_format):
         # The sandbox is another WSGI app mounted beside the shop: its pages have no id.
         assert all(line["request_id"] for line in lines
                    if not line["path"].startswith("/sandbox/")), lines
+        # One payment, followed: the checkout's request id is on the webhook handling's lines.
+        [checkout] = [line for line in lines
+                      if (line["method"], line["path"]) == ("POST", "/checkout/")]
+        app_lines = [json.loads(line) for line in error_log.read_text().splitlines()]
+        handled = [line for line in app_lines if line["logger"] == "checkout.services.webhooks"
+                   and "checkout.session.completed" in line["message"]]
+        assert handled and {line.get("payment_request_id") for line in handled} == {
+            checkout["request_id"]}
     logs = written + error_log.read_text()
     for what, secret in secrets.items():
         assert secret not in logs, f"the {what} is in the logs"
