@@ -10,7 +10,7 @@ from checkout.extensions import db
 from checkout.metrics import RECONCILIATION_FIXES
 from checkout.models import Order, OutboxMessage, Payment
 from checkout.models.payment import RefundReason
-from checkout.services import fulfilment, refunds
+from checkout.services import fulfilment, refunds, webhooks
 from tests.shop import add_to_cart, place_and_get_session, session_id_of, submit_checkout
 
 
@@ -180,3 +180,21 @@ def test_without_a_token_only_loopback_may_scrape(client):
     far = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert far.status_code == 403
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+
+
+def test_a_handler_that_fails_counts_as_failed(app, client, sandbox, products, monkeypatch):
+    session_id = place_and_get_session(client, products["MUG"], 1)
+    assert sandbox.pay(session_id).ok
+
+    def broken(event, fetched):
+        raise RuntimeError("the handler broke")
+
+    monkeypatch.setitem(webhooks.HANDLERS, "checkout.session.completed", broken)
+    before = scrape(client)
+    deliveries = sandbox.deliver_pending()
+    failed = [d for d in deliveries if d.event_type == "checkout.session.completed"]
+    assert failed and not any(d.ok for d in failed)
+    changes = moved(before, scrape(client))
+    assert changes[("checkout_webhook_events_total",
+                    (("outcome", "failed"), ("type", "checkout.session.completed")))] == len(failed)
+    assert ("checkout_holds_converted_total", ()) not in changes
