@@ -59,7 +59,8 @@ HOLDS_RELEASED = Counter(
 )
 OVERSELL_REFUSED = Counter(
     "checkout_oversell_refused_total",
-    "Checkouts refused because a product sold out before its stock could be held.",
+    "Checkouts refused because a product sold out (or left the catalog) before its stock "
+    "could be held.",
 )
 LATE_PAYMENTS = Counter(
     "checkout_late_payments_total",
