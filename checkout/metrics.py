@@ -78,9 +78,14 @@ WEBHOOK_LAG = Histogram(
 )
 RECONCILIATION_FIXES = Counter(
     "checkout_reconciliation_fixes_total",
-    "Changes reconciliation applied that never arrived by webhook, by kind.",
+    "Changes reconciliation applied that never arrived by webhook, by kind (event: a missed "
+    "event applied late; session, refund: settled from Stripe's lists).",
     ["kind"],
 )
+RECONCILIATION_KINDS = ("event", "session", "refund")
+# Every kind shows from the start at 0, so `increase()` sees the first fix.
+for _kind in RECONCILIATION_KINDS:
+    RECONCILIATION_FIXES.labels(kind=_kind)
 REFUNDS = Counter(
     "checkout_refunds_total",
     "Refunds that succeeded, by currency.",
@@ -113,6 +118,14 @@ def observe_webhook(event_type: object, outcome: str, created: object = None) ->
         lag = time.time() - created
         if 0 <= lag <= _LAG_LIMIT_SECONDS:
             WEBHOOK_LAG.observe(lag)
+
+
+def count_reconciliation_fixes(kind: str, count: int = 1) -> None:
+    """Count fixes reconciliation committed: kind is one of RECONCILIATION_KINDS."""
+    if kind not in RECONCILIATION_KINDS:
+        raise ValueError(f"unknown reconciliation fix kind {kind!r}")
+    if count:
+        RECONCILIATION_FIXES.labels(kind=kind).inc(count)
 
 
 def count_oversell_refused() -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from checkout.db import now_utc
 from checkout.domain.message_status import MessageStatus
 from checkout.extensions import db
-from checkout.metrics import RECONCILIATION_FIXES
+from checkout.metrics import RECONCILIATION_KINDS, count_reconciliation_fixes
 from checkout.models import Order, OutboxMessage, Payment
 from checkout.models.payment import RefundReason
 from checkout.services import fulfilment, refunds, webhooks
@@ -159,10 +159,19 @@ def test_the_outbox_backlog_is_read_from_the_database_at_each_scrape(app, client
     assert samples[("checkout_outbox_backlog", (("status", "failed"),))] == 0
 
 
-def test_the_reconciliation_counter_is_exposed(client):
-    RECONCILIATION_FIXES.labels(kind="order_confirmed").inc(0)
-    assert scrape(client)[("checkout_reconciliation_fixes_total",
-                           (("kind", "order_confirmed"),))] >= 0
+def test_reconciliation_fixes_are_counted_by_kind(client):
+    before = scrape(client)
+    for kind in RECONCILIATION_KINDS:
+        assert ("checkout_reconciliation_fixes_total", (("kind", kind),)) in before
+    count_reconciliation_fixes("event", 2)
+    count_reconciliation_fixes("refund")
+    count_reconciliation_fixes("session", 0)
+    assert moved(before, scrape(client)) == {
+        ("checkout_reconciliation_fixes_total", (("kind", "event"),)): 2,
+        ("checkout_reconciliation_fixes_total", (("kind", "refund"),)): 1,
+    }
+    with pytest.raises(ValueError):
+        count_reconciliation_fixes("checkout.session.completed")
 
 
 @pytest.fixture
