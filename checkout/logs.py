@@ -196,9 +196,11 @@ def configure_logging(app: Flask) -> None:
     handler.setFormatter(formatter_for(app.config["LOG_FORMAT"]))
     root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"])
-    # Their INFO lines narrate every PDF rendered: noise in an operator's log.
-    for chatty in ("weasyprint", "fontTools"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    # Their INFO lines narrate every PDF rendered and every API call: noise in an operator's
+    # log (thousands of lines in a busy hour). DEBUG brings them back.
+    for chatty in ("weasyprint", "fontTools", "stripe"):
+        logging.getLogger(chatty).setLevel(
+            logging.DEBUG if app.config["LOG_LEVEL"] == "DEBUG" else logging.WARNING)
 
     @app.before_request
     def _take_request_id() -> None:

@@ -91,8 +91,9 @@ def serve_shop(folder: Path, *, with_worker: bool = False,
                log_file: Path | None = None) -> Iterator[ServedShop]:
     """Migrate, seed the demo shop (admin ADMIN_EMAIL), serve it; stop it and check its log.
 
-    `log_file` takes gunicorn's stderr (its own and the app's log lines) instead of a pipe, so
-    a chatty log level cannot fill the pipe and stall the server.
+    gunicorn's stderr (its own and the app's log lines) and the job worker's go to files
+    (`log_file`, else `server.log` in `folder`), never to a pipe read only at the end: a busy
+    run's log would fill the pipe and stall the server.
     """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -119,31 +120,31 @@ def serve_shop(folder: Path, *, with_worker: bool = False,
     shop = ServedShop(base=base, folder=folder, env=env)
     shop.flask("db", "upgrade")
     shop.flask("seed-demo")
-    log = log_file.open("ab") if log_file is not None else None
+    log_files = [log_file or folder / "server.log", folder / "worker.log"]
+    logs = [path.open("ab") for path in log_files]
     processes = [subprocess.Popen(
         [BIN / "gunicorn", "--workers", str(workers), "--worker-class", "sync", "--timeout",
          "20", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log or subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=logs[0],
     )]
     shop.server_pid = processes[0].pid
     if with_worker:
         processes.append(subprocess.Popen(
             [BIN / "flask", "worker", "--workers", "1"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=logs[1],
         ))
     try:
         _wait_until_up(base, processes[0])
         yield shop
     finally:
-        logs = []
         for process in processes:
             process.terminate()
-            logs.append((process.communicate(timeout=20)[1] or b"").decode())
-        if log is not None:
-            log.close()
-            logs.append(log_file.read_text())
+            process.wait(timeout=20)
+        for handle in logs:
+            handle.close()
         if shop._app is not None:
             with shop._app.app_context():
                 db.engine.dispose()
-        for log in logs:
-            assert "Traceback" not in log, log
+        for path in log_files:
+            written = path.read_text()
+            assert "Traceback" not in written, written
