@@ -29,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_payments(app)
     register_blueprints(app)
+    register_guards(app)
     register_template_helpers(app)
     register_errorhandlers(app)
     register_cli(app)
@@ -76,17 +77,17 @@ def register_payments(app: Flask) -> None:
     """Put the payment gateway in app.extensions; mount the sandbox when it is the backend."""
     from checkout.payments import init_payments
 
-    base, http_client = app.config.get("STRIPE_API_BASE"), None
+    base, http_client, clock = app.config.get("STRIPE_API_BASE"), None, None
     if app.config["PAYMENTS"] == "sandbox":
         # Imported here so that stripe_sandbox is never even loaded with PAYMENTS=stripe.
         from checkout.sandbox_wiring import mount_sandbox, sandbox_http_client
 
-        mount_sandbox(app)
+        clock = mount_sandbox(app).now
         if not base:
             # No socket to ourselves: a single sync worker would otherwise wait on itself. A
             # sandbox behind STRIPE_API_BASE is another process: the SDK's own client reaches it.
             base, http_client = sandbox_http_client(app)
-    init_payments(app, base=base, http_client=http_client)
+    init_payments(app, base=base, http_client=http_client, clock=clock)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -108,6 +109,15 @@ def register_blueprints(app: Flask) -> None:
     for module in (catalog, cart, checkout, orders, account, webhooks, staff, media, invitation,
                    order_links, operations):
         app.register_blueprint(module.bp)
+
+
+def register_guards(app: Flask) -> None:
+    """Rate limits on the forms attackers hammer; security headers on every response."""
+    from checkout.web.rate_limits import init_rate_limits
+    from checkout.web.security_headers import init_security_headers
+
+    init_rate_limits(app)
+    init_security_headers(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -1,16 +1,23 @@
-"""Command-line tasks: `flask --app wsgi seed-demo`, `users create-staff`, `expire-holds`."""
+"""Command-line tasks: `flask --app wsgi seed-demo`, `users create-staff`, `expire-holds`,
+`reconcile`."""
 
 import secrets
-from datetime import UTC, datetime
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from tqdm import tqdm
 
+from checkout.db import now_utc
 from checkout.domain.errors import InvalidPassword
+from checkout.domain.reconciliation import parse_since
 from checkout.models.user import Role
-from checkout.services import discounts, upkeep
+from checkout.services import discounts, reconciliation, upkeep
 from checkout.services.accounts import create_staff
 from checkout.services.demo import load_demo_catalog, load_demo_pricing
 
@@ -20,6 +27,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(expire_holds)
     app.cli.add_command(discounts_group)
+    app.cli.add_command(reconcile)
 
 
 @click.command("seed-demo")
@@ -64,6 +72,45 @@ def create_staff_command(email: str, password: str, admin: bool) -> None:
 def expire_holds() -> None:
     """Expire unpaid orders whose stock hold lapsed, releasing the stock."""
     click.echo(f"Expired {upkeep.expire_lapsed_holds()} orders.")
+
+
+T = TypeVar("T")
+
+
+def progress_bar(items: Iterable[T], what: str, total: int | None) -> Iterable[T]:
+    """Show a progress bar on stderr for a step that runs over a second (only on a terminal)."""
+    return tqdm(items, desc=what, total=total, unit="", delay=1, leave=False,
+                disable=None, file=sys.stderr)
+
+
+@click.command("reconcile")
+@click.option("--since", metavar="WHEN",
+              help="ISO 8601 date or time (UTC if no offset) or a duration back from now: "
+                   "90m, 12h, 3d, 2w. Default: RECONCILE_WINDOW_DAYS days.")
+@with_appcontext
+def reconcile(since: str | None) -> None:
+    """Apply Stripe events that never arrived; report what needs a person (exit code 1)."""
+    now = now_utc()
+    try:
+        moment = parse_since(since, now) if since else now - timedelta(
+            days=current_app.config["RECONCILE_WINDOW_DAYS"])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    run = reconciliation.reconcile(moment, trigger="cli", progress=progress_bar)
+    click.echo(f"Compared {run.events_seen} events, {run.sessions_seen} Checkout Sessions and "
+               f"{run.refunds_seen} refunds since {moment:%Y-%m-%d %H:%M} UTC.")
+    fixes, issues = run.fixes, run.issues
+    click.echo(f"Fixed {len(fixes)}:" if fixes else "Nothing to fix.")
+    for fix in fixes:
+        click.echo(f"  {fix.what} {fix.stripe_id}: {fix.outcome}"
+                   + (f" (order {fix.order_number})" if fix.order_number else ""))
+    if not issues:
+        click.echo("Everything matches.")
+        return
+    click.echo(f"Needs a person ({len(issues)}):", err=True)
+    for issue in issues:
+        click.echo(f"  {issue.kind.label}: {issue.detail}", err=True)
+    sys.exit(1)
 
 
 

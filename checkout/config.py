@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from limits import parse_many
+
 SANDBOX_SECRET_KEY = "sk_test_sandbox_checkout"
 SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_checkout"
 LATE_PAYMENT_POLICIES = ("flag", "refund")
@@ -25,6 +27,17 @@ def _int(name: str, default: int) -> int:
 
 def _flag(name: str) -> bool:
     return os.environ.get(name, "0").strip().lower() in ("1", "true", "yes")
+
+
+def _rate_limit(name: str, default: str) -> str:
+    """A Flask-Limiter limit string ("10 per minute; 50 per hour") from the environment."""
+    value = os.environ.get(name) or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be limits like '10 per minute; 50 per hour', "
+                          f"got {value!r}") from None
+    return value
 
 
 def _dev_secret_key(instance_path: Path) -> str:
@@ -92,6 +105,14 @@ def from_environment(instance_path: Path) -> dict:
     if not 1 <= recovery_days <= 90:
         raise ConfigError("RECOVERY_LINK_DAYS must be between 1 and 90")
 
+    reconcile_minutes = _int("RECONCILE_INTERVAL_MINUTES", 60)
+    if not 5 <= reconcile_minutes <= 24 * 60:
+        raise ConfigError("RECONCILE_INTERVAL_MINUTES must be between 5 and 1440")
+    reconcile_days = _int("RECONCILE_WINDOW_DAYS", 3)
+    if not 1 <= reconcile_days <= 30:
+        # Stripe lists events of the last 30 days only.
+        raise ConfigError("RECONCILE_WINDOW_DAYS must be between 1 and 30")
+
     low_stock = _int("LOW_STOCK_THRESHOLD", 3)
     if low_stock < 0:
         raise ConfigError("LOW_STOCK_THRESHOLD must be 0 or more")
@@ -117,6 +138,9 @@ def from_environment(instance_path: Path) -> dict:
     log_level = (os.environ.get("LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    trusted_proxies = _int("TRUSTED_PROXY_COUNT", 0)
+    if not 0 <= trusted_proxies <= 5:
+        raise ConfigError("TRUSTED_PROXY_COUNT must be between 0 and 5")
 
     port = _int("PORT", 5000)
     database_url = os.environ.get("DATABASE_URL") or (
@@ -158,6 +182,10 @@ def from_environment(instance_path: Path) -> dict:
         # The job queue: Redis when REDIS_URL is set, else an SQLite file beside the database.
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "HUEY_DATABASE": os.environ.get("HUEY_DATABASE") or str(instance_path / "huey.sqlite"),
+        # The reconciliation job runs every RECONCILE_INTERVAL_MINUTES and compares the
+        # Stripe events and sessions of the last RECONCILE_WINDOW_DAYS with the shop.
+        "RECONCILE_INTERVAL_MINUTES": reconcile_minutes,
+        "RECONCILE_WINDOW_DAYS": reconcile_days,
         # Tests: run each task at once, in the caller, instead of queueing it.
         "JOBS_IMMEDIATE": False,
         "MAIL_FROM": os.environ.get("MAIL_FROM")
@@ -195,6 +223,27 @@ def from_environment(instance_path: Path) -> dict:
         "LOG_LEVEL": log_level,
         # /metrics wants `Authorization: Bearer <this>`; unset, it answers loopback only.
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
+        # Rate limits (Flask-Limiter), per client address unless said otherwise. Counted in
+        # Redis when REDIS_URL is set (shared by every worker), else in each process's memory.
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1").strip().lower()
+        not in ("0", "false", "no", "off"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        # Failed sign-ins only: a shopper who signs in and out all day is never slowed.
+        "RATE_LIMIT_SIGN_IN": _rate_limit("RATE_LIMIT_SIGN_IN", "10 per minute; 50 per hour"),
+        # Failed sign-ins to one address from anywhere: a botnet guessing one password.
+        "RATE_LIMIT_SIGN_IN_EMAIL": _rate_limit("RATE_LIMIT_SIGN_IN_EMAIL",
+                                                "10 per 15 minutes; 30 per day"),
+        "RATE_LIMIT_REGISTER": _rate_limit("RATE_LIMIT_REGISTER", "5 per minute; 20 per hour"),
+        "RATE_LIMIT_PASSWORD_RESET": _rate_limit("RATE_LIMIT_PASSWORD_RESET",
+                                                 "5 per minute; 20 per hour"),
+        # An office or a phone network shares one address: roomy enough for all of them.
+        "RATE_LIMIT_CHECKOUT": _rate_limit("RATE_LIMIT_CHECKOUT", "20 per minute; 200 per hour"),
+        "RATE_LIMIT_DISCOUNT": _rate_limit("RATE_LIMIT_DISCOUNT", "10 per minute; 50 per hour"),
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto; 0 trusts no
+        # such header, so nobody can pose as another address by sending one.
+        "TRUSTED_PROXY_COUNT": trusted_proxies,
+        # Strict-Transport-Security: in production only (a development server speaks HTTP).
+        "HSTS": env == "production",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",

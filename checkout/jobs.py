@@ -10,6 +10,7 @@ SKIP LOCKED on PostgreSQL, claims with leases for the outbox).
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -18,7 +19,7 @@ from flask.cli import with_appcontext
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.exceptions import ConfigurationError
 
-from checkout.services import notifications, reminders, upkeep
+from checkout.services import notifications, reconciliation, reminders, upkeep
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,20 @@ def make_queue(config: dict) -> Huey:
     if not options["immediate"]:
         path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(QUEUE_NAME, filename=str(path), **options)
+
+
+def every_minutes(minutes: int) -> Callable[[datetime], bool]:
+    """A periodic schedule: due when the minutes since the epoch are a multiple of `minutes`.
+
+    Unlike crontab's */N, which restarts every hour (or day), any interval keeps its step.
+    """
+
+    def due(moment: datetime) -> bool:
+        # Huey passes its clock's time as naive UTC; an aware one is read as what it says.
+        aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+        return int(aware.timestamp() // 60) % minutes == 0
+
+    return due
 
 
 def init_jobs(app: Flask) -> Huey:
@@ -71,6 +86,13 @@ def init_jobs(app: Flask) -> Huey:
         """Send refunds the provider could not take when they were asked for."""
         return in_app(upkeep.send_unsent_refunds)
 
+    @huey.periodic_task(
+        every_minutes(app.config["RECONCILE_INTERVAL_MINUTES"]), name="reconcile_recent"
+    )
+    def reconcile_recent() -> int:
+        """Apply Stripe events that never arrived; store what still needs a person."""
+        return in_app(reconciliation.reconcile_recent)
+
     def on_messages_committed(sender: Flask) -> None:
         try:
             deliver_outbox()
@@ -85,7 +107,7 @@ def init_jobs(app: Flask) -> Huey:
         task.name: task
         for task in (
             deliver_outbox, retry_outbox, expire_lapsed_holds, send_unsent_refunds,
-            send_payment_reminders,
+            send_payment_reminders, reconcile_recent,
         )
     }
     app.cli.add_command(worker)

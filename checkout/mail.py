@@ -55,6 +55,9 @@ def _links(context: dict) -> dict:
         links["verify_url"] = url_for(
             "account.verify_email", token=context["verify_token"], _external=True
         )
+    if context.get("account_links"):
+        links["login_url"] = url_for("account.login", _external=True)
+        links["forgot_url"] = url_for("account.forgot_password", _external=True)
     if "invitation_token" in context:
         links["invitation_url"] = url_for(
             "invitation.accept", token=context["invitation_token"], _external=True

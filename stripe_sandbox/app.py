@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, Response, abort, g, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from stripe_sandbox import api, controls, page
@@ -38,6 +39,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.before_request(_refuse_nul)
     app.before_request(sandbox.ensure_worker)
+    app.after_request(_page_headers)
+    app.add_template_global(csp_nonce)
     register_errorhandlers(app)
     app.cli.add_command(sandbox_cli)
     return app
@@ -52,6 +55,31 @@ def _refuse_nul() -> None:
     raw = request.query_string + request.get_data(cache=True)
     if "\x00" in request.path or b"\x00" in raw or b"%00" in raw:
         abort(400, "Request values cannot contain NUL bytes.")
+
+
+def csp_nonce() -> str:
+    """This response's nonce, which lets the page's own <style> apply under its policy."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def _page_headers(response: Response) -> Response:
+    """Guard the hosted page like Stripe's: no frames, no script, never stored, no sniffing."""
+    if _speaks_json():
+        return response
+    headers = response.headers
+    # No form-action: paying redirects the form's POST to the shop's success_url, wherever
+    # the shop lives.
+    headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'none'; style-src 'nonce-{csp_nonce()}'; "
+        "img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def sandbox_of(app: Flask) -> Sandbox:

@@ -59,6 +59,8 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
             "STORE_CURRENCY": "USD",
             "CHECKOUT_HOLD_MINUTES": 30,
             "LATE_PAYMENT_POLICY": "flag",
+            # Tests post many times from one client; the rate-limit tests build their own app.
+            "RATELIMIT_ENABLED": False,
         }
     )
     with app.app_context():
@@ -95,7 +97,7 @@ TABLES_CHILD_FIRST = [
     "discount_redemption", "discount_code", "shipping_option", "tax_rule", "order_event",
     "order_flag", "order_line", '"order"', "cart_line", "cart", "stock", "product", "address",
     '"user"',
-    "outbox_message",
+    "outbox_message", "reconciliation_run",
 ]
 
 

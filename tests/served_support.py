@@ -1,5 +1,6 @@
-"""The shop served for real in other processes: gunicorn (one sync worker) and, if asked, the
-job worker, each on its own SQLite files under a temporary folder.
+"""The shop served for real in other processes: gunicorn (sync workers) and, if asked, the
+job worker, on their own SQLite files under a temporary folder, or on fresh PostgreSQL
+databases beside the suite's when asked for and the suite runs on PostgreSQL.
 
 Tests that need HTTP as a browser sees it start one with `serve_shop`; the test process can
 open the same database through `ServedShop.app` to set up or check rows.
@@ -15,8 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 import requests
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from checkout import create_app
 from checkout.extensions import db
@@ -86,23 +89,61 @@ def _wait_until_up(base: str, server: subprocess.Popen) -> None:
 
 
 @contextmanager
+def _databases(folder: Path, on_suite_server: bool) -> Iterator[tuple[str, str]]:
+    """The shop's and the sandbox's database URLs: fresh PostgreSQL databases on the suite's
+    server when asked for and it has one (dropped after), else SQLite files in `folder`."""
+    suite_url = os.environ.get("TEST_DATABASE_URL") or ""
+    if not (on_suite_server and suite_url.startswith("postgresql")):
+        yield f"sqlite:///{folder / 'shop.sqlite'}", f"sqlite:///{folder / 'sandbox.sqlite'}"
+        return
+    url = make_url(suite_url)
+    names = [f"served_{folder.name.lower()}_{what}"[-60:] for what in ("shop", "sandbox")]
+    names = ["".join(c if c.isalnum() else "_" for c in name) for name in names]
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        for name in names:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield tuple(
+            url.set(database=name).render_as_string(hide_password=False) for name in names
+        )
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            for name in names:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
 def serve_shop(folder: Path, *, with_worker: bool = False,
                settings: dict[str, str] | None = None, workers: int = 1,
+               on_suite_database: bool = False,
                log_file: Path | None = None) -> Iterator[ServedShop]:
     """Migrate, seed the demo shop (admin ADMIN_EMAIL), serve it; stop it and check its log.
 
-    gunicorn's stderr (its own and the app's log lines) and the job worker's go to files
-    (`log_file`, else `server.log` in `folder`), never to a pipe read only at the end: a busy
-    run's log would fill the pipe and stall the server.
+    `on_suite_database`: on PostgreSQL when the suite runs on PostgreSQL (a concurrency proof
+    must hold on both), else on SQLite files like every other served shop. gunicorn's stderr
+    (its own and the app's log lines) and the job worker's go to files (`log_file`, else
+    `server.log` in `folder`), never to a pipe read only at the end: a busy run's log would
+    fill the pipe and stall the server.
     """
+    with (
+        _databases(folder, on_suite_database) as (shop_url, sandbox_url),
+        _serve(folder, with_worker, settings, workers, shop_url, sandbox_url, log_file) as shop,
+    ):
+        yield shop
+
+
+@contextmanager
+def _serve(folder: Path, with_worker: bool, settings: dict[str, str] | None, workers: int,
+           shop_url: str, sandbox_url: str, log_file: Path | None) -> Iterator[ServedShop]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "CHECKOUT_ENV": "development",
         "SECRET_KEY": "served-test-secret",
-        "DATABASE_URL": f"sqlite:///{folder / 'shop.sqlite'}",
-        "SANDBOX_DATABASE_URL": f"sqlite:///{folder / 'sandbox.sqlite'}",
+        "DATABASE_URL": shop_url,
+        "SANDBOX_DATABASE_URL": sandbox_url,
         "PORT": str(port),
         "PUBLIC_BASE_URL": base,
         "PAYMENTS": "sandbox",
@@ -110,6 +151,8 @@ def serve_shop(folder: Path, *, with_worker: bool = False,
         "HUEY_DATABASE": str(folder / "huey.sqlite"),
         "MAIL_DIR": str(folder / "mail"),
         "DEMO_STAFF_PASSWORD": ADMIN_PASSWORD,
+        # Served tests post many times from one address (a flash sale: hundreds of checkouts).
+        "RATELIMIT_ENABLED": "0",
         **(settings or {}),
     }
     for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TEST_DATABASE_URL", "SMTP_HOST",

@@ -44,9 +44,13 @@ def owners(app) -> dict[str, int | None]:
 
 
 def register(client, email: str, password: str = "a-long-enough-password"):
-    return client.post("/account/register", data={
+    """Sign up, then sign in (registering signs nobody in); return the sign-up's response."""
+    response = client.post("/account/register", data={
         "csrf_token": csrf_token(client, "/account/register"), "email": email,
         "password": password, "confirm": password})
+    client.post("/account/login", data={
+        "csrf_token": csrf_token(client), "email": email, "password": password})
+    return response
 
 
 def verify_path(smtp) -> str:

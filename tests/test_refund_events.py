@@ -130,10 +130,13 @@ def test_a_shop_refund_on_the_5126_card_ends_failed_and_flags_the_order(
         assert [f.code for f in db.session.scalars(select(OrderFlag))] == [
             FlagCode.REFUND_FAILED]
     assert sandbox.retrieve_refund(refund.provider_refund_id)["status"] == "failed"
-    # The refund had failed before the first event went out, so charge.refunded's list call
-    # already saw it failed; the failure events after it change nothing more.
+    # The refund had failed before the first event went out, and every event is checked
+    # against the provider's copy: refund.created already applied the failure, the events
+    # after it change nothing more.
+    assert _outcomes(app, "refund.created") == [
+        (Outcome.REFUND_UPDATED, "the event said succeeded (the provider says failed)")]
     assert _outcomes(app, "charge.refunded") == [
-        (Outcome.REFUND_UPDATED, "1 refunds on the charge")]
+        (Outcome.STALE, "1 refunds on the charge, all known")]
     assert _outcomes(app, "refund.updated") == [(Outcome.STALE, "")]
     assert _outcomes(app, "refund.failed") == [(Outcome.STALE, "")]
     for event in sandbox.events("refund.failed"):
@@ -160,4 +163,5 @@ def test_refund_events_in_any_order_end_in_the_latest_state_without_an_error(
     assert _ledger(app) == (
         [(RefundReason.EXTERNAL, 800, RefundStatus.FAILED, made["id"])], 0,
         PaymentStatus.SUCCEEDED)
-    assert _outcomes(app, "refund.created") == [(Outcome.STALE, "")]
+    assert _outcomes(app, "refund.created") == [
+        (Outcome.STALE, "the event said succeeded (the provider says failed)")]

@@ -9,6 +9,7 @@ from checkout.models.order import Order, OrderEvent, OrderFlag, OrderLine
 from checkout.models.outbox import OutboxMessage
 from checkout.models.payment import CheckoutAttempt, Payment, Refund, WebhookEvent
 from checkout.models.pricing import DiscountCode, DiscountRedemption, ShippingOption, TaxRule
+from checkout.models.reconciliation import ReconciliationRun
 from checkout.models.refund import RefundLine, RefundRequest
 from checkout.models.user import User
 
@@ -16,7 +17,7 @@ __all__ = [
     "Address",
     "Cart", "CartLine", "CheckoutAttempt", "CreditNote", "DiscountCode", "DiscountRedemption",
     "DocumentSequence", "Invoice", "InvoiceLine", "Order", "OrderEvent", "OrderFlag",
-    "OrderLine", "OutboxMessage", "Payment", "Product", "Refund", "RefundLine",
+    "OrderLine", "OutboxMessage", "Payment", "Product", "ReconciliationRun", "Refund", "RefundLine",
     "RefundRequest", "ShippingOption", "Stock",
     "StockHold", "StockMovement", "TaxRule", "User", "WebhookEvent",
 ]

@@ -3,6 +3,7 @@
 import secrets
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,6 +21,31 @@ MAX_PASSWORD_LENGTH = 200
 
 # Argon2id with the library's current defaults (RFC 9106's second recommendation).
 _hasher = PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    # Of a password nobody can type, made once per process with today's settings, so that
+    # checking against it costs what checking a real account's hash does.
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
+def check_password_of_nobody(password: str) -> bool:
+    """Spend one Argon2 verification on a dummy hash; always False.
+
+    Signing in with an unknown e-mail does this instead of answering at once, so the time
+    taken does not tell which addresses have an account.
+    """
+    try:
+        _hasher.verify(_dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return False
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password, as `User.set_password` stores it."""
+    return _hasher.hash(password)
 
 
 class Role(StrEnum):
@@ -73,7 +99,7 @@ class User(UserMixin, db.Model):
         return self.role == Role.ADMIN
 
     def set_password(self, password: str) -> None:
-        self.password_hash = _hasher.hash(password)
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
         if not self.password_hash.startswith("$argon2"):

@@ -1,5 +1,8 @@
 """The payment gateway the services talk to, built once per app in app.extensions."""
 
+import time
+from collections.abc import Callable
+
 import stripe
 from flask import Flask, current_app
 
@@ -9,13 +12,15 @@ from checkout.payments.gateway import (
     PaymentGateway,
     RefundInfo,
     StripeGateway,
+    UnknownToProvider,
+    check_event,
     refund_info,
     session_info,
 )
 
 __all__ = [
     "CheckoutSessionInfo", "InvalidWebhook", "PaymentGateway", "RefundInfo", "StripeGateway",
-    "gateway", "init_payments", "refund_info", "session_info",
+    "UnknownToProvider", "check_event", "gateway", "init_payments", "refund_info", "session_info",
 ]
 
 
@@ -25,12 +30,14 @@ def gateway() -> PaymentGateway:
 
 
 def init_payments(
-    app: Flask, *, base: str | None = None, http_client: stripe.HTTPClient | None = None
+    app: Flask, *, base: str | None = None, http_client: stripe.HTTPClient | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> None:
     """Build the Stripe gateway: real Stripe, or the sandbox through the very same SDK calls.
 
     `base` replaces Stripe's API address and `http_client` the SDK's transport (the sandbox
-    in process); nothing else differs.
+    in process), and `clock` the provider's time (the sandbox's can be moved forward);
+    nothing else differs.
     """
     client = stripe.StripeClient(
         app.config["STRIPE_SECRET_KEY"],
@@ -38,4 +45,6 @@ def init_payments(
         http_client=http_client,
         max_network_retries=2,
     )
-    app.extensions["payments"] = StripeGateway(client, app.config["STRIPE_WEBHOOK_SECRET"])
+    app.extensions["payments"] = StripeGateway(
+        client, app.config["STRIPE_WEBHOOK_SECRET"], clock or time.time
+    )

@@ -1,7 +1,10 @@
 """One gateway interface over Stripe (or the sandbox), translating SDK errors to ours."""
 
 import logging
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import stripe
@@ -22,6 +25,10 @@ class CheckoutSessionInfo:
     client_reference_id: str | None
     payment_intent: str | None
     metadata: dict[str, str]
+    # When the session stops being payable (unix time), if the provider said.
+    expires_at: int | None = None
+    # The PaymentIntent's own status when the provider expanded it (a retrieve does).
+    payment_intent_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,14 @@ class GatewayRequestRejected(GatewayUnavailable):
         self.param = param
 
 
+class UnknownToProvider(GatewayRequestRejected):
+    """The provider has no object under the id we asked for."""
+
+
 class PaymentGateway(Protocol):
+    def now(self) -> int:
+        ...
+
     def create_checkout(self, params: dict[str, Any], idempotency_key: str) -> CheckoutSessionInfo:
         ...
 
@@ -58,12 +72,21 @@ class PaymentGateway(Protocol):
     def expire_checkout(self, session_id: str) -> CheckoutSessionInfo:
         ...
 
+    def checkout_of_payment(self, payment_intent: str) -> CheckoutSessionInfo | None:
+        ...
+
     def refund(
         self, payment_intent: str, amount: int, idempotency_key: str, metadata: dict[str, str]
     ) -> RefundInfo:
         ...
 
     def list_refunds(self, payment_intent: str) -> list[RefundInfo]:
+        ...
+
+    def list_events(self, since: datetime) -> Iterator[stripe.Event]:
+        ...
+
+    def list_checkout_sessions(self, since: datetime) -> Iterator[CheckoutSessionInfo]:
         ...
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> stripe.Event:
@@ -111,7 +134,11 @@ def refund_info(refund: Any) -> RefundInfo:
     if intent is not None and not isinstance(intent, str):
         # An expanded PaymentIntent; anything else is no id at all.
         intent = getattr(intent, "id", None) or {"unusable": intent}
-    metadata = refund.metadata.to_dict() if getattr(refund, "metadata", None) else {}
+    metadata = getattr(refund, "metadata", None) or {}
+    if isinstance(metadata, stripe.StripeObject):
+        metadata = metadata.to_dict()
+    if not isinstance(metadata, dict):
+        raise InvalidWebhook("refund metadata is not an object")
     key = metadata.get("refund_request")
     return RefundInfo(
         id=_text(getattr(refund, "id", None), "id", optional=False),
@@ -124,28 +151,126 @@ def refund_info(refund: Any) -> RefundInfo:
     )
 
 
+def _fields(obj: Any, what: str) -> dict[str, Any]:
+    """An SDK object (or plain dict) as a dict; InvalidWebhook if it is no object at all."""
+    fields = obj.to_dict() if isinstance(obj, stripe.StripeObject) else obj
+    if not isinstance(fields, dict):
+        raise InvalidWebhook(f"{what} is not an object")
+    return fields
+
+
+def usable_text(value: Any, limit: int = 255) -> bool:
+    """Say whether `value` is text the shop can store and show: printable, 1 to `limit` long."""
+    return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
+
+
+# The longest event type the webhook log stores.
+MAX_EVENT_TYPE = 100
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# No timestamp of a real event or session lies beyond the year 9999 (datetime's last one).
+MAX_TIMESTAMP = 253_402_300_799
+# Stripe's clock and ours may differ a little; an event stamped further ahead than this was
+# not made by Stripe (and would sort after everything real in the webhook log).
+MAX_EVENT_AHEAD_SECONDS = 300
+
+
+def check_event(event: Any, now: int) -> None:
+    """Refuse an event whose envelope no handler could read, or stamped in the future.
+
+    Raises InvalidWebhook. The object inside is checked by the handler's own reader; here
+    only that there is one and that its id, if any, could be stored.
+    """
+    fields = _fields(event, "the event")
+    if not usable_text(fields.get("id")):
+        raise InvalidWebhook("event without a usable id")
+    if not usable_text(fields.get("type"), MAX_EVENT_TYPE):
+        raise InvalidWebhook("event without a usable type")
+    created = fields.get("created")
+    if not _whole(created) or not 0 < created <= MAX_TIMESTAMP:
+        raise InvalidWebhook(f"event created {created!r} is not a unix time")
+    if created > now + MAX_EVENT_AHEAD_SECONDS:
+        raise InvalidWebhook(f"event created {created - now} s in the future")
+    data = fields.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise InvalidWebhook("event without a data object")
+    object_id = data["object"].get("id")
+    if object_id is not None and not usable_text(object_id):
+        raise InvalidWebhook("event object without a usable id")
+
+
+def _optional(fields: dict[str, Any], key: str, check, what: str) -> Any:
+    value = fields.get(key)
+    if value is not None and not check(value):
+        raise InvalidWebhook(f"checkout session {key} is not {what}")
+    return value
+
+
+def _required(fields: dict[str, Any], key: str, check, what: str) -> Any:
+    if key not in fields:
+        raise InvalidWebhook(f"checkout session without {key}")
+    return _optional(fields, key, check, what)
+
+
 def session_info(session: Any) -> CheckoutSessionInfo:
-    """Copy the fields the shop uses out of an SDK Checkout Session."""
-    metadata = session.metadata.to_dict() if session.metadata else {}
+    """Copy the fields the shop uses out of an SDK Checkout Session; InvalidWebhook if nonsense.
+
+    Every field a session always carries (null or not) must be there with the right type,
+    whether it came from an event or from the provider's answer.
+    """
+    fields = _fields(session, "the checkout session")
+    if not usable_text(fields.get("id")):
+        raise InvalidWebhook("checkout session without a usable id")
+    status = _required(fields, "status", usable_text, "text")
+    payment_status = _required(fields, "payment_status", usable_text, "text")
+    if status is None or payment_status is None:
+        raise InvalidWebhook("checkout session without a status")
+    amount = _required(fields, "amount_total", lambda v: _whole(v) and 0 <= v <= MAX_AMOUNT,
+                       "an amount")
+    currency = _required(fields, "currency", usable_text, "text")
+    intent = _required(fields, "payment_intent",
+                       lambda v: usable_text(v) or (isinstance(v, dict)
+                                                     and usable_text(v.get("id"))),
+                       "a PaymentIntent")
+    intent_status = None
+    if isinstance(intent, dict):
+        intent_status = intent.get("status") if usable_text(intent.get("status")) else None
+        intent = intent["id"]
+    metadata = _optional(fields, "metadata", lambda v: isinstance(v, dict), "an object") or {}
     return CheckoutSessionInfo(
-        id=session.id,
-        url=session.url,
-        status=session.status,
-        payment_status=session.payment_status,
-        amount_total=session.amount_total,
-        currency=session.currency,
-        client_reference_id=session.client_reference_id,
-        payment_intent=_id_of(session.payment_intent),
+        id=fields["id"],
+        url=_optional(fields, "url", lambda v: isinstance(v, str), "text"),
+        status=status,
+        payment_status=payment_status,
+        amount_total=amount,
+        currency=currency,
+        client_reference_id=_optional(fields, "client_reference_id", usable_text, "text"),
+        payment_intent=intent,
         metadata={str(k): str(v) for k, v in metadata.items()},
+        expires_at=_optional(fields, "expires_at",
+                             lambda v: _whole(v) and 0 < v <= MAX_TIMESTAMP, "a unix time"),
+        payment_intent_status=intent_status,
     )
 
 
 class StripeGateway:
     """Stripe through the official SDK; the sandbox differs only in base URL and keys."""
 
-    def __init__(self, client: stripe.StripeClient, webhook_secret: str):
+    def __init__(
+        self, client: stripe.StripeClient, webhook_secret: str,
+        clock: Callable[[], float] = time.time,
+    ):
         self.client = client
         self.webhook_secret = webhook_secret
+        self.clock = clock
+
+    def now(self) -> int:
+        """The provider's unix time (the sandbox's may run ahead of ours)."""
+        return int(self.clock())
 
     def _call(self, what: str, fn, *args, **kwargs):
         try:
@@ -153,6 +278,8 @@ class StripeGateway:
         except stripe.CardError as exc:
             raise PaymentDeclined(exc.user_message or "The card was declined.") from exc
         except stripe.InvalidRequestError as exc:
+            if exc.code == "resource_missing":
+                raise UnknownToProvider(str(exc.user_message), exc.param) from exc
             log.error("Stripe rejected %s: %s (param %s)", what, exc.user_message, exc.param)
             raise GatewayRequestRejected(str(exc.user_message), exc.param) from exc
         except stripe.StripeError as exc:
@@ -169,10 +296,21 @@ class StripeGateway:
         return session_info(session)
 
     def retrieve_checkout(self, session_id: str) -> CheckoutSessionInfo:
+        # The PaymentIntent's status tells a debit still processing from one that failed.
         session = self._call(
-            "checkout session retrieve", self.client.v1.checkout.sessions.retrieve, session_id
+            "checkout session retrieve", self.client.v1.checkout.sessions.retrieve, session_id,
+            params={"expand": ["payment_intent"]},
         )
         return session_info(session)
+
+    def checkout_of_payment(self, payment_intent: str) -> CheckoutSessionInfo | None:
+        """The Checkout Session that took a payment, or None when none did."""
+        page = self._call(
+            "checkout session list", self.client.v1.checkout.sessions.list,
+            params={"payment_intent": payment_intent, "limit": 1,
+                    "expand": ["data.payment_intent"]},
+        )
+        return session_info(page.data[0]) if page.data else None
 
     def expire_checkout(self, session_id: str) -> CheckoutSessionInfo:
         session = self._call(
@@ -198,6 +336,32 @@ class StripeGateway:
             params={"payment_intent": payment_intent, "limit": 100},
         )
         return [refund_info(refund) for refund in page.auto_paging_iter()]
+
+    def _walk(self, what: str, resource: Any, since: datetime) -> Iterator[Any]:
+        """Every object `resource` lists created at or after `since`, newest first.
+
+        The SDK's auto-pagination asks for each next page as the walk reaches it; a page
+        that fails raises GatewayUnavailable like any other call.
+        """
+        page = self._call(
+            what, resource.list,
+            params={"created": {"gte": int(since.timestamp())}, "limit": 100},
+        )
+        items = page.auto_paging_iter()
+        while (item := self._call(what, next, items, None)) is not None:
+            yield item
+
+    def list_events(self, since: datetime) -> Iterator[stripe.Event]:
+        """Every event created at or after `since`, newest first (Stripe keeps 30 days)."""
+        return self._walk("event list", self.client.v1.events, since)
+
+    def list_checkout_sessions(self, since: datetime) -> Iterator[CheckoutSessionInfo]:
+        """Every Checkout Session created at or after `since`, newest first."""
+        return (
+            session_info(session)
+            for session in self._walk("checkout session list", self.client.v1.checkout.sessions,
+                                      since)
+        )
 
     def create_coupon(self, params: dict[str, Any], idempotency_key: str) -> str:
         """Make a coupon under the id in `params`; one that exists already is that coupon."""
@@ -227,12 +391,13 @@ class StripeGateway:
             return self.client.construct_event(payload, signature, self.webhook_secret)
         except stripe.SignatureVerificationError as exc:
             raise InvalidWebhook(f"bad signature: {exc.user_message or exc}") from exc
-        except ValueError as exc:
+        except (ValueError, AttributeError, TypeError, KeyError) as exc:
+            # Valid JSON that is no object (a list, a number) fails inside the SDK's parser.
             raise InvalidWebhook(f"malformed payload: {exc}") from exc
 
     def parse_stored_event(self, payload: bytes) -> stripe.Event:
         """Parse an event body verified when it arrived (a replay), as parse_webhook does."""
         try:
             return self.client.construct_event_without_verification(payload)
-        except ValueError as exc:
+        except (ValueError, AttributeError, TypeError, KeyError) as exc:
             raise InvalidWebhook(f"malformed payload: {exc}") from exc

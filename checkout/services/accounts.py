@@ -21,13 +21,21 @@ from checkout.domain.errors import (
 )
 from checkout.extensions import db
 from checkout.models import Order, User
-from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Role
+from checkout.models.user import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    Role,
+    check_password_of_nobody,
+    hash_password,
+)
 from checkout.services import notifications
 
 # One reset mail per account in this window, however often the form is sent.
 RESET_MAIL_WINDOW_SECONDS = 60 * 60
 # One verification mail per account in this window, however often it is asked for.
 VERIFY_MAIL_WINDOW_SECONDS = 60 * 60
+# One "someone tried to register with your address" mail per account in this window.
+ACCOUNT_EXISTS_MAIL_WINDOW_SECONDS = 60 * 60
 # Long enough for a mailbox checked once over a weekend.
 VERIFY_LINK_HOURS = 72
 
@@ -46,10 +54,15 @@ def check_password_rules(password: str) -> None:
 def authenticate(email: str, password: str) -> User | None:
     """The account these credentials open, if any; an older password hash is replaced.
 
-    A deactivated account opens nothing: the answer is the same as for a wrong password.
+    A deactivated account opens nothing: the answer is the same as for a wrong password. An
+    unknown or deactivated address still costs one Argon2 verification (of a dummy hash), so
+    the time taken does not tell who has an account either.
     """
     user = _find(email.strip())
-    if user is None or not user.active or not user.check_password(password):
+    if user is None or not user.active:
+        check_password_of_nobody(password)
+        return None
+    if not user.check_password(password):
         return None
     if user.needs_new_hash:
         user.set_password(password)
@@ -72,6 +85,30 @@ def register_shopper(email: str, password: str) -> User | None:
         db.session.rollback()
         return None
     return user
+
+
+def sign_up(email: str, password: str) -> None:
+    """Create a shopper account and mail it a confirmation link, or mail the address's owner.
+
+    The caller answers the same either way, and neither case signs anyone in, so the form
+    does not tell who has an account. A taken address gets a mail saying someone tried to
+    register with it (at most one an hour), and its account is left exactly as it was.
+    Raises InvalidPassword.
+    """
+    user = register_shopper(email, password)
+    if user is not None:
+        _enqueue_verification(user)
+        db.session.commit()
+        return
+    owner = _find(email.strip())
+    if owner is None:
+        # Taken a moment ago by a concurrent sign-up and not committed yet after all: as taken.
+        return
+    # The same Argon2 work a new account's hash costs, so the answer takes as long.
+    hash_password(password)
+    bucket = int(now_utc().timestamp()) // ACCOUNT_EXISTS_MAIL_WINDOW_SECONDS
+    notifications.enqueue_account_exists(owner, bucket)
+    db.session.commit()
 
 
 def create_staff(email: str, password: str, *, admin: bool = False) -> User:

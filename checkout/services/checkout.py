@@ -35,6 +35,7 @@ from checkout.services import (
 )
 from checkout.services import cart as carts
 from checkout.services.orders import lock_order
+from checkout.services.transactions import retry_once_on_conflict
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class ShippingDetails:
     shipping_method: str | None = None
 
 
+@retry_once_on_conflict
 def place_order(
     cart: Cart | None,
     details: ShippingDetails,
@@ -174,6 +176,7 @@ def _order_placed_with(checkout_token: str) -> Order | None:
     return db.session.scalar(select(Order).where(Order.checkout_token == checkout_token))
 
 
+@retry_once_on_conflict
 def cancel_order(order: Order, cart: Cart | None, user_id: int | None) -> Cart | None:
     """Cancel an unpaid order: expire its sessions, release its hold, refill the cart.
 

@@ -153,7 +153,7 @@ def convert_holds(order: Order, *, actor: str, user_id: int | None = None) -> bo
     """
     holds = {h.product_id: h for h in active_holds(order)}
     complete = True
-    for line in order.lines:
+    for line in by_product(order.lines):
         hold = holds.get(line.product_id)
         if hold is not None and hold.quantity == line.quantity:
             # on_hand and held drop together: the units leave the free pool and the hold at once.

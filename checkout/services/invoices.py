@@ -175,17 +175,18 @@ def issue_credit_note(refund: Refund) -> CreditNote | None:
     return note
 
 
-def render_html(doc: Invoice | CreditNote) -> str:
+def render_html(doc: Invoice | CreditNote, *, style_nonce: str | None = None) -> str:
     """Render an invoice or credit note as a printable HTML page.
 
     Rendered from the app's Jinja environment without the request's context processors, so
-    a worker with no request (an e-mail job) renders the same page as the web does.
+    a worker with no request (an e-mail job) renders the same page as the web does. The web
+    passes its Content-Security-Policy nonce, which lets the page's own <style> apply.
     """
     env = current_app.jinja_env
     if isinstance(doc, CreditNote):
         template = env.get_template("invoices/credit_note.html")
-        return template.render(note=doc, invoice=doc.invoice)
-    return env.get_template("invoices/invoice.html").render(invoice=doc)
+        return template.render(note=doc, invoice=doc.invoice, style_nonce=style_nonce)
+    return env.get_template("invoices/invoice.html").render(invoice=doc, style_nonce=style_nonce)
 
 
 class _NoFetching(URLFetcher):

@@ -263,6 +263,16 @@ def enqueue_email_verification(user: User, token: str, bucket: int, valid_hours:
     )
 
 
+def enqueue_account_exists(user: User, bucket: int) -> bool:
+    """Tell an account's owner someone tried to register with their address; one per bucket."""
+    return enqueue(
+        f"account-exists:{user.id}:{bucket}",
+        "account_exists",
+        user.email,
+        {"account_links": True},
+    )
+
+
 def enqueue_staff_invitation(user: User, token: str, *, invited_by: str) -> bool:
     """Write the mail that lets a new staff member choose a password; one per invitation."""
     return enqueue(

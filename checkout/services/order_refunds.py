@@ -23,6 +23,7 @@ from checkout.models.payment import RefundReason
 from checkout.services import inventory, refunds
 from checkout.services.invoices import REASONS
 from checkout.services.orders import find_order, lock_order
+from checkout.services.transactions import retry_once_on_conflict
 
 # The reasons staff choose from on the refund form.
 STAFF_REASONS = (
@@ -223,6 +224,7 @@ def issue_refund(
     return refund
 
 
+@retry_once_on_conflict
 def refund_order(order_number: str, **request) -> Refund:
     """Refund an order (by amount or lines, see issue_refund), commit, then send the refund.
 

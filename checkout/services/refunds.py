@@ -352,5 +352,12 @@ def _record_external(
         else f"A refund of {{amount}} made outside the shop did not go through ({status})."
     )
     order.record(EventKind.PAYMENT, message, actor=actor, amount=info.amount)
+    if not counted:
+        # Heard of only once it had failed: staff are told as when one fails later (_fail).
+        detail = f"refund {info.id} {status}: return the money another way or refund again"
+        order.flag(FlagCode.REFUND_FAILED, detail, actor=actor)
+        notifications.alert_staff(
+            order, FlagCode.REFUND_FAILED, detail, cause=refund.idempotency_key
+        )
     db.session.flush()
     return Outcome.REFUND_RECORDED

@@ -45,6 +45,7 @@ from checkout.services import (
 )
 from checkout.services.order_refunds import RefundState
 from checkout.services.orders import find_order, lock_order
+from checkout.services.transactions import retry_once_on_conflict
 
 # What staff should do about each reason an order is flagged.
 FLAG_GUIDANCE: dict[FlagCode, str] = {
@@ -221,6 +222,7 @@ PAID_CANCEL_IS_A_REFUND = (
 )
 
 
+@retry_once_on_conflict
 def cancel(order_id: int, *, actor: str, user_id: int, may_refund: bool = True) -> Order:
     """Cancel an order: unpaid, expire its session and release its hold; paid, refund it all.
 

@@ -7,6 +7,7 @@ from checkout.domain.outcomes import Outcome
 from checkout.extensions import db
 from checkout.models import Order
 from checkout.services import fulfilment, inventory, payment_sessions, refunds
+from checkout.services.transactions import retry_once_on_conflict
 
 log = logging.getLogger(__name__)
 
@@ -21,19 +22,25 @@ def expire_lapsed_holds() -> int:
     order_ids = inventory.lapsed_hold_order_ids()
     db.session.commit()
     for order_id in order_ids:
-        order = db.session.get(Order, order_id)
-        if not order.awaiting_payment:
-            continue
-        try:
-            payment_sessions.expire_live(order)
-            outcome = fulfilment.expire(order, None, actor="system")
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            log.info("order %s not expired: %s", order.number, exc)
-            continue
-        expired += outcome == Outcome.EXPIRED
+        expired += _expire_lapsed(order_id)
     return expired
+
+
+@retry_once_on_conflict
+def _expire_lapsed(order_id: int) -> bool:
+    """Expire one order whose hold ran out; say whether it was expired now."""
+    order = db.session.get(Order, order_id)
+    if not order.awaiting_payment:
+        return False
+    try:
+        payment_sessions.expire_live(order)
+        outcome = fulfilment.expire(order, None, actor="system")
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        log.info("order %s not expired: %s", order.number, exc)
+        return False
+    return outcome == Outcome.EXPIRED
 
 
 def send_unsent_refunds() -> int:

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,17 @@ from checkout.domain.outcomes import Outcome
 from checkout.extensions import db
 from checkout.models import Order, Payment, WebhookEvent
 from checkout.models.order import FlagCode
-from checkout.payments import InvalidWebhook, RefundInfo, gateway, refund_info, session_info
+from checkout.payments import (
+    CheckoutSessionInfo,
+    InvalidWebhook,
+    RefundInfo,
+    UnknownToProvider,
+    check_event,
+    gateway,
+    refund_info,
+    session_info,
+)
+from checkout.payments.gateway import MAX_AMOUNT, MAX_TIMESTAMP, usable_text
 from checkout.services import fulfilment, notifications, payment_sessions, refunds
 from checkout.services.orders import lock_order
 
@@ -25,9 +36,50 @@ ACTOR = "stripe"
 Handler = Callable[[stripe.Event, Any], tuple[Outcome, str]]
 
 
-def _session_order(event: stripe.Event) -> tuple[Order | None, str]:
-    """Find the order a session event is about; flag one that names an order we never paid."""
-    session = session_info(event.data.object)
+@dataclass(frozen=True)
+class SessionEvent:
+    """A session event's copy of the session, and the provider's (None: it knows no such)."""
+
+    claimed: CheckoutSessionInfo
+    actual: CheckoutSessionInfo | None
+    # The provider's time when we asked (the sandbox's clock can run ahead of ours).
+    now: int
+
+    def disagreement(self) -> str:
+        """Say where the event's copy differs from the provider's, for the webhook log."""
+        if self.actual is None:
+            return f"the provider knows no session {self.claimed.id}"
+        differs = [
+            f"{name} {getattr(self.claimed, name)!r} (the provider says "
+            f"{getattr(self.actual, name)!r})"
+            for name in ("status", "payment_status", "amount_total", "currency",
+                         "client_reference_id")
+            if getattr(self.claimed, name) != getattr(self.actual, name)
+        ]
+        return f"the event said {', '.join(differs)}" if differs else ""
+
+
+def _session_of_event(event: stripe.Event) -> SessionEvent:
+    """Read the event's session, then ask the provider for its own copy (before the transaction).
+
+    A signed event proves only that someone holds the webhook secret: what is applied is what
+    the provider says of the session now.
+    """
+    claimed = session_info(event.data.object)
+    provider = gateway()
+    try:
+        actual = provider.retrieve_checkout(claimed.id)
+    except UnknownToProvider:
+        actual = None
+    fetched = SessionEvent(claimed, actual, provider.now())
+    if said := fetched.disagreement():
+        # Either a signed event built by hand, or one Stripe's own later news overtook.
+        log.warning("stripe event %s disagrees with the provider: %s", event.id, said)
+    return fetched
+
+
+def _session_order(session: CheckoutSessionInfo) -> tuple[Order | None, str]:
+    """Find the order a session is about; flag one that names an order we never paid."""
     order = payment_sessions.find_order_by_session(session.id) or payment_sessions.adopt_session(
         session
     )
@@ -45,89 +97,229 @@ def _session_order(event: stripe.Event) -> tuple[Order | None, str]:
     return None, "no order for this session"
 
 
-def _on_session_completed(event: stripe.Event, _fetched: None) -> tuple[Outcome, str]:
-    order, why = _session_order(event)
-    if order is None:
-        return Outcome.UNMATCHED, why
-    return fulfilment.apply_session(order, session_info(event.data.object), actor=ACTOR), ""
+def _joined(*parts: str) -> str:
+    return "; ".join(part for part in parts if part)
 
 
-def _on_async_failed(event: stripe.Event, _fetched: None) -> tuple[Outcome, str]:
-    order, why = _session_order(event)
+def _on_session_completed(event: stripe.Event, fetched: SessionEvent) -> tuple[Outcome, str]:
+    session, said = fetched.actual, fetched.disagreement()
+    if session is None:
+        return Outcome.UNMATCHED, said
+    order, why = _session_order(session)
     if order is None:
-        return Outcome.UNMATCHED, why
-    return fulfilment.payment_failed(order, session_info(event.data.object), actor=ACTOR), ""
+        return Outcome.UNMATCHED, _joined(why, said)
+    return _apply_provider_session(order, session), said
+
+
+def _apply_provider_session(order: Order, session: CheckoutSessionInfo) -> Outcome:
+    """Apply a completed session as the provider has it now, whichever event brought it.
+
+    A debit whose failure the provider already knows is applied as that failure: the
+    completion and the failure then end the same in either order of arrival.
+    """
+    if (
+        session.status == "complete" and session.payment_status == "unpaid"
+        and session.payment_intent_status in FAILED_INTENT_STATUSES
+    ):
+        return fulfilment.payment_failed(order, session, actor=ACTOR)
+    return fulfilment.apply_session(order, session, actor=ACTOR)
+
+
+def _payment_of_intent(payment_intent: str | None) -> Payment | None:
+    if payment_intent is None:
+        return None
+    return db.session.scalar(select(Payment).where(Payment.payment_intent_id == payment_intent))
+
+
+def _settle_payment_first(session: CheckoutSessionInfo | None) -> None:
+    """Apply the session that took a payment, when an event about its money came first.
+
+    Stripe keeps no order: a refund or dispute can arrive before the completion. The
+    provider's session (asked for before the transaction) is applied as its own event would
+    be, so what follows finds the payment; the completion arriving later is a duplicate.
+    """
+    if session is None or session.status != "complete":
+        return
+    if _payment_of_intent(session.payment_intent) is not None:
+        return
+    order, _ = _session_order(session)
+    if order is not None:
+        _apply_provider_session(order, session)
+
+
+def _session_of_payment(payment_intent: str | None) -> CheckoutSessionInfo | None:
+    """The provider's Checkout Session that took a payment (asked before the transaction)."""
+    return gateway().checkout_of_payment(payment_intent) if payment_intent else None
+
+
+# What a PaymentIntent says once a delayed payment has failed (it waits for another method).
+FAILED_INTENT_STATUSES = frozenset({"requires_payment_method", "canceled"})
+
+
+def _on_async_failed(event: stripe.Event, fetched: SessionEvent) -> tuple[Outcome, str]:
+    session, said = fetched.actual, fetched.disagreement()
+    if session is None:
+        return Outcome.UNMATCHED, said
+    if session.status != "complete":
+        return Outcome.NOT_COMPLETE, _joined(f"the provider says the session is {session.status}",
+                                             said)
+    if session.payment_status != "unpaid" or (
+        session.payment_intent_status not in FAILED_INTENT_STATUSES
+    ):
+        # Paid, or still processing: the failure never happened (or is not the last word).
+        return Outcome.STALE, _joined(
+            f"the provider says the session is {session.payment_status} and its payment "
+            f"{session.payment_intent_status or 'absent'}", said,
+        )
+    order, why = _session_order(session)
+    if order is None:
+        return Outcome.UNMATCHED, _joined(why, said)
+    return fulfilment.payment_failed(order, session, actor=ACTOR), said
 
 
 # Stripe's clock and ours may differ a little; an expiry this close to expires_at is a lapse.
 CLOCK_SKEW_SECONDS = 60
 
 
-def _on_session_expired(event: stripe.Event, _fetched: None) -> tuple[Outcome, str]:
-    order, why = _session_order(event)
+def _on_session_expired(event: stripe.Event, fetched: SessionEvent) -> tuple[Outcome, str]:
+    session, said = fetched.actual, fetched.disagreement()
+    if session is None:
+        return Outcome.UNMATCHED, said
+    if session.status != "expired":
+        return Outcome.STALE, _joined(f"the provider says the session is {session.status}", said)
+    order, why = _session_order(session)
     if order is None:
-        return Outcome.UNMATCHED, why
-    session = event.data.object
-    lapsed = event.created >= session.expires_at - CLOCK_SKEW_SECONDS
-    return fulfilment.expire(order, session.id, actor=ACTOR, lapsed=lapsed), ""
+        return Outcome.UNMATCHED, _joined(why, said)
+    # A session we closed early (cancel, resume) is expired before its time; the event's stamp
+    # is trusted no further than the provider's clock.
+    expired_at = min(event.created, fetched.now)
+    lapsed = session.expires_at is not None and (
+        expired_at >= session.expires_at - CLOCK_SKEW_SECONDS
+    )
+    return fulfilment.expire(order, session.id, actor=ACTOR, lapsed=lapsed), said
 
 
-def _on_refund(event: stripe.Event, refund: RefundInfo) -> tuple[Outcome, str]:
-    return refunds.apply_refund(refund, actor=ACTOR), ""
+@dataclass(frozen=True)
+class RefundEvent:
+    """A refund event's copy of the refund, the provider's, and the session that took the money."""
+
+    claimed: RefundInfo
+    actual: RefundInfo | None
+    session: CheckoutSessionInfo | None
 
 
-def _refunds_of_charge(event: stripe.Event) -> list[RefundInfo]:
+def _refund_of_event(event: stripe.Event) -> RefundEvent:
+    """Read the event's refund, then the provider's own copy of it (before the transaction)."""
+    claimed = refund_info(event.data.object)
+    if claimed.payment_intent is None:
+        return RefundEvent(claimed, None, None)
+    known = gateway().list_refunds(claimed.payment_intent)
+    actual = next((info for info in known if info.id == claimed.id), None)
+    return RefundEvent(claimed, actual, _session_of_payment(claimed.payment_intent))
+
+
+def _on_refund(event: stripe.Event, fetched: RefundEvent) -> tuple[Outcome, str]:
+    claimed = fetched.claimed
+    if claimed.payment_intent is None:
+        return Outcome.UNMATCHED, f"refund {claimed.id} names no payment"
+    if fetched.actual is None:
+        return Outcome.UNMATCHED, (
+            f"the provider knows no refund {claimed.id} of payment {claimed.payment_intent}"
+        )
+    _settle_payment_first(fetched.session)
+    said = (
+        f"the event said {fetched.claimed.status} (the provider says {fetched.actual.status})"
+        if fetched.claimed.status != fetched.actual.status else ""
+    )
+    return refunds.apply_refund(fetched.actual, actor=ACTOR), said
+
+
+@dataclass(frozen=True)
+class ChargeRefunds:
+    """A refunded charge's refunds as the provider lists them, and the session that took it."""
+
+    refunds: list[RefundInfo]
+    session: CheckoutSessionInfo | None
+
+
+def _refunds_of_charge(event: stripe.Event) -> ChargeRefunds:
     """A charge's refunds, asked for before the transaction (events carry the charge only)."""
-    payment_intent = event.data.object.payment_intent
+    charge = event.data.object.to_dict()
+    if "payment_intent" not in charge:
+        raise InvalidWebhook("charge without payment_intent")
+    payment_intent = charge["payment_intent"]
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id")
     if payment_intent is None:
-        return []
-    if not isinstance(payment_intent, str):
-        payment_intent = payment_intent.id
-    return gateway().list_refunds(payment_intent)
+        return ChargeRefunds([], None)
+    if not isinstance(payment_intent, str) or not 0 < len(payment_intent) <= 255:
+        raise InvalidWebhook("charge payment_intent is not an id")
+    return ChargeRefunds(gateway().list_refunds(payment_intent),
+                         _session_of_payment(payment_intent))
 
 
-def _on_charge_refunded(event: stripe.Event, fetched: list[RefundInfo]) -> tuple[Outcome, str]:
-    outcomes = [refunds.apply_refund(info, actor=ACTOR) for info in fetched]
+def _on_charge_refunded(event: stripe.Event, fetched: ChargeRefunds) -> tuple[Outcome, str]:
+    _settle_payment_first(fetched.session)
+    outcomes = [refunds.apply_refund(info, actor=ACTOR) for info in fetched.refunds]
+    count = len(fetched.refunds)
     for wanted in (Outcome.FLAGGED, Outcome.REFUND_RECORDED, Outcome.REFUND_UPDATED):
         if wanted in outcomes:
-            return wanted, f"{len(fetched)} refunds on the charge"
-    return Outcome.STALE, f"{len(fetched)} refunds on the charge, all known"
+            return wanted, f"{count} refunds on the charge"
+    return Outcome.STALE, f"{count} refunds on the charge, all known"
+
+
+def _id_of(value: Any) -> Any:
+    """An expandable field's id when it came expanded; anything else as it came."""
+    return value.get("id") if isinstance(value, dict) else value
 
 
 def _dispute_of_event(event: stripe.Event) -> dict[str, Any]:
     """What a dispute event says, checked before the transaction (InvalidWebhook if nonsense)."""
     dispute = event.data.object.to_dict()
-    payment_intent = dispute.get("payment_intent")
-    if isinstance(payment_intent, dict):
-        payment_intent = payment_intent.get("id")
-    amount, currency = dispute.get("amount"), dispute.get("currency")
+    if "payment_intent" not in dispute:
+        raise InvalidWebhook("dispute without payment_intent")
+    payment_intent, charge = _id_of(dispute.get("payment_intent")), _id_of(dispute.get("charge"))
+    amount, currency, reason = dispute.get("amount"), dispute.get("currency"), dispute.get("reason")
     if not (
-        isinstance(dispute.get("id"), str)
+        usable_text(dispute.get("id"))
         and isinstance(amount, int) and not isinstance(amount, bool)
-        and isinstance(currency, str)
-        and (payment_intent is None or isinstance(payment_intent, str))
+        and 0 < amount <= MAX_AMOUNT
+        and usable_text(currency)
+        and (payment_intent is None or usable_text(payment_intent))
+        and (charge is None or usable_text(charge))
+        and (reason is None or usable_text(reason))
     ):
-        raise InvalidWebhook("dispute event without id, amount, currency or payment intent")
+        raise InvalidWebhook(
+            "dispute event without a usable id, amount, currency, reason, charge or payment "
+            "intent"
+        )
     try:
         shown = format_money(amount, currency.upper())
     except MoneyError:
         raise InvalidWebhook(f"dispute in a currency the shop does not know: {currency}") from None
-    due_by = (dispute.get("evidence_details") or {}).get("due_by")
+    evidence = dispute.get("evidence_details") or {}
+    if not isinstance(evidence, dict):
+        raise InvalidWebhook("dispute evidence_details is not an object")
+    due_by = evidence.get("due_by")
+    if due_by is not None and not (
+        isinstance(due_by, int) and not isinstance(due_by, bool) and 0 < due_by <= MAX_TIMESTAMP
+    ):
+        raise InvalidWebhook(f"dispute due_by {due_by!r} is not a unix time")
     return {
         "id": dispute["id"],
         "payment_intent": payment_intent,
-        "charge": dispute.get("charge"),
+        "charge": charge,
         "amount": shown,
-        "reason": dispute.get("reason") or "unknown",
+        "reason": reason or "unknown",
         "due_by": datetime.fromtimestamp(due_by, UTC) if isinstance(due_by, int) else None,
+        "session": _session_of_payment(payment_intent),
     }
 
 
 def _on_dispute_created(event: stripe.Event, dispute: dict[str, Any]) -> tuple[Outcome, str]:
     """Flag the disputed order and alert staff: only they can answer the bank in time."""
-    payment = dispute["payment_intent"] and db.session.scalar(
-        select(Payment).where(Payment.payment_intent_id == dispute["payment_intent"])
-    )
+    _settle_payment_first(dispute["session"])
+    payment = _payment_of_intent(dispute["payment_intent"])
     if not payment:
         return Outcome.UNMATCHED, f"no payment for dispute {dispute['id']}"
     order = lock_order(payment.order_id)
@@ -152,13 +344,13 @@ HANDLERS: dict[str, Handler] = {
     "charge.refunded": _on_charge_refunded,
     "charge.dispute.created": _on_dispute_created,
 }
-def _refund_of_event(event: stripe.Event) -> RefundInfo:
-    return refund_info(event.data.object)
-
-
-# What to read out of an event (InvalidWebhook if it makes no sense) or ask the provider
-# (events whose object does not say enough) before the transaction begins.
+# What to read out of an event (InvalidWebhook if it makes no sense) and ask the provider
+# (what it says now, not what the event's copy says) before the transaction begins.
 PREPARE: dict[str, Callable[[stripe.Event], Any]] = {
+    "checkout.session.completed": _session_of_event,
+    "checkout.session.async_payment_succeeded": _session_of_event,
+    "checkout.session.async_payment_failed": _session_of_event,
+    "checkout.session.expired": _session_of_event,
     "refund.created": _refund_of_event,
     "refund.updated": _refund_of_event,
     "refund.failed": _refund_of_event,
@@ -171,8 +363,11 @@ __all__ = ["InvalidWebhook", "handle_event", "verify_event"]
 
 
 def verify_event(payload: bytes, signature: str | None) -> stripe.Event:
-    """Check the signature and parse the event; raise InvalidWebhook if it cannot be trusted."""
-    return gateway().parse_webhook(payload, signature)
+    """Check the signature and the event's shape; raise InvalidWebhook if it cannot be trusted."""
+    provider = gateway()
+    event = provider.parse_webhook(payload, signature)
+    check_event(event, provider.now())
+    return event
 
 
 def handle_event(event: stripe.Event, payload: str | None = None) -> Outcome:
@@ -182,8 +377,13 @@ def handle_event(event: stripe.Event, payload: str | None = None) -> Outcome:
     everything it did is rolled back and the failure is stored in a transaction of its own
     (outcome FAILED, with the error), staff are alerted once per event, and the exception goes
     on, so Stripe's retry (or a staff replay) runs the handler again; a succeeded event stays
-    a DUPLICATE. An event whose object makes no sense raises InvalidWebhook, nothing written.
+    a DUPLICATE. An event whose envelope or object makes no sense, or that is stamped in the
+    future, raises InvalidWebhook, nothing written: it is no event the log could show.
+    The event is handled in transactions of its own: one the caller left open is committed
+    first, since preparing the event may ask the provider and no lock may wait on that.
     """
+    db.session.commit()
+    check_event(event, gateway().now())
     try:
         prepare = PREPARE.get(event.type)
         fetched = prepare(event) if prepare else None

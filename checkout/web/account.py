@@ -22,7 +22,6 @@ from checkout.forms.account import (
 from checkout.services import accounts, addresses
 from checkout.services.accounts import (
     authenticate,
-    register_shopper,
     request_password_reset,
     reset_password,
     user_of_reset_token,
@@ -32,6 +31,9 @@ from checkout.services.order_history import order_history
 from checkout.web.shopper import CART_COOKIE
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+
+REGISTERED = ("Thank you. We have sent a message to the address you gave. If your account is "
+              "new, sign in below with your e-mail and the password you chose.")
 
 
 def _safe_next(user) -> str:
@@ -78,18 +80,17 @@ def login():
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
-    """Create a shopper account and sign in."""
+    """Create a shopper account, answering exactly the same when the address is taken."""
     form = RegisterForm()
     if form.validate_on_submit():
-        user = register_shopper(form.email.data, form.password.data)
-        if user is None:
-            form.email.errors.append("An account with this email already exists. Sign in instead.")
+        try:
+            accounts.sign_up(form.email.data, form.password.data)
+        except InvalidPassword as exc:
+            form.password.errors.append(str(exc))
         else:
-            login_user(user)
-            adopt_guest_cart(request.cookies.get(CART_COOKIE), user.id)
-            _connect_guest_orders(user)
-            flash("Welcome! Your account is ready.", "success")
-            return redirect(url_for("account.orders"), 303)
+            # No sign-in here: the session cookie would tell a new account from a taken one.
+            flash(REGISTERED, "success")
+            return redirect(url_for("account.login"), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("account/register.html", form=form), status
 

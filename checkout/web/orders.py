@@ -10,6 +10,7 @@ from checkout.models import Order
 from checkout.services import invoices, order_refunds, orders, refund_requests
 from checkout.web.links import pay_link
 from checkout.web.order_links import refuse_expired_link
+from checkout.web.security_headers import csp_nonce
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -92,7 +93,7 @@ def _pdf(doc) -> Response:
 @bp.get("/<number>/invoice")
 def invoice(number: str):
     """Show the order's invoice as a printable page."""
-    return invoices.render_html(_invoice(number))
+    return invoices.render_html(_invoice(number), style_nonce=csp_nonce())
 
 
 @bp.get("/<number>/invoice.pdf")
@@ -104,7 +105,7 @@ def invoice_pdf(number: str):
 @bp.get("/<number>/credit-notes/<note_number>")
 def credit_note(number: str, note_number: str):
     """Show one of the order's credit notes as a printable page."""
-    return invoices.render_html(_credit_note(number, note_number))
+    return invoices.render_html(_credit_note(number, note_number), style_nonce=csp_nonce())
 
 
 @bp.get("/<number>/credit-notes/<note_number>.pdf")

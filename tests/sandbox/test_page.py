@@ -246,3 +246,34 @@ def test_a_zero_amount_session_completes_with_no_payment_required(app, sandbox: 
     html = client.get(page_path(session)).get_data(as_text=True)
     assert "Payment complete" not in html and "Payment processing" not in html
     assert "Nothing to pay" in html
+
+
+def test_the_page_carries_security_headers_and_styles_itself_by_nonce(app) -> None:
+    """Issue 9, defect 6: the hosted page (card numbers are typed there) is framed by nobody,
+    never stored, and runs no script; its own <style> applies through the response's nonce."""
+    session = open_session(app)
+    response = app.test_client().get(page_path(session))
+    policy = dict(
+        (part.split()[0], part.split()[1:])
+        for part in response.headers["Content-Security-Policy"].split(";")
+    )
+    assert policy["script-src"] == ["'none'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert "'unsafe-inline'" not in policy["style-src"]
+    [nonce] = re.findall(r'<style nonce="([^"]+)">', response.get_data(as_text=True))
+    assert f"'nonce-{nonce}'" in policy["style-src"]
+    assert " style=" not in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    # The API speaks JSON to programs: no page policy there.
+    api = app.test_client().get("/v1/checkout/sessions/" + session["id"],
+                                headers={"Authorization": "Bearer sk_test_sandbox"})
+    assert "Content-Security-Policy" not in api.headers
+
+
+def test_the_missing_page_carries_them_too(app) -> None:
+    response = app.test_client().get("/pay/cs_test_nothing_here")
+    assert response.status_code == 404
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert " style=" not in response.get_data(as_text=True)

@@ -27,6 +27,10 @@ def _squat(app):
         "password": SQUATTER_PASSWORD, "confirm": SQUATTER_PASSWORD,
     })
     assert response.status_code == 303, response.get_data(as_text=True)
+    # Registering signs nobody in (issue 9, defect 5): the squatter signs in next.
+    squatter.post("/account/login", data={"csrf_token": csrf_token(squatter), "email": HIRE,
+                                          "password": SQUATTER_PASSWORD})
+    assert squatter.get("/account/settings").status_code == 200
     return squatter
 
 
@@ -55,9 +59,9 @@ def test_choosing_a_password_from_the_invitation_signs_out_every_other_session(
     """The real owner takes the account over through the mailed link; older sessions must end."""
     squatter = _squat(app)
     _invite(admin)
-    [message] = smtp.messages
-    text, _ = parts(message)
-    [url] = re.findall(rf"{re.escape(BASE_URL)}/welcome/\S+", text)
+    # The squatter's sign-up mailed its own confirmation link too; the invitation is the other.
+    [url] = [found for message in smtp.messages
+             for found in re.findall(rf"{re.escape(BASE_URL)}/welcome/\S+", parts(message)[0])]
     path = urlsplit(url).path
     owner = app.test_client()
     done = owner.post(path, data={"csrf_token": csrf_token(owner, path),

@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app, render_template
 
 from checkout.domain.charts import bar_chart
-from checkout.services import staff_overview
+from checkout.services import reconciliation, staff_overview
 
 bp = Blueprint("dashboard", __name__)
 
@@ -20,4 +20,5 @@ def index():
         overview=overview,
         orders_chart=bar_chart([(d.day.isoformat(), d.orders) for d in overview.days]),
         revenue_chart=bar_chart([(d.day.isoformat(), d.revenue) for d in overview.days]),
+        reconciliation=reconciliation.latest_run(),
     )

@@ -1,0 +1,99 @@
+"""Rate limits on the forms attackers hammer: sign-in, sign-up, password reset, placing an order
+and discount codes (Flask-Limiter).
+
+One Limiter per app rather than a module global: its switch and its storage belong to the app,
+so a test can build an app with limits on beside the suite's app, which has them off.
+"""
+
+import hashlib
+import math
+import time
+from datetime import UTC, datetime
+
+from flask import Flask, current_app, render_template, request
+from flask.wrappers import Response
+from flask_limiter import Limiter, RateLimitExceeded
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+# endpoint → the setting with its per-address limit; only POSTs (attempts) count.
+LIMITED_POSTS = {
+    "account.login": "RATE_LIMIT_SIGN_IN",
+    "account.register": "RATE_LIMIT_REGISTER",
+    "account.forgot_password": "RATE_LIMIT_PASSWORD_RESET",
+    "checkout.place": "RATE_LIMIT_CHECKOUT",
+    "cart.apply_discount": "RATE_LIMIT_DISCOUNT",
+}
+EXTENSION = "rate_limiter"
+
+
+def client_address() -> str:
+    """The address a limit counts against: the peer, or what TRUSTED_PROXY_COUNT proxies said."""
+    return request.remote_addr or "unknown"
+
+
+def sign_in_address() -> str:
+    """The e-mail address a sign-in tries, folded as accounts are looked up, as a digest.
+
+    A digest, not the address: the key is stored in Redis and named in the limiter's log line
+    when the limit trips, and neither should hold who tried to sign in.
+    """
+    email = request.form.get("email", "").strip().lower()
+    return "email:" + hashlib.sha256(email.encode(errors="replace")).hexdigest()[:32]
+
+
+def _failed_sign_in(response: Response) -> bool:
+    # A sign-in that worked redirects (303); every other answer is a failed attempt.
+    return response.status_code != 303
+
+
+def init_rate_limits(app: Flask) -> None:
+    """Trust the configured proxies, bind a Limiter, limit the forms, add the 429 page."""
+    proxies = app.config.get("TRUSTED_PROXY_COUNT", 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+
+    # An unreachable Redis must not turn sign-in into a 500: count in memory until it is back.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "checkout")
+    limiter = Limiter(client_address, app=app)
+    app.extensions[EXTENSION] = limiter
+
+    for endpoint, setting in LIMITED_POSTS.items():
+        view = app.view_functions[endpoint]
+        deduct = _failed_sign_in if endpoint == "account.login" else None
+        view = limiter.limit(app.config[setting], methods=["POST"], deduct_when=deduct)(view)
+        if endpoint == "account.login":
+            view = limiter.limit(
+                app.config["RATE_LIMIT_SIGN_IN_EMAIL"], key_func=sign_in_address,
+                methods=["POST"], deduct_when=_failed_sign_in, scope="sign-in-email",
+            )(view)
+        app.view_functions[endpoint] = view
+
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
+
+
+def _wait_words(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{math.ceil(minutes / 60)} hours"
+
+
+def seconds_until_retry() -> int:
+    """How long until the limit this request broke lets the next attempt through."""
+    limit = current_app.extensions[EXTENSION].current_limit
+    reset_at = limit.reset_at if limit is not None else time.time() + 60
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+def _too_many_requests(error: RateLimitExceeded):
+    """Answer a broken limit with the shop's page saying when to try again, and Retry-After."""
+    wait = seconds_until_retry()
+    retry_at = datetime.fromtimestamp(time.time() + wait, UTC)
+    page = render_template(
+        "errors/rate_limited.html", wait=_wait_words(wait), retry_at=retry_at,
+    )
+    return page, 429, {"Retry-After": str(wait)}
