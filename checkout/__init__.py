@@ -25,6 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    register_logging(app)
     register_extensions(app)
     register_payments(app)
     register_blueprints(app)
@@ -34,6 +35,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     register_jobs(app)
     return app
+
+
+def register_logging(app: Flask) -> None:
+    from checkout.logs import configure_logging
+    from checkout.metrics import observe_sessions
+
+    configure_logging(app)
+    observe_sessions()
 
 
 def register_extensions(app: Flask) -> None:
@@ -89,13 +98,16 @@ def register_blueprints(app: Flask) -> None:
         checkout,
         invitation,
         media,
+        operations,
+        order_links,
         orders,
         staff,
         webhooks,
     )
 
     app.request_class = media.ShopRequest
-    for module in (catalog, cart, checkout, orders, account, webhooks, staff, media, invitation):
+    for module in (catalog, cart, checkout, orders, account, webhooks, staff, media, invitation,
+                   order_links, operations):
         app.register_blueprint(module.bp)
 
 

@@ -50,6 +50,15 @@ def _dev_secret_key(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+def log_format_from_environment() -> str:
+    """LOG_FORMAT: `json` by default in production, `text` in development."""
+    default = "json" if os.environ.get("CHECKOUT_ENV") == "production" else "text"
+    log_format = os.environ.get("LOG_FORMAT") or default
+    if log_format not in ("json", "text"):
+        raise ConfigError("LOG_FORMAT must be 'json' or 'text'")
+    return log_format
+
+
 def from_environment(instance_path: Path) -> dict:
     """Read every setting the app knows from the environment, with documented defaults."""
     env = os.environ.get("CHECKOUT_ENV", "development")
@@ -122,6 +131,13 @@ def from_environment(instance_path: Path) -> dict:
         # Shoppers would be told to wire money to nobody.
         raise ConfigError("BANK_TRANSFER=1 needs BANK_TRANSFER_ACCOUNT_NAME and BANK_TRANSFER_IBAN")
 
+    order_link_days = _int("ORDER_LINK_DAYS", 90)
+    if not 1 <= order_link_days <= 3650:
+        raise ConfigError("ORDER_LINK_DAYS must be between 1 and 3650")
+    log_format = log_format_from_environment()
+    log_level = (os.environ.get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     trusted_proxies = _int("TRUSTED_PROXY_COUNT", 0)
     if not 0 <= trusted_proxies <= 5:
         raise ConfigError("TRUSTED_PROXY_COUNT must be between 0 and 5")
@@ -200,6 +216,13 @@ def from_environment(instance_path: Path) -> dict:
         "BANK_TRANSFER": bank_transfer,
         "BANK_TRANSFER_HOLD_HOURS": bank_hold_hours,
         **bank_account,
+        # How long a guest order link (`?t=`) opens the order; then it asks for a new one.
+        "ORDER_LINK_DAYS": order_link_days,
+        # Log lines: one JSON object each (production default) or readable text.
+        "LOG_FORMAT": log_format,
+        "LOG_LEVEL": log_level,
+        # /metrics wants `Authorization: Bearer <this>`; unset, it answers loopback only.
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
         # Rate limits (Flask-Limiter), per client address unless said otherwise. Counted in
         # Redis when REDIS_URL is set (shared by every worker), else in each process's memory.
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1").strip().lower()

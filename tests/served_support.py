@@ -42,6 +42,8 @@ class ServedShop:
     folder: Path
     env: dict[str, str]
     _app: Flask | None = field(default=None, repr=False)
+    # gunicorn's master process.
+    server_pid: int = 0
 
     @property
     def database(self) -> Path:
@@ -114,22 +116,26 @@ def _databases(folder: Path, on_suite_server: bool) -> Iterator[tuple[str, str]]
 @contextmanager
 def serve_shop(folder: Path, *, with_worker: bool = False,
                settings: dict[str, str] | None = None, workers: int = 1,
-               on_suite_database: bool = False) -> Iterator[ServedShop]:
+               on_suite_database: bool = False,
+               log_file: Path | None = None) -> Iterator[ServedShop]:
     """Migrate, seed the demo shop (admin ADMIN_EMAIL), serve it; stop it and check its log.
 
     `on_suite_database`: on PostgreSQL when the suite runs on PostgreSQL (a concurrency proof
-    must hold on both), else on SQLite files like every other served shop.
+    must hold on both), else on SQLite files like every other served shop. gunicorn's stderr
+    (its own and the app's log lines) and the job worker's go to files (`log_file`, else
+    `server.log` in `folder`), never to a pipe read only at the end: a busy run's log would
+    fill the pipe and stall the server.
     """
     with (
         _databases(folder, on_suite_database) as (shop_url, sandbox_url),
-        _serve(folder, with_worker, settings, workers, shop_url, sandbox_url) as shop,
+        _serve(folder, with_worker, settings, workers, shop_url, sandbox_url, log_file) as shop,
     ):
         yield shop
 
 
 @contextmanager
 def _serve(folder: Path, with_worker: bool, settings: dict[str, str] | None, workers: int,
-           shop_url: str, sandbox_url: str) -> Iterator[ServedShop]:
+           shop_url: str, sandbox_url: str, log_file: Path | None) -> Iterator[ServedShop]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -150,31 +156,38 @@ def _serve(folder: Path, with_worker: bool, settings: dict[str, str] | None, wor
         **(settings or {}),
     }
     for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TEST_DATABASE_URL", "SMTP_HOST",
-                 "REDIS_URL"):
-        env.pop(name, None)
+                 "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "METRICS_TOKEN", "LOG_FORMAT",
+                 "LOG_LEVEL", "GUNICORN_ACCESS_LOG"):
+        if name not in (settings or {}):
+            env.pop(name, None)
     shop = ServedShop(base=base, folder=folder, env=env)
     shop.flask("db", "upgrade")
     shop.flask("seed-demo")
+    log_files = [log_file or folder / "server.log", folder / "worker.log"]
+    logs = [path.open("ab") for path in log_files]
     processes = [subprocess.Popen(
-        [BIN / "gunicorn", "--workers", str(workers), "--worker-class", "sync", "--timeout", "20",
-         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [BIN / "gunicorn", "--workers", str(workers), "--worker-class", "sync", "--timeout",
+         "20", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=logs[0],
     )]
+    shop.server_pid = processes[0].pid
     if with_worker:
         processes.append(subprocess.Popen(
             [BIN / "flask", "worker", "--workers", "1"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=logs[1],
         ))
     try:
         _wait_until_up(base, processes[0])
         yield shop
     finally:
-        logs = []
         for process in processes:
             process.terminate()
-            logs.append(process.communicate(timeout=20)[1].decode())
+            process.wait(timeout=20)
+        for handle in logs:
+            handle.close()
         if shop._app is not None:
             with shop._app.app_context():
                 db.engine.dispose()
-        for log in logs:
-            assert "Traceback" not in log, log
+        for path in log_files:
+            written = path.read_text()
+            assert "Traceback" not in written, written

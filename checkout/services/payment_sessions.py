@@ -22,6 +22,7 @@ from checkout.db import now_utc
 from checkout.domain.errors import GatewayUnavailable, OrderNotPayable
 from checkout.domain.payment_status import AttemptStatus
 from checkout.extensions import db
+from checkout.logs import current_request_id
 from checkout.models import CheckoutAttempt, Order
 from checkout.models.order import EventKind
 from checkout.payments import CheckoutSessionInfo, gateway
@@ -331,6 +332,10 @@ def _session_params(order: Order, expires_at: datetime, key: str, urls: ReturnUr
         context.discount is not None and context.discount.provider_coupon_id is None
     ):
         raise ValueError(f"order {order.number} is priced with rules Stripe does not know yet")
+    # The request that made the session: its id comes back in every event about it, so the
+    # logs follow one payment from the checkout through the webhooks.
+    request_id = current_request_id()
+    trace = {"request_id": request_id} if request_id else {}
     params: dict = {
         "mode": "payment",
         "line_items": [
@@ -348,8 +353,8 @@ def _session_params(order: Order, expires_at: datetime, key: str, urls: ReturnUr
         "customer_email": order.email,
         "client_reference_id": order.number,
         # The attempt's key lets a webhook find a session whose creation answer we never got.
-        "metadata": {"order_number": order.number, "checkout_attempt": key},
-        "payment_intent_data": {"metadata": {"order_number": order.number}},
+        "metadata": {"order_number": order.number, "checkout_attempt": key, **trace},
+        "payment_intent_data": {"metadata": {"order_number": order.number, **trace}},
         "success_url": urls.success,
         "cancel_url": urls.cancel,
         "expires_at": int(expires_at.timestamp()),

@@ -31,6 +31,7 @@ from checkout.domain.order_status import PAID_STATUSES, UNPAID_STATUSES, OrderSt
 from checkout.domain.payment_status import PaymentMethod
 from checkout.forms import EmptyForm
 from checkout.forms.checkout import CheckoutForm
+from checkout.metrics import count_oversell_refused
 from checkout.models import Order
 from checkout.services import (
     addresses,
@@ -44,6 +45,7 @@ from checkout.services import (
 from checkout.services import cart as carts
 from checkout.services import checkout as checkouts
 from checkout.web.links import bank_transfer_page_url, order_link, payment_page_url, return_urls
+from checkout.web.order_links import refuse_expired_link
 from checkout.web.shopper import current_cart, remember_cart, user_id
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
@@ -145,6 +147,7 @@ def place():
         flash("Your cart is empty: add something first.", "info")
         return redirect(url_for("cart.show"), 303)
     except OutOfStock as exc:
+        count_oversell_refused()
         return _review(form, 409, shortages=exc.shortages)
     except ShippingUnavailable as exc:
         form.shipping_method.errors = [str(exc)]
@@ -182,6 +185,8 @@ def _pay(order: Order):
 def _order_for_shopper(number: str) -> Order:
     order = orders.find_order(number)
     if order is None or not orders.may_view(order, request.args.get("t"), current_user):
+        if order is not None:
+            refuse_expired_link(order, request.args.get("t"))
         abort(404, "We could not find that order.")
     return order
 

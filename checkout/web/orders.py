@@ -9,6 +9,7 @@ from checkout.forms.refunds import RefundRequestForm, line_quantities
 from checkout.models import Order
 from checkout.services import invoices, order_refunds, orders, refund_requests
 from checkout.web.links import pay_link
+from checkout.web.order_links import refuse_expired_link
 from checkout.web.security_headers import csp_nonce
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -18,6 +19,8 @@ def viewable_order(number: str) -> Order:
     """The order if the visitor may see it (owner, staff, signed link); else a 404."""
     order = orders.find_order(number)
     if order is None or not orders.may_view(order, request.args.get("t"), current_user):
+        if order is not None:
+            refuse_expired_link(order, request.args.get("t"))
         abort(404, "We could not find that order.")
     return order
 

@@ -1,0 +1,17 @@
+"""The "send me a new link" form of an expired order link."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms.validators import DataRequired, Length, Regexp
+
+
+class NewLinkForm(FlaskForm):
+    email = EmailField(
+        "The e-mail address you ordered with",
+        validators=[
+            DataRequired("Enter the e-mail address you ordered with."),
+            Length(max=254, message="An e-mail address has at most 254 characters."),
+            Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters."),
+        ],
+        render_kw={"autocomplete": "email"},
+    )

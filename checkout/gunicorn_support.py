@@ -1,0 +1,113 @@
+"""gunicorn's side of logging and metrics: `gunicorn.conf.py` at the top of the project uses it.
+
+`RedactingLogger` writes gunicorn's access and error lines with every bearer secret removed
+(the request line, query, referer and credential headers), as JSON in `LOG_FORMAT=json`.
+The hooks keep prometheus_client's multiprocess directory honest: the files of processes
+gone since a previous run are removed when the server starts (their counters would be summed
+into this run's), and each dead worker's live gauges are dropped.
+"""
+
+import json
+import logging
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gunicorn.glogging import Logger
+from prometheus_client import multiprocess
+
+from checkout.config import log_format_from_environment
+from checkout.logs import REDACTED, JsonFormatter, redact, redact_query
+
+# Request headers that are credentials themselves: never written, even redacted in part.
+_CREDENTIAL_HEADERS = ("{authorization}i", "{cookie}i", "{stripe-signature}i",
+                       "{proxy-authorization}i")
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with secrets taken out of every access line; JSON when asked."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        self.json = log_format_from_environment() == "json"
+        if not self.json:
+            return
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+        for handler in self.access_log.handlers:
+            handler.setFormatter(logging.Formatter("%(message)s"))
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name, value in atoms.items():
+            if name in _CREDENTIAL_HEADERS:
+                atoms[name] = REDACTED
+            elif name == "q":
+                atoms[name] = redact_query(value or "")
+            elif isinstance(value, str):
+                atoms[name] = redact(value)
+        return atoms
+
+    def access(self, resp, req, environ, request_time) -> None:
+        if not self.json:
+            super().access(resp, req, environ, request_time)
+            return
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": "gunicorn.access",
+            "remote": atoms["h"],
+            "method": atoms["m"],
+            # The path as asked for, mount point and query included.
+            "path": redact(environ.get("RAW_URI") or atoms["U"]),
+            "status": atoms["s"],
+            "bytes": atoms["B"],
+            "duration_ms": atoms["M"],
+            "referer": atoms["f"],
+            "user_agent": atoms["a"],
+            "request_id": atoms.get("{x-request-id}o"),
+        }
+        # The atoms are redacted already; redacting the JSON text could break its escapes.
+        self.access_log.info(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def empty_metrics_directory() -> None:
+    """Drop the samples of processes gone since a previous run; they would add to this one's.
+
+    Files of live processes stay: a job worker started before gunicorn writes its samples into
+    the same folder, and unlinking a file it has mapped would lose everything it counts later.
+    """
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for child in path.iterdir():
+        # prometheus_client names each file <kind>_<pid>.db.
+        pid = child.stem.rpartition("_")[2]
+        if child.is_file() and pid.isdigit() and _alive(int(pid)):
+            continue
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def worker_exited(pid: int) -> None:
+    """Drop a dead worker's live gauges (its counters stay: they were counted)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(pid)

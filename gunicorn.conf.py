@@ -1,0 +1,35 @@
+"""gunicorn settings, read from the working folder: `gunicorn wsgi:app` (see README)."""
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+# Before anything imports prometheus_client: it picks multiprocess mode (PROMETHEUS_MULTIPROC_DIR)
+# once, at import, and the workers inherit that choice from this master process.
+load_dotenv(Path(__file__).resolve().parent / ".env")
+
+from checkout.gunicorn_support import (  # noqa: E402
+    RedactingLogger,
+    empty_metrics_directory,
+    worker_exited,
+)
+
+logger_class = RedactingLogger
+# Access lines on stdout; gunicorn's own messages and the app's logs on stderr.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s" rid=%({x-request-id}o)s'
+# The shop's requests are short; a stuck one (a hung provider call) is cut off.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Nothing in a request should need longer after a restart is asked for.
+graceful_timeout = 20
+# Behind a load balancer's keep-alive connections.
+keepalive = 5
+
+
+def on_starting(server) -> None:
+    empty_metrics_directory()
+
+
+def child_exit(server, worker) -> None:
+    worker_exited(worker.pid)
