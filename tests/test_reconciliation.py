@@ -2,6 +2,7 @@
 
 import json
 import random
+from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import select, text
@@ -29,6 +30,7 @@ from tests.conftest import TABLES_CHILD_FIRST
 from tests.factories import ProductFactory
 from tests.shop import place_and_get_session
 from tests.state import only_order, stock_of
+from tests.test_metrics import moved, scrape
 from tests.test_webhooks import post_event
 
 DECLINED = "4000000000000002"
@@ -163,6 +165,7 @@ def test_dropping_a_fifth_of_the_webhooks_then_reconciling_equals_full_delivery(
     deliver(client, kept)
     assert state(app) != full
 
+    counted_before = scrape(client)
     result = reconcile(app)
     assert result.exit_code == 0, result.output
     assert "Everything matches." in result.output
@@ -172,9 +175,17 @@ def test_dropping_a_fifth_of_the_webhooks_then_reconciling_equals_full_delivery(
         assert run.trigger == "cli" and not run.needs_person
         applied = {fix.stripe_id for fix in run.fixes if fix.stripe_id.startswith("evt_")}
         assert applied and applied <= {event["id"] for event in dropped}
+        # /metrics counts each fix once, by what was applied.
+        by_kind = Counter("event" if fix.stripe_id.startswith("evt_") else
+                          "session" if fix.what == "checkout.session" else "refund"
+                          for fix in run.fixes)
         # Every dropped event is now handled, exactly once.
         handled = db.session.scalars(select(WebhookEvent.event_id)).all()
         assert sorted(handled) == sorted(e["id"] for e in sandbox.events())
+
+    counted = moved(counted_before, scrape(client))
+    assert {key[1][0][1]: value for key, value in counted.items()
+            if key[0] == "checkout_reconciliation_fixes_total"} == by_kind
 
     # Idempotent: a second run finds nothing to fix and changes nothing.
     again = reconcile(app)

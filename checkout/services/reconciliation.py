@@ -11,6 +11,7 @@ shows the last one.
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ import stripe
 from flask import current_app
 from sqlalchemy import delete, select
 
+from checkout import metrics
 from checkout.db import now_utc
 from checkout.domain.errors import GatewayUnavailable
 from checkout.domain.outcomes import Outcome
@@ -119,12 +121,19 @@ def reconcile(
     db.session.rollback()
     run = _store(trigger, since, started, fixes, issues,
                  counts=(len(events), len(sessions), len(stripe_refunds)))
+    for kind, count in Counter(_kind_of(fix) for fix in fixes).items():
+        metrics.count_reconciliation_fixes(kind, count)
     log.log(
         logging.WARNING if issues else logging.INFO,
         "reconciliation since %s: %d events, %d sessions, %d fixed, %d need a person",
         since.isoformat(), len(events), len(sessions), len(fixes), len(issues),
     )
     return run
+
+
+def _kind_of(fix: Fix) -> str:
+    """What a fix applied, as /metrics counts it: an event, a session or a refund."""
+    return {"checkout.session": "session", "refund": "refund"}.get(fix.what, "event")
 
 
 def _apply_missing(

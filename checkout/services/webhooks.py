@@ -402,8 +402,8 @@ def handle_event(event: stripe.Event, payload: str | None = None) -> Outcome:
             return Outcome.DUPLICATE
         _record_failure(event, payload, exc)
         raise
-    if outcome == Outcome.DUPLICATE:
-        return outcome
+    if outcome is None:
+        return Outcome.DUPLICATE
     log.info("stripe event %s %s: %s", event.id, event.type, outcome)
     if outcome == Outcome.CONFIRMED:
         # A late payment the policy refunds: send it now; if the provider cannot take it,
@@ -414,15 +414,15 @@ def handle_event(event: stripe.Event, payload: str | None = None) -> Outcome:
 
 
 @retry_once_on_conflict
-def _claim_and_handle(event: stripe.Event, payload: str | None, fetched: Any) -> Outcome:
+def _claim_and_handle(event: stripe.Event, payload: str | None, fetched: Any) -> Outcome | None:
     """Claim the event and run its handler in one transaction; roll it all back on failure.
 
-    A transaction PostgreSQL aborts to break a deadlock runs once more before it counts as
-    a failure (and alerts staff).
+    None when the event was handled already (by another delivery). A transaction PostgreSQL
+    aborts to break a deadlock runs once more before it counts as a failure (and alerts staff).
     """
     record = _claim(event, payload)
     if record is None:
-        return Outcome.DUPLICATE
+        return None
     try:
         handler = HANDLERS.get(event.type)
         outcome, detail = (
