@@ -276,3 +276,15 @@ def test_a_wrong_proxy_count_is_refused_at_start(monkeypatch, tmp_path, value):
     monkeypatch.setenv("TRUSTED_PROXY_COUNT", value)
     with pytest.raises(ConfigError, match="TRUSTED_PROXY_COUNT"):
         from_environment(tmp_path)
+
+
+def test_new_order_link_requests_are_limited(limited):
+    """Each request may send a mail: limited like password resets."""
+    browser = from_address(limited, "203.0.113.14")
+    path = "/orders/FH-000001/new-link"
+    for n in range(3):
+        response = browser.post(path, data={"csrf_token": csrf_token(browser, path),
+                                            "email": f"someone{n}@example.com"})
+        assert response.status_code == 200
+    assert_refused_for_a_while(browser.post(path, data={
+        "csrf_token": csrf_token(browser, path), "email": "x@example.com"}))

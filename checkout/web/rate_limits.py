@@ -20,6 +20,8 @@ LIMITED_POSTS = {
     "account.login": "RATE_LIMIT_SIGN_IN",
     "account.register": "RATE_LIMIT_REGISTER",
     "account.forgot_password": "RATE_LIMIT_PASSWORD_RESET",
+    # Each may mail the buyer, like a password reset.
+    "order_links.request_new_link": "RATE_LIMIT_PASSWORD_RESET",
     "checkout.place": "RATE_LIMIT_CHECKOUT",
     "cart.apply_discount": "RATE_LIMIT_DISCOUNT",
 }
