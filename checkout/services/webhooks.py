@@ -253,7 +253,7 @@ def _refunds_of_charge(event: stripe.Event) -> ChargeRefunds:
         payment_intent = payment_intent.get("id")
     if payment_intent is None:
         return ChargeRefunds([], None)
-    if not isinstance(payment_intent, str) or not 0 < len(payment_intent) <= 255:
+    if not usable_text(payment_intent):
         raise InvalidWebhook("charge payment_intent is not an id")
     return ChargeRefunds(gateway().list_refunds(payment_intent),
                          _session_of_payment(payment_intent))
