@@ -50,11 +50,24 @@ def _refuse_nul() -> None:
     """Refuse a NUL byte anywhere in the path, the query or the body, before anything runs.
 
     PostgreSQL can neither store nor compare text that holds one. Bodies are form-encoded, so
-    a NUL arrives as %00 (a literal "%00" in a value is sent as %2500).
+    a NUL arrives as %00 (a literal "%00" in a value is sent as %2500); the control routes
+    also take JSON, where a NUL arrives escaped and is looked for once the body is parsed.
     """
     raw = request.query_string + request.get_data(cache=True)
-    if "\x00" in request.path or b"\x00" in raw or b"%00" in raw:
+    if ("\x00" in request.path or b"\x00" in raw or b"%00" in raw
+            or (request.is_json and _holds_nul(request.get_json(silent=True)))):
         abort(400, "Request values cannot contain NUL bytes.")
+
+
+def _holds_nul(value: Any) -> bool:
+    """Say whether a parsed JSON body holds a NUL in any key or text, however deep."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def csp_nonce() -> str:

@@ -187,3 +187,23 @@ def test_a_nul_byte_in_a_control_body_is_refused(app: Flask, monkeypatch):
         "/_controls/clock/advance", data=b"seconds=1&seconds=%00", content_type=FORM)
     assert response.status_code == 400
     assert "NUL" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/_controls/settle", {"target": "pi_\u0000"}),
+        ("POST", "/_controls/refunds", {"target": "pi_\u0000x", "amount": 100}),
+        ("POST", "/_controls/disputes", {"target": "pi_\u0000"}),
+        ("GET", "/_controls/events", {"type": "a\u0000"}),
+        ("POST", "/_controls/settle", {"target": ["ok", {"deep": "x\u0000"}]}),
+        ("POST", "/_controls/settle", {"tar\u0000get": "pi_1"}),
+    ],
+)
+def test_a_nul_in_a_json_control_body_is_refused(app: Flask, monkeypatch, method, path, body):
+    """A JSON body escapes NUL as \\u0000, which no byte search for NUL or %00 sees."""
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = app.test_client().open(
+        path, method=method, json=body, headers={"Authorization": f"Bearer {API_KEY}"})
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert "NUL" in response.get_json()["error"]["message"]
