@@ -6,6 +6,7 @@ so a test can build an app with limits on beside the suite's app, which has them
 """
 
 import hashlib
+import ipaddress
 import math
 import time
 from datetime import UTC, datetime
@@ -26,9 +27,29 @@ LIMITED_POSTS = {
 EXTENSION = "rate_limiter"
 
 
+# An IPv6 host gets a whole /64 from its provider: one address per attempt would be free.
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_key(address: str | None) -> str:
+    """The client a limit counts `address` as: an IPv4 address, or an IPv6 address's /64.
+
+    An IPv4 peer seen through a dual-stack socket (::ffff:a.b.c.d) is that IPv4 address.
+    """
+    try:
+        ip = ipaddress.ip_address((address or "").split("%", 1)[0])
+    except ValueError:
+        return address or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False))
+    return str(ip)
+
+
 def client_address() -> str:
-    """The address a limit counts against: the peer, or what TRUSTED_PROXY_COUNT proxies said."""
-    return request.remote_addr or "unknown"
+    """The client a limit counts against: the peer, or what TRUSTED_PROXY_COUNT proxies said."""
+    return client_key(request.remote_addr)
 
 
 def sign_in_address() -> str:

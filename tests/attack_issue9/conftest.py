@@ -1,0 +1,12 @@
+"""Fixtures of the issue 9 attack tests."""
+
+import pytest
+from flask import Flask
+
+from tests.test_rate_limits import limited_app
+
+
+@pytest.fixture
+def limited(app, tmp_path) -> Flask:
+    """The suite's app with small rate limits on, counted in memory."""
+    return limited_app(app, tmp_path)
