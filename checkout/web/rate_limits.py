@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from flask import Flask, current_app, render_template, request
 from flask.wrappers import Response
 from flask_limiter import Limiter, RateLimitExceeded
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # endpoint → the setting with its per-address limit; only POSTs (attempts) count.
@@ -24,6 +25,7 @@ LIMITED_POSTS = {
     "checkout.place": "RATE_LIMIT_CHECKOUT",
     "cart.apply_discount": "RATE_LIMIT_DISCOUNT",
 }
+CHANGE_PASSWORD = "account.change_password"
 EXTENSION = "rate_limiter"
 
 
@@ -62,6 +64,16 @@ def sign_in_address() -> str:
     return "email:" + hashlib.sha256(email.encode(errors="replace")).hexdigest()[:32]
 
 
+def signed_in_account() -> str:
+    """The account a password change is made on (signed out: nobody, and never counted)."""
+    return f"account:{current_user.get_id() or '-'}"
+
+
+def _wrong_current_password(response: Response) -> bool:
+    # The change form answers 422 to a wrong current password (and to a bad new one).
+    return response.status_code == 422
+
+
 def _failed_sign_in(response: Response) -> bool:
     # A sign-in that worked redirects (303); every other answer is a failed attempt.
     return response.status_code != 303
@@ -90,6 +102,17 @@ def init_rate_limits(app: Flask) -> None:
                 methods=["POST"], deduct_when=_failed_sign_in, scope="sign-in-email",
             )(view)
         app.view_functions[endpoint] = view
+
+    # Whoever finds a signed-in browser could guess its owner's password on the change form
+    # (and use it elsewhere): it gets the sign-in limits, per address and per account.
+    view = app.view_functions[CHANGE_PASSWORD]
+    view = limiter.limit(app.config["RATE_LIMIT_SIGN_IN"], methods=["POST"],
+                         deduct_when=_wrong_current_password)(view)
+    view = limiter.limit(
+        app.config["RATE_LIMIT_SIGN_IN_EMAIL"], key_func=signed_in_account, methods=["POST"],
+        deduct_when=_wrong_current_password, scope="change-password-account",
+    )(view)
+    app.view_functions[CHANGE_PASSWORD] = view
 
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
 

@@ -2,7 +2,8 @@
 
 from flask import Flask
 
-from tests.accounts_support import make_shopper
+from tests.accounts_support import PASSWORD, make_shopper
+from tests.conftest import csrf_token
 from tests.test_rate_limits import (
     assert_refused_for_a_while,
     from_address,
@@ -34,3 +35,41 @@ def test_an_ipv4_mapped_ipv6_address_counts_as_the_ipv4_address(app: Flask, limi
                        "not-the-password").status_code == 422
     assert_refused_for_a_while(sign_in(from_address(limited, "203.0.113.77"),
                                        "guess9@example.com", "not-the-password"))
+
+
+def change_password(client, current: str):
+    return client.post("/account/password", data={
+        "csrf_token": csrf_token(client, "/account/settings"), "current_password": current,
+        "password": "a-brand-new-password", "confirm": "a-brand-new-password"})
+
+
+def test_a_stolen_session_cannot_guess_the_current_password_without_limit(
+        app: Flask, limited: Flask):
+    # Whoever finds a signed-in browser could try passwords on the change form for ever, and
+    # learn the one its owner uses elsewhere too; the sign-in form's limits hold here as well.
+    make_shopper(app, "ada@example.com")
+    thief = from_address(limited, "203.0.113.40")
+    assert sign_in(thief, "ada@example.com", PASSWORD).status_code == 303
+    for n in range(5):
+        assert change_password(thief, f"guess-{n}-password").status_code == 422
+    assert_refused_for_a_while(change_password(thief, PASSWORD))
+    # From other addresses the same account is still held back (per account, as per e-mail).
+    for n in range(3):
+        thief.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
+        assert change_password(thief, f"more-guess-{n}").status_code == 422
+    thief.environ_base["REMOTE_ADDR"] = "198.51.100.99"
+    assert_refused_for_a_while(change_password(thief, PASSWORD))
+
+
+def test_changing_the_password_with_the_right_one_uses_up_nothing(app: Flask, limited: Flask):
+    make_shopper(app, "ada@example.com")
+    owner = from_address(limited, "203.0.113.41")
+    assert sign_in(owner, "ada@example.com", PASSWORD).status_code == 303
+    current = PASSWORD
+    for n in range(7):
+        new = f"new-password-number-{n}"
+        response = owner.post("/account/password", data={
+            "csrf_token": csrf_token(owner, "/account/settings"), "current_password": current,
+            "password": new, "confirm": new})
+        assert response.status_code == 303
+        current = new
