@@ -7,6 +7,7 @@ so a test can build an app with limits on beside the suite's app, which has them
 
 import hashlib
 import ipaddress
+import logging
 import math
 import time
 from datetime import UTC, datetime
@@ -15,7 +16,10 @@ from flask import Flask, current_app, render_template, request
 from flask.wrappers import Response
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
+from limits import parse
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+log = logging.getLogger(__name__)
 
 # endpoint → the setting with its per-address limit; only POSTs (attempts) count.
 LIMITED_POSTS = {
@@ -27,6 +31,9 @@ LIMITED_POSTS = {
 }
 CHANGE_PASSWORD = "account.change_password"
 EXTENSION = "rate_limiter"
+# How often one Checkout Session may be looked up at Stripe for a page that shows it: the
+# waiting page refreshes every 3 s; reloads beyond that are answered from the database.
+PROVIDER_CHECK = parse("1 per 2 seconds")
 
 
 # An IPv6 host gets a whole /64 from its provider: one address per attempt would be free.
@@ -115,6 +122,24 @@ def init_rate_limits(app: Flask) -> None:
     app.view_functions[CHANGE_PASSWORD] = view
 
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
+
+
+def may_ask_provider(what: str, secret: str) -> bool:
+    """Say whether a page may ask Stripe about `secret` (a session id) now, and count it.
+
+    Stripe limits requests per account: a page that asked on every load would let one
+    visitor's reloads starve everyone's checkouts. Kept under a digest (a session id is a
+    bearer secret); limits switched off or their store failing: yes.
+    """
+    limiter = current_app.extensions[EXTENSION]
+    if not limiter.enabled:
+        return True
+    key = hashlib.sha256(secret.encode(errors="replace")).hexdigest()[:32]
+    try:
+        return limiter.limiter.hit(PROVIDER_CHECK, "provider-check", what, key)
+    except Exception:
+        log.exception("the rate-limit store failed; asking Stripe anyway")
+        return True
 
 
 def _wait_words(seconds: int) -> str:
