@@ -5,11 +5,13 @@ One Limiter per app rather than a module global: its switch and its storage belo
 so a test can build an app with limits on beside the suite's app, which has them off.
 """
 
+import functools
 import hashlib
 import ipaddress
 import logging
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, render_template, request
@@ -76,14 +78,46 @@ def signed_in_account() -> str:
     return f"account:{current_user.get_id() or '-'}"
 
 
-def _wrong_current_password(response: Response) -> bool:
+def _right_current_password(response: Response) -> bool:
     # The change form answers 422 to a wrong current password (and to a bad new one).
-    return response.status_code == 422
+    return response.status_code != 422
 
 
-def _failed_sign_in(response: Response) -> bool:
+def _signed_in(response: Response) -> bool:
     # A sign-in that worked redirects (303); every other answer is a failed attempt.
-    return response.status_code != 303
+    return response.status_code == 303
+
+
+def _give_back_when(worked: Callable[[Response], bool], view: Callable) -> Callable:
+    """Let `view`'s limits count only failures: an attempt that worked is given back.
+
+    Every attempt is counted before it runs (one atomic increment per limit), so a burst of
+    requests sent at once meets the limit one by one. Counting failures only after the
+    answer, as Flask-Limiter's deduct_when does, checked each request of a burst against the
+    count from before it: twenty guesses at once were twenty guesses.
+    """
+
+    @functools.wraps(view)
+    def run(*args, **kwargs):
+        response = current_app.make_response(view(*args, **kwargs))
+        if request.method == "POST" and worked(response):
+            _give_back_this_attempt()
+        return response
+
+    return run
+
+
+def _give_back_this_attempt() -> None:
+    limiter = current_app.extensions[EXTENSION]
+    if not limiter.enabled:
+        return
+    try:
+        storage = limiter.limiter.storage
+        for counted in limiter.current_limits:
+            # Fixed windows (the limiter's strategy) are counters: take this request's one off.
+            storage.incr(counted.key, counted.limit.get_expiry(), amount=-1)
+    except Exception:
+        log.exception("the rate-limit store failed; a successful attempt stays counted")
 
 
 def init_rate_limits(app: Flask) -> None:
@@ -96,30 +130,31 @@ def init_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "checkout")
+    # Giving an attempt back takes one off a counter: fixed windows are counters.
+    app.config["RATELIMIT_STRATEGY"] = "fixed-window"
     limiter = Limiter(client_address, app=app)
     app.extensions[EXTENSION] = limiter
 
     for endpoint, setting in LIMITED_POSTS.items():
         view = app.view_functions[endpoint]
-        deduct = _failed_sign_in if endpoint == "account.login" else None
-        view = limiter.limit(app.config[setting], methods=["POST"], deduct_when=deduct)(view)
+        view = limiter.limit(app.config[setting], methods=["POST"])(view)
         if endpoint == "account.login":
             view = limiter.limit(
                 app.config["RATE_LIMIT_SIGN_IN_EMAIL"], key_func=sign_in_address,
-                methods=["POST"], deduct_when=_failed_sign_in, scope="sign-in-email",
+                methods=["POST"], scope="sign-in-email",
             )(view)
+            view = _give_back_when(_signed_in, view)
         app.view_functions[endpoint] = view
 
     # Whoever finds a signed-in browser could guess its owner's password on the change form
     # (and use it elsewhere): it gets the sign-in limits, per address and per account.
     view = app.view_functions[CHANGE_PASSWORD]
-    view = limiter.limit(app.config["RATE_LIMIT_SIGN_IN"], methods=["POST"],
-                         deduct_when=_wrong_current_password)(view)
+    view = limiter.limit(app.config["RATE_LIMIT_SIGN_IN"], methods=["POST"])(view)
     view = limiter.limit(
         app.config["RATE_LIMIT_SIGN_IN_EMAIL"], key_func=signed_in_account, methods=["POST"],
-        deduct_when=_wrong_current_password, scope="change-password-account",
+        scope="change-password-account",
     )(view)
-    app.view_functions[CHANGE_PASSWORD] = view
+    app.view_functions[CHANGE_PASSWORD] = _give_back_when(_right_current_password, view)
 
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
 

@@ -4,6 +4,7 @@ import pytest
 from flask import Flask
 
 from tests.test_rate_limits import limited_app
+from tests.test_rate_limits import redis_url as redis_url  # the fixture, for these tests too
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """Attacks on the rate limits of issue 9 (defect 4): ways round the per-address count."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from flask import Flask
 
 from tests.accounts_support import PASSWORD, make_shopper
@@ -7,6 +10,7 @@ from tests.conftest import csrf_token
 from tests.test_rate_limits import (
     assert_refused_for_a_while,
     from_address,
+    limited_app,
     sign_in,
 )
 
@@ -73,3 +77,36 @@ def test_changing_the_password_with_the_right_one_uses_up_nothing(app: Flask, li
             "password": new, "confirm": new})
         assert response.status_code == 303
         current = new
+
+
+def test_a_burst_of_wrong_passwords_sent_at_once_gets_no_more_tries_than_the_limit(
+        app: Flask, limited: Flask):
+    # Failed sign-ins were counted after the answer: every request of a burst was checked
+    # against the count from before the burst, so 20 at once meant 20 guesses, not 5.
+    make_shopper(app, "ada@example.com")
+    browsers = [from_address(limited, "203.0.113.70") for _ in range(20)]
+    tokens = [csrf_token(browser) for browser in browsers]
+    start = threading.Barrier(len(browsers))
+
+    def guess(n: int) -> int:
+        start.wait()
+        return browsers[n].post("/account/login", data={
+            "csrf_token": tokens[n], "email": "ada@example.com",
+            "password": f"guess-number-{n}"}).status_code
+
+    with ThreadPoolExecutor(len(browsers)) as pool:
+        answers = list(pool.map(guess, range(len(browsers))))
+    assert sorted(set(answers)) == [422, 429], answers
+    assert answers.count(422) <= 5, answers
+
+
+def test_with_redis_a_successful_sign_in_is_given_back_and_a_burst_still_meets_the_limit(
+        app: Flask, tmp_path, redis_url: str):
+    shared = limited_app(app, tmp_path, RATELIMIT_STORAGE_URI=redis_url)
+    make_shopper(app, "ada@example.com")
+    owner = from_address(shared, "203.0.113.80")
+    for _ in range(8):
+        assert sign_in(owner, "ada@example.com", PASSWORD).status_code == 303
+    for n in range(5):
+        assert sign_in(owner, "ada@example.com", f"wrong-{n}-password").status_code == 422
+    assert_refused_for_a_while(sign_in(owner, "ada@example.com", PASSWORD))
