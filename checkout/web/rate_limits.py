@@ -33,6 +33,8 @@ LIMITED_POSTS = {
 }
 CHANGE_PASSWORD = "account.change_password"
 EXTENSION = "rate_limiter"
+# Seconds to wait for the limits' Redis before counting in memory instead.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 # How often one Checkout Session may be looked up at Stripe for a page that shows it: the
 # waiting page refreshes every 3 s; reloads beyond that are answered from the database.
 PROVIDER_CHECK = parse("1 per 2 seconds")
@@ -130,6 +132,10 @@ def init_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "checkout")
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("redis"):
+        # Without timeouts a Redis that stops answering (stuck, its host gone) held every
+        # limited form on its socket until the worker was killed: fail fast, count in memory.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", REDIS_TIMEOUTS)
     # Giving an attempt back takes one off a counter: fixed windows are counters.
     app.config["RATELIMIT_STRATEGY"] = "fixed-window"
     limiter = Limiter(client_address, app=app)
