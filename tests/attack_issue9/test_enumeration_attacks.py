@@ -1,14 +1,16 @@
 """Attacks on account enumeration (issue 9, defect 5) beyond sign-in and registration."""
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from checkout import create_app
 from checkout.extensions import db
+from checkout.models import OutboxMessage
 from tests.accounts_support import make_shopper
 from tests.conftest import csrf_token
 from tests.test_rate_limits import SHARED_SETTINGS
@@ -59,3 +61,30 @@ def test_a_reset_request_does_the_same_work_for_a_known_and_an_unknown_address(
     assert work["ada@example.com"] == work["nobody@example.com"]
     huey = queued.extensions["huey"]
     assert huey.pending_count() == 2  # the lookup and the mail are the worker's, for both
+
+
+def test_a_queue_that_never_answers_does_not_hang_the_reset_form(
+        app: Flask, tmp_path, hung_redis: str):
+    # The reset form queues a job in the request; the outbox's delivery is queued after every
+    # commit that writes mail (an order placed by bank transfer, say). A Redis that stops
+    # answering held those requests on its socket until the worker was killed.
+    config = {name: app.config[name] for name in SHARED_SETTINGS}
+    stuck = create_app({
+        **config, "JOBS_IMMEDIATE": False, "REDIS_URL": hung_redis,
+        "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite'}",
+        "RATELIMIT_ENABLED": False,
+    })
+    make_shopper(app, "ada@example.com")
+    browser = stuck.test_client()
+    token = csrf_token(browser, "/account/forgot")
+    answers = []
+    post = threading.Thread(daemon=True, target=lambda: answers.append(browser.post(
+        "/account/forgot", data={"csrf_token": token, "email": "ada@example.com"})))
+    post.start()
+    post.join(timeout=15)
+    assert not post.is_alive(), "the reset form still waiting on the queue after 15 s"
+    assert answers[0].status_code == 200
+    # The queue was out of reach: the request wrote the mail itself, for the worker to send.
+    with app.app_context():
+        assert db.session.scalar(select(OutboxMessage.template)) == "password_reset"
+        db.session.remove()

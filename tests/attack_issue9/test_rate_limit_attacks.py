@@ -1,11 +1,8 @@
 """Attacks on the rate limits of issue 9 (defect 4): ways round the per-address count."""
 
-import socket
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from flask import Flask
 
 from tests.accounts_support import PASSWORD, make_shopper
@@ -113,18 +110,6 @@ def test_with_redis_a_successful_sign_in_is_given_back_and_a_burst_still_meets_t
     for n in range(5):
         assert sign_in(owner, "ada@example.com", f"wrong-{n}-password").status_code == 422
     assert_refused_for_a_while(sign_in(owner, "ada@example.com", PASSWORD))
-
-
-@pytest.fixture
-def hung_redis() -> Iterator[str]:
-    """A Redis that takes connections and never answers (stuck, or its host half gone)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)  # the kernel completes handshakes; nobody ever reads or replies
-    try:
-        yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
-    finally:
-        server.close()
 
 
 def test_a_redis_that_never_answers_does_not_hang_sign_in(app: Flask, tmp_path, hung_redis):
