@@ -133,8 +133,8 @@ def init_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "checkout")
     if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("redis"):
-        # Without timeouts a Redis that stops answering (stuck, its host gone) held every
-        # limited form on its socket until the worker was killed: fail fast, count in memory.
+        # With redis-py's 5 s timeouts a Redis that stops answering (stuck, its host gone)
+        # held every limited form 5 to 10 s, every time: fail fast, count in memory.
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", REDIS_TIMEOUTS)
     # Giving an attempt back takes one off a counter: fixed windows are counters.
     app.config["RATELIMIT_STRATEGY"] = "fixed-window"

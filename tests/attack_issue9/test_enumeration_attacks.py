@@ -67,7 +67,8 @@ def test_a_queue_that_never_answers_does_not_hang_the_reset_form(
         app: Flask, tmp_path, hung_redis: str):
     # The reset form queues a job in the request; the outbox's delivery is queued after every
     # commit that writes mail (an order placed by bank transfer, say). A Redis that stops
-    # answering held those requests on its socket until the worker was killed.
+    # answering holds such a request for redis-py's timeout (5 s) per call, then the request
+    # writes the mail itself.
     config = {name: app.config[name] for name in SHARED_SETTINGS}
     stuck = create_app({
         **config, "JOBS_IMMEDIATE": False, "REDIS_URL": hung_redis,
