@@ -19,7 +19,7 @@ from flask.cli import with_appcontext
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.exceptions import ConfigurationError
 
-from checkout.services import notifications, reconciliation, reminders, upkeep
+from checkout.services import accounts, notifications, reconciliation, reminders, upkeep
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,11 @@ def init_jobs(app: Flask) -> Huey:
         """Apply Stripe events that never arrived; store what still needs a person."""
         return in_app(reconciliation.reconcile_recent)
 
+    @huey.task(name="request_password_reset")
+    def request_password_reset(email: str) -> int:
+        """Mail a reset link to the account with this e-mail, if there is one."""
+        return in_app(lambda: int(accounts.request_password_reset(email)))
+
     def on_messages_committed(sender: Flask) -> None:
         try:
             deliver_outbox()
@@ -107,7 +112,7 @@ def init_jobs(app: Flask) -> Huey:
         task.name: task
         for task in (
             deliver_outbox, retry_outbox, expire_lapsed_holds, send_unsent_refunds,
-            send_payment_reminders, reconcile_recent,
+            send_payment_reminders, reconcile_recent, request_password_reset,
         )
     }
     app.cli.add_command(worker)

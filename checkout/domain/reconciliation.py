@@ -28,7 +28,11 @@ def parse_since(text: str, now: datetime) -> datetime:
         amount, unit = int(duration.group(1)), duration.group(2).lower()
         if amount == 0:
             raise ValueError("the duration must be more than 0")
-        moment = now - timedelta(**{_UNITS[unit]: amount})
+        back = timedelta(**{_UNITS[unit]: amount})
+        if back > EVENT_RETENTION:
+            # Refused before subtracting: 999999w back from now is before the year 1.
+            raise ValueError("Stripe keeps events for 30 days: choose a moment within them")
+        moment = now - back
     else:
         try:
             moment = datetime.fromisoformat(text.strip())
@@ -37,7 +41,12 @@ def parse_since(text: str, now: datetime) -> datetime:
                 f"{text!r} is neither an ISO 8601 date or time (2026-11-28, "
                 "2026-11-28T09:00+00:00) nor a duration (90m, 12h, 3d, 2w)"
             ) from None
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        try:
+            moment = (moment.replace(tzinfo=UTC) if moment.tzinfo is None
+                      else moment.astimezone(UTC))
+        except OverflowError:
+            # 9999-12-31T23:59-23:59 is valid ISO 8601 yet has no UTC moment a datetime holds.
+            raise ValueError(f"{text!r} is out of range") from None
     if moment > now:
         raise ValueError(f"{moment.isoformat()} is in the future")
     if moment < now - EVENT_RETENTION:

@@ -17,7 +17,7 @@ from checkout.domain.errors import (
     OutOfStock,
 )
 from checkout.domain.money import refuse_below_minimum_charge
-from checkout.domain.order_status import OrderStatus
+from checkout.domain.order_status import UNPAID_STATUSES, OrderStatus
 from checkout.domain.payment_status import PaymentMethod
 from checkout.domain.pricing import PricingContext, context_to_dict, price
 from checkout.extensions import db
@@ -36,6 +36,9 @@ from checkout.services import (
 from checkout.services import cart as carts
 from checkout.services.orders import lock_order
 from checkout.services.transactions import retry_once_on_conflict
+
+# Orders whose Checkout Session may still change them: no money yet, or a bank debit settling.
+AWAITING_MONEY = UNPAID_STATUSES | {OrderStatus.PAYMENT_PROCESSING}
 
 
 @dataclass(frozen=True)
@@ -223,15 +226,19 @@ def cancel_unpaid(order: Order, *, actor: str, user_id: int | None, message: str
 
 
 @retry_once_on_conflict
-def confirm_return(session_id: str) -> Order | None:
+def confirm_return(session_id: str, *, ask_provider: bool = True) -> Order | None:
     """Apply the session the shopper came back from (Stripe: don't wait for the webhook).
 
     Returns the order as it now stands, or None for a session we never issued. If the
-    provider cannot be reached, the order is left for the webhook to confirm.
+    provider cannot be reached, the order is left for the webhook to confirm. Stripe is
+    asked only while the order still waits for its money (and `ask_provider`): once it is
+    settled nothing the session says changes it, and each call counts against the account.
     """
     order = payment_sessions.find_order_by_session(session_id)
     if order is None:
         return None
+    if not ask_provider or OrderStatus(order.status) not in AWAITING_MONEY:
+        return order
     db.session.commit()  # hold no database lock while waiting on the provider
     try:
         session = gateway().retrieve_checkout(session_id)

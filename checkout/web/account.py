@@ -1,8 +1,18 @@
 """Accounts: sign up, sign in, sign out, the shopper's orders, password and saved addresses."""
 
+import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from checkout.domain.errors import (
@@ -29,6 +39,8 @@ from checkout.services.accounts import (
 from checkout.services.cart import adopt_guest_cart
 from checkout.services.order_history import order_history
 from checkout.web.shopper import CART_COOKIE
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -100,8 +112,13 @@ def forgot_password():
     """Ask for a password reset link by e-mail."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        request_password_reset(form.email.data)
-        # The same answer whether or not the account exists: the form tells nobody who has one.
+        # The same answer, in the same time, whether or not the account exists: the lookup
+        # and the mail are the worker's, so the request does one thing for any address.
+        try:
+            current_app.extensions["jobs"]["request_password_reset"](form.email.data)
+        except Exception:
+            log.exception("could not queue a password reset request; handling it now")
+            request_password_reset(form.email.data)
         return render_template("account/forgot_sent.html", email=form.email.data)
     status = 422 if request.method == "POST" else 200
     return render_template("account/forgot.html", form=form), status

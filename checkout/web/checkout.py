@@ -46,6 +46,7 @@ from checkout.services import cart as carts
 from checkout.services import checkout as checkouts
 from checkout.web.links import bank_transfer_page_url, order_link, payment_page_url, return_urls
 from checkout.web.order_links import refuse_expired_link
+from checkout.web.rate_limits import may_ask_provider
 from checkout.web.shopper import current_cart, remember_cart, user_id
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
@@ -306,7 +307,8 @@ def success():
     session_id = request.args.get("session_id", "")
     if not session_id.startswith("cs_") or len(session_id) > 255:
         abort(404, "We could not find that checkout.")
-    order = checkouts.confirm_return(session_id)
+    order = checkouts.confirm_return(
+        session_id, ask_provider=may_ask_provider("checkout session", session_id))
     if order is None:
         abort(404, "We could not find that checkout.")
     status = OrderStatus(order.status)

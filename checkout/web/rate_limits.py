@@ -5,15 +5,23 @@ One Limiter per app rather than a module global: its switch and its storage belo
 so a test can build an app with limits on beside the suite's app, which has them off.
 """
 
+import functools
 import hashlib
+import ipaddress
+import logging
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, render_template, request
 from flask.wrappers import Response
 from flask_limiter import Limiter, RateLimitExceeded
+from flask_login import current_user
+from limits import parse
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+log = logging.getLogger(__name__)
 
 # endpoint → the setting with its per-address limit; only POSTs (attempts) count.
 LIMITED_POSTS = {
@@ -25,12 +33,38 @@ LIMITED_POSTS = {
     "checkout.place": "RATE_LIMIT_CHECKOUT",
     "cart.apply_discount": "RATE_LIMIT_DISCOUNT",
 }
+CHANGE_PASSWORD = "account.change_password"
 EXTENSION = "rate_limiter"
+# Seconds to wait for the limits' Redis before counting in memory instead.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+# How often one Checkout Session may be looked up at Stripe for a page that shows it: the
+# waiting page refreshes every 3 s; reloads beyond that are answered from the database.
+PROVIDER_CHECK = parse("1 per 2 seconds")
+
+
+# An IPv6 host gets a whole /64 from its provider: one address per attempt would be free.
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_key(address: str | None) -> str:
+    """The client a limit counts `address` as: an IPv4 address, or an IPv6 address's /64.
+
+    An IPv4 peer seen through a dual-stack socket (::ffff:a.b.c.d) is that IPv4 address.
+    """
+    try:
+        ip = ipaddress.ip_address((address or "").split("%", 1)[0])
+    except ValueError:
+        return address or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False))
+    return str(ip)
 
 
 def client_address() -> str:
-    """The address a limit counts against: the peer, or what TRUSTED_PROXY_COUNT proxies said."""
-    return request.remote_addr or "unknown"
+    """The client a limit counts against: the peer, or what TRUSTED_PROXY_COUNT proxies said."""
+    return client_key(request.remote_addr)
 
 
 def sign_in_address() -> str:
@@ -43,9 +77,51 @@ def sign_in_address() -> str:
     return "email:" + hashlib.sha256(email.encode(errors="replace")).hexdigest()[:32]
 
 
-def _failed_sign_in(response: Response) -> bool:
+def signed_in_account() -> str:
+    """The account a password change is made on (signed out: nobody, and never counted)."""
+    return f"account:{current_user.get_id() or '-'}"
+
+
+def _right_current_password(response: Response) -> bool:
+    # The change form answers 422 to a wrong current password (and to a bad new one).
+    return response.status_code != 422
+
+
+def _signed_in(response: Response) -> bool:
     # A sign-in that worked redirects (303); every other answer is a failed attempt.
-    return response.status_code != 303
+    return response.status_code == 303
+
+
+def _give_back_when(worked: Callable[[Response], bool], view: Callable) -> Callable:
+    """Let `view`'s limits count only failures: an attempt that worked is given back.
+
+    Every attempt is counted before it runs (one atomic increment per limit), so a burst of
+    requests sent at once meets the limit one by one. Counting failures only after the
+    answer, as Flask-Limiter's deduct_when does, checked each request of a burst against the
+    count from before it: twenty guesses at once were twenty guesses.
+    """
+
+    @functools.wraps(view)
+    def run(*args, **kwargs):
+        response = current_app.make_response(view(*args, **kwargs))
+        if request.method == "POST" and worked(response):
+            _give_back_this_attempt()
+        return response
+
+    return run
+
+
+def _give_back_this_attempt() -> None:
+    limiter = current_app.extensions[EXTENSION]
+    if not limiter.enabled:
+        return
+    try:
+        storage = limiter.limiter.storage
+        for counted in limiter.current_limits:
+            # Fixed windows (the limiter's strategy) are counters: take this request's one off.
+            storage.incr(counted.key, counted.limit.get_expiry(), amount=-1)
+    except Exception:
+        log.exception("the rate-limit store failed; a successful attempt stays counted")
 
 
 def init_rate_limits(app: Flask) -> None:
@@ -58,21 +134,55 @@ def init_rate_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "checkout")
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("redis"):
+        # With redis-py's 5 s timeouts a Redis that stops answering (stuck, its host gone)
+        # held every limited form 5 to 10 s, every time: fail fast, count in memory.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", REDIS_TIMEOUTS)
+    # Giving an attempt back takes one off a counter: fixed windows are counters.
+    app.config["RATELIMIT_STRATEGY"] = "fixed-window"
     limiter = Limiter(client_address, app=app)
     app.extensions[EXTENSION] = limiter
 
     for endpoint, setting in LIMITED_POSTS.items():
         view = app.view_functions[endpoint]
-        deduct = _failed_sign_in if endpoint == "account.login" else None
-        view = limiter.limit(app.config[setting], methods=["POST"], deduct_when=deduct)(view)
+        view = limiter.limit(app.config[setting], methods=["POST"])(view)
         if endpoint == "account.login":
             view = limiter.limit(
                 app.config["RATE_LIMIT_SIGN_IN_EMAIL"], key_func=sign_in_address,
-                methods=["POST"], deduct_when=_failed_sign_in, scope="sign-in-email",
+                methods=["POST"], scope="sign-in-email",
             )(view)
+            view = _give_back_when(_signed_in, view)
         app.view_functions[endpoint] = view
 
+    # Whoever finds a signed-in browser could guess its owner's password on the change form
+    # (and use it elsewhere): it gets the sign-in limits, per address and per account.
+    view = app.view_functions[CHANGE_PASSWORD]
+    view = limiter.limit(app.config["RATE_LIMIT_SIGN_IN"], methods=["POST"])(view)
+    view = limiter.limit(
+        app.config["RATE_LIMIT_SIGN_IN_EMAIL"], key_func=signed_in_account, methods=["POST"],
+        scope="change-password-account",
+    )(view)
+    app.view_functions[CHANGE_PASSWORD] = _give_back_when(_right_current_password, view)
+
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
+
+
+def may_ask_provider(what: str, secret: str) -> bool:
+    """Say whether a page may ask Stripe about `secret` (a session id) now, and count it.
+
+    Stripe limits requests per account: a page that asked on every load would let one
+    visitor's reloads starve everyone's checkouts. Kept under a digest (a session id is a
+    bearer secret); limits switched off or their store failing: yes.
+    """
+    limiter = current_app.extensions[EXTENSION]
+    if not limiter.enabled:
+        return True
+    key = hashlib.sha256(secret.encode(errors="replace")).hexdigest()[:32]
+    try:
+        return limiter.limiter.hit(PROVIDER_CHECK, "provider-check", what, key)
+    except Exception:
+        log.exception("the rate-limit store failed; asking Stripe anyway")
+        return True
 
 
 def _wait_words(seconds: int) -> str:

@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, g, request
 from flask.wrappers import Response
 
-# The catalog says nothing about anyone, and files are files: a browser may keep these. Every
-# other answer (cart, checkout, orders, invoices, account, /staff, errors) is never stored.
+# The catalog says nothing about anyone, and files are files: a browser may keep these (not
+# their error pages). Every other answer (cart, checkout, orders, invoices, account, /staff,
+# errors) is never stored.
 MAY_BE_CACHED = frozenset({"static", "media.product_image", "catalog.index", "catalog.product"})
 STRIPE_CHECKOUT = "https://checkout.stripe.com"
 PERMISSIONS = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
@@ -67,7 +68,9 @@ def _add_headers(response: Response) -> Response:
     headers["Permissions-Policy"] = PERMISSIONS
     if config.get("HSTS"):
         headers["Strict-Transport-Security"] = HSTS
-    if request.endpoint in MAY_BE_CACHED:
+    # An error under one of those routes is the shop's page, signed in with the account's
+    # links and the sign-out form's CSRF token, and a 404 is cacheable unless told otherwise.
+    if request.endpoint in MAY_BE_CACHED and response.status_code < 400:
         if request.endpoint.startswith("catalog."):
             # Signed in, these pages show the cart badge and carry a CSRF token.
             headers["Cache-Control"] = "private, no-cache"
