@@ -17,7 +17,14 @@ from checkout.config import (
 from checkout.logs import JsonFormatter, TextFormatter
 from tests.accounts_support import PASSWORD, make_shopper
 from tests.conftest import csrf_token
-from tests.shop import ADDRESS, add_to_cart, checkout_form, session_id_of, submit_checkout
+from tests.shop import (
+    ADDRESS,
+    add_to_cart,
+    checkout_form,
+    follow_success,
+    session_id_of,
+    submit_checkout,
+)
 
 CARD = "4242 4242 4242 4242"
 
@@ -53,6 +60,33 @@ def test_the_checkout_request_id_follows_the_payment_into_the_webhook_logs(
     assert {r.payment_request_id for r in handled} == {"checkout-req-0001"}
     # The delivery is a request of its own, with its own id.
     assert all(r.request_id and r.request_id != "checkout-req-0001" for r in handled)
+
+
+def test_the_checkout_request_id_follows_the_payment_to_the_success_page_and_reconciliation(
+        app, client, sandbox, products, caplog):
+    """Payments confirmed without a webhook are followed by the same id."""
+    caplog.set_level(logging.INFO)
+    for n, path in enumerate(("reconciliation", "success page")):
+        assert add_to_cart(client, products["MUG"], 1).status_code == 303
+        request_id = f"checkout-req-100{n}"
+        placed = client.post("/checkout/", data={**checkout_form(client), **ADDRESS},
+                             headers={"X-Request-ID": request_id})
+        session_id = session_id_of(placed)
+        paid = sandbox.pay(session_id)
+        assert paid.ok
+        caplog.clear()
+        if path == "success page":
+            assert follow_success(client, paid.redirect_url).status_code == 200
+        else:
+            result = app.test_cli_runner().invoke(args=["reconcile", "--since", "1h"])
+            assert result.exit_code == 0, result.output
+        # The success page applies the session; reconciliation the event Stripe lists.
+        applied = [r for r in caplog.records if (
+            r.name == "checkout.services.fulfilment" and "applied" in r.getMessage()
+            or r.name == "checkout.services.webhooks"
+            and "checkout.session.completed" in r.getMessage())]
+        assert applied, (path, caplog.text)
+        assert {r.payment_request_id for r in applied} == {request_id}, path
 
 
 def record(message: str, *args, **extra) -> logging.LogRecord:

@@ -16,6 +16,7 @@ from checkout.domain.order_status import PAID_STATUSES, UNPAID_STATUSES, OrderSt
 from checkout.domain.outcomes import Outcome
 from checkout.domain.payment_status import AttemptStatus, PaymentStatus
 from checkout.extensions import db
+from checkout.logs import following_payment
 from checkout.models import CheckoutAttempt, Order, Payment
 from checkout.models.order import EventKind, FlagCode
 from checkout.models.payment import RefundReason
@@ -99,13 +100,16 @@ def apply_checkout_session(
     A refund the late-payment policy asked for is then sent; if the provider cannot take it
     now, it stays pending for the next try (refunds.send_unsent).
     """
-    try:
-        outcome = apply_session(order, session, actor=actor)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    refunds.send_unsent(order.id)
+    # Tagged with the checkout's request id, as a webhook's lines are: one payment, one id.
+    with following_payment(session.metadata.get("request_id")):
+        try:
+            outcome = apply_session(order, session, actor=actor)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        log.info("order %s: checkout session applied by %s: %s", order.number, actor, outcome)
+        refunds.send_unsent(order.id)
     return outcome
 
 

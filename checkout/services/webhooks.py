@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from checkout.domain.money import MoneyError, format_money
 from checkout.domain.outcomes import Outcome
 from checkout.extensions import db
+from checkout.logs import following_payment
 from checkout.models import Order, Payment, WebhookEvent
 from checkout.models.order import FlagCode
 from checkout.payments import (
@@ -372,6 +373,25 @@ def verify_event(payload: bytes, signature: str | None) -> stripe.Event:
 
 
 def handle_event(event: stripe.Event, payload: str | None = None) -> Outcome:
+    """Apply one verified event exactly once (see _handle_event).
+
+    Its log lines carry the checkout's request id from the object's metadata, however the
+    event came (webhook, reconciliation, replay), so one payment is followed by one id.
+    """
+    with following_payment(_checkout_request_id(event)):
+        return _handle_event(event, payload)
+
+
+def _checkout_request_id(event: stripe.Event) -> object:
+    """The request id the checkout put in the object's metadata, if the event carries one."""
+    try:
+        metadata = event.data.object.to_dict().get("metadata")
+    except (AttributeError, KeyError, TypeError):
+        return None
+    return metadata.get("request_id") if isinstance(metadata, dict) else None
+
+
+def _handle_event(event: stripe.Event, payload: str | None = None) -> Outcome:
     """Apply one verified event exactly once; return its outcome (DUPLICATE if seen before).
 
     The event is stored with its `payload` (the verified body). When the handling fails,

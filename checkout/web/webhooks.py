@@ -5,22 +5,12 @@ import logging
 from flask import Blueprint, request
 
 from checkout.extensions import csrf
-from checkout.logs import following_payment
 from checkout.metrics import observe_webhook
 from checkout.services.webhooks import InvalidWebhook, handle_event, verify_event
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 csrf.exempt(bp)
-
-
-def _checkout_request_id(event) -> object:
-    """The request id the checkout put in the session's metadata, if the event carries one."""
-    try:
-        metadata = event.data.object.to_dict().get("metadata")
-    except (AttributeError, KeyError, TypeError):
-        return None
-    return metadata.get("request_id") if isinstance(metadata, dict) else None
 
 
 @bp.post("/stripe")
@@ -34,16 +24,15 @@ def stripe_event():
         observe_webhook(None, "rejected")
         return {"error": str(exc) or "malformed event"}, 400
     event_id, event_type = event.id, event.type
-    with following_payment(_checkout_request_id(event)):
-        try:
-            # Verified, hence valid JSON: kept as text for the webhook log and for replays.
-            outcome = handle_event(event, payload.decode("utf-8", errors="replace"))
-        except InvalidWebhook as exc:
-            log.warning("rejected webhook %s: %s", event_id, exc)
-            observe_webhook(event_type, "rejected")
-            return {"error": str(exc)}, 400
-        except Exception:
-            observe_webhook(event_type, "failed", getattr(event, "created", None))
-            raise
-        observe_webhook(event_type, outcome, getattr(event, "created", None))
+    try:
+        # Verified, hence valid JSON: kept as text for the webhook log and for replays.
+        outcome = handle_event(event, payload.decode("utf-8", errors="replace"))
+    except InvalidWebhook as exc:
+        log.warning("rejected webhook %s: %s", event_id, exc)
+        observe_webhook(event_type, "rejected")
+        return {"error": str(exc)}, 400
+    except Exception:
+        observe_webhook(event_type, "failed", getattr(event, "created", None))
+        raise
+    observe_webhook(event_type, outcome, getattr(event, "created", None))
     return {"received": True, "outcome": outcome}, 200
