@@ -89,11 +89,13 @@ def register_blueprints(app: Flask) -> None:
         invitation,
         media,
         orders,
+        routing,
         staff,
         webhooks,
     )
 
     app.request_class = media.ShopRequest
+    app.url_map.converters["int"] = routing.IdIntegerConverter
     for module in (catalog, cart, checkout, orders, account, webhooks, staff, media, invitation):
         app.register_blueprint(module.bp)
 

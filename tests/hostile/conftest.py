@@ -74,8 +74,8 @@ def all_rows(app: Flask) -> dict[str, list[tuple]]:
     """Every row of every table, sorted: equal before and after means nothing was written."""
     with app.app_context():
         dump = {
-            table.name: sorted((tuple(repr(v) for v in row)
-                                for row in db.session.execute(select(table))))
+            table.name: sorted(tuple(repr(v) for v in row)
+                                for row in db.session.execute(select(table)))
             for table in db.metadata.sorted_tables
         }
         db.session.remove()

@@ -169,3 +169,24 @@ def shop_rules(app: Flask) -> list[Rule]:
     return sorted((r for r in app.url_map.iter_rules()
                    if r.endpoint not in ("static", "webhooks.stripe_event")),
                   key=lambda r: r.rule)
+
+
+def typical(field) -> str:
+    """One value the field would accept: the body of a request that would otherwise succeed."""
+    if isinstance(field, SelectField | RadioField) and field.choices:
+        choices = [str(c[0]) for c in field.choices if str(c[0])]
+        return choices[-1] if choices else ""
+    if isinstance(field, IntegerField):
+        return "1"
+    if isinstance(field, BooleanField):
+        return "y"
+    name = field.short_name
+    if "email" in name:
+        return "someone@example.com"
+    if "token" in name:
+        return "a" * 32
+    if "password" in name or name == "confirm":
+        return "a-long-enough-password"
+    if name in ("amount", "price", "amount_off", "cap", "min_subtotal", "percent_off"):
+        return "1.00"
+    return "1" if name in ("quantity", "product_id") else "Hostile test"
