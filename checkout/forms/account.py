@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
+from checkout.forms import NoCardNumber
 from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
@@ -62,6 +63,7 @@ class RegisterForm(FlaskForm):
             DataRequired("Enter your email address."),
             Length(max=254),
             Email("Enter an email address like name@example.com.", check_deliverability=False),
+            NoCardNumber(),
         ],
         render_kw={"autocomplete": "email"},
     )

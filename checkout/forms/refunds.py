@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from checkout.domain.money import exponent
 from checkout.domain.pricing import MAX_QUANTITY_PER_LINE
+from checkout.forms import NoCardNumber
 from checkout.forms.bank_transfers import reference_rules
 from checkout.services.order_refunds import STAFF_REASONS, reason_label
 
@@ -79,7 +80,7 @@ class RefundRequestForm(FlaskForm):
     reason = TextAreaField(
         "Why do you want a refund?",
         validators=[DataRequired("Tell us why you want a refund."), Length(max=1000),
-                    _PRINTABLE],
+                    _PRINTABLE, NoCardNumber()],
     )
 
 

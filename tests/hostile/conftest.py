@@ -34,6 +34,7 @@ from checkout.services import accounts, orders
 from checkout.services.accounts import create_staff, register_shopper
 from checkout.services.staff_accounts import INVITATION
 from tests.conftest import csrf_token
+from tests.factories import ProductFactory
 from tests.refund_support import paid_order
 from tests.shop import add_to_cart
 from tests.staff.conftest import PASSWORD, sign_in
@@ -127,6 +128,7 @@ class World:
     order_tokens: dict[str, str]
     line_ids: list[int]
     mine: str
+    plenty: int
     tokens: dict[str, str] = field(default_factory=dict)
 
     def number_for(self, endpoint: str) -> str:
@@ -167,6 +169,8 @@ def world(app, sandbox, products) -> World:
         create_staff("admin@example.com", PASSWORD, admin=True)
         create_staff("helper@example.com", PASSWORD)
         register_shopper("shopper@example.com", PASSWORD)
+        # Enough for every order a test may place.
+        plenty = ProductFactory(sku="PLENTY", price=500, on_hand=10_000, title="Tea Towel").id
         db.session.remove()
     admin = sign_in(app.test_client(), "admin@example.com")
     shopper = sign_in(app.test_client(), "shopper@example.com")
@@ -223,4 +227,5 @@ def world(app, sandbox, products) -> World:
         paths["request_id"] = str(db.session.scalar(select(RefundRequest.id)))
         db.session.remove()
     return World(guest=guest, shopper=shopper, admin=admin, paths=paths,
-                 order_tokens=tokens, line_ids=line_ids, mine=mine, tokens=auth_tokens)
+                 order_tokens=tokens, line_ids=line_ids, mine=mine, plenty=plenty,
+                 tokens=auth_tokens)

@@ -171,11 +171,11 @@ def shop_rules(app: Flask) -> list[Rule]:
                   key=lambda r: r.rule)
 
 
-def typical(field) -> str:
-    """One value the field would accept: the body of a request that would otherwise succeed."""
-    if isinstance(field, SelectField | RadioField) and field.choices:
-        choices = [str(c[0]) for c in field.choices if str(c[0])]
-        return choices[-1] if choices else ""
+def typical(field) -> str | None:
+    """One value the field would accept (None: leave it out), for a body that would succeed."""
+    if isinstance(field, SelectField | RadioField):
+        choices = [str(c[0]) for c in field.choices or [] if str(c[0])]
+        return choices[-1] if choices else None
     if isinstance(field, IntegerField):
         return "1"
     if isinstance(field, BooleanField):
