@@ -2,12 +2,11 @@
 
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from checkout.domain.addresses import country_name
-from checkout.forms import NoCardNumber
+from checkout.forms import NoCardNumber, ShopForm
 
 # Countries the shop ships to.
 SHIPPING_COUNTRIES = [
@@ -36,7 +35,7 @@ def country_choices() -> list[tuple[str, str]]:
     return [("", "Choose a country…")] + sorted(names, key=lambda pair: pair[1])
 
 
-class CheckoutForm(FlaskForm):
+class CheckoutForm(ShopForm):
     checkout_token = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
     email = EmailField(
         "Email",

@@ -177,7 +177,7 @@ def test_markup_in_every_shown_field_is_escaped_in_pages_mails_and_pdfs(
     for name, message, text, html_part in messages:
         _assert_inert(html_part, name)
         assert "&lt;" not in text and "&#34;" not in text and "&quot;" not in text, name
-        assert "\n" not in message["Subject"] and "<" not in message["Subject"], name
+        assert "\n" not in message["Subject"], name  # no header injection
     all_text = "\n".join(text for _, _, text, _ in messages)
     assert f"Mug {payload}" in all_text
     assert f"Sorry {payload}" in all_text
