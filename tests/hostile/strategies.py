@@ -19,7 +19,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    FileField,
     IntegerField,
     RadioField,
     SelectField,
@@ -105,11 +104,23 @@ def form_fields(forms: list[FlaskForm]) -> dict[str, object]:
 def field_value(field) -> st.SearchStrategy:
     """One field's part of a body: absent, plausible, hostile, repeated, or a file."""
     one = st.one_of(plausible(field), hostile_text)
-    return st.one_of(
-        st.none(), plausible(field), hostile_text,
-        st.lists(one, min_size=2, max_size=3),
-        file_upload() if isinstance(field, FileField) else hostile_text,
-    )
+    return st.one_of(st.none(), plausible(field), hostile_text,
+                     st.lists(one, min_size=2, max_size=3), file_upload())
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.floats() | hostile_text,
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(["id", "type", "data", "object", "created", "metadata"])
+                      | hostile_text, children, max_size=4),
+    max_leaves=12,
+)
+
+
+def json_body(fields: dict[str, object]) -> st.SearchStrategy:
+    """A JSON body where a form is expected: any value, or the form's names with any values."""
+    names = st.sampled_from(sorted(fields) or ["x"])
+    return st.one_of(json_values, st.dictionaries(names, json_values, max_size=6))
 
 
 @st.composite

@@ -5,10 +5,13 @@ new field is fuzzed the day it is added. Each address is called by its audience:
 area by a signed-in admin, the account pages by a signed-in shopper, the rest by a guest with
 a cart and a paid order (and that order's signed link). Path parameters name real things
 (orders, flags, refunds, credit notes, staff, codes) or junk; bodies carry control characters,
-markup, huge and odd numbers, 10 000-character values, repeated fields and unknown names.
+markup, huge and odd numbers, 10 000-character values, repeated fields, unknown names, files
+in text fields, and JSON bodies of any shape where a form is expected.
 
 HYPOTHESIS_PROFILE=soak runs many more examples per address.
 """
+
+import json
 
 import pytest
 from flask.testing import FlaskClient
@@ -27,6 +30,7 @@ from tests.hostile.conftest import (
 from tests.hostile.strategies import (
     form_body,
     form_fields,
+    json_body,
     path_of,
     query,
     real_path,
@@ -68,6 +72,11 @@ class Browser:
             else:
                 raise AssertionError("no page with a CSRF token")
         return self._token
+
+    def send_json(self, path: str, args: MultiDict, payload: object):
+        return self.client.post(path, query_string=args, data=json.dumps(payload),
+                                headers={"X-CSRFToken": self.token(),
+                                         "Content-Type": "application/json"})
 
     def send(self, method: str, path: str, args: MultiDict, body: MultiDict):
         if method == "GET":
@@ -129,12 +138,19 @@ def _fuzz(app, world: World, endpoint: str, method: str) -> None:
         note(f"{method} {endpoint}")
         path = data.draw(path_of(rule, real), label="path")
         args = data.draw(query(known), label="query")
-        body = data.draw(form_body(fields, extra), label="body")
+        as_json = method == "POST" and data.draw(st.integers(0, 4), label="json?") == 0
+        if as_json:
+            body = data.draw(json_body(fields), label="json body")
+        else:
+            body = data.draw(form_body(fields, extra), label="body")
         if method == "GET":
             args.update(body)
             body = MultiDict()
         before = all_rows(app)
-        response = browser.send(method, path, args, body)
+        if as_json:
+            response = browser.send_json(path, args, body)
+        else:
+            response = browser.send(method, path, args, body)
         text = response.get_data().decode("utf-8", errors="replace")
         assert response.status_code < 500, text[:2000]
         if 400 <= response.status_code < 500:

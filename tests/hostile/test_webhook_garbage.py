@@ -13,16 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.hostile.conftest import World, all_rows, hostile_settings
-from tests.hostile.strategies import hostile_text
+from tests.hostile.strategies import hostile_text, json_values
 from tests.test_webhooks import SECRET, sign
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.floats() | hostile_text,
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.sampled_from(["id", "type", "data", "object", "created", "metadata"])
-                      | hostile_text, children, max_size=4),
-    max_leaves=12,
-)
 event_like = st.fixed_dictionaries({
     "id": st.one_of(st.just("evt_1"), hostile_text),
     "type": st.sampled_from(["checkout.session.completed", "charge.refunded",
@@ -43,7 +36,8 @@ def signatures(draw, body: bytes) -> str | None:
     now = int(time.time())
     return draw(st.one_of(
         st.none(),
-        hostile_text,
+        # Any text a header can carry (HTTP has no line breaks in a header value).
+        hostile_text.map(lambda text: text.replace("\r", "").replace("\n", "")),
         st.just(sign(body, "whsec_someone_else")),
         st.just(sign(body, SECRET, timestamp=now - 3600)),
         st.just(sign(body + b" ", SECRET)),
