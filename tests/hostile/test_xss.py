@@ -61,6 +61,11 @@ def _shop_through_the_forms(app, world: World, sandbox, payload: str) -> str:
                              city=f"Bath {payload}"[:80], email=EMAIL)
     assert sandbox.pay(session_id_of(placed)).ok
     sandbox.deliver_pending()
+    # The signed-in shopper's checkout saves the address to the account's address book.
+    assert add_to_cart(world.shopper, product_id, 1).status_code == 303
+    saved = submit_checkout(world.shopper, name=f"Ada {payload}", line1=payload,
+                            email="shopper@example.com")
+    assert saved.status_code == 303, saved.get_data(as_text=True)
     with app.app_context():
         order = db.session.scalar(select(Order).where(Order.email == EMAIL))
         number, token = order.number, orders.access_token(order)
@@ -171,6 +176,7 @@ def test_markup_in_every_shown_field_is_escaped_in_pages_mails_and_pdfs(
         assert shown in shopper_page, shown
     assert str(escape(EMAIL)) in staff_page and EMAIL not in staff_page
     assert f"Glazed. {escaped}" in pages["catalog.product 200"].get_data(as_text=True)
+    assert f"Ada {escaped}" in pages["account.addresses_list 200"].get_data(as_text=True)
 
     messages = list(_messages(mail_dir))
     assert len(messages) >= 3
