@@ -41,7 +41,7 @@ from tests.staff.conftest import PASSWORD, sign_in
 
 # A few examples per address keep the folder fast; HYPOTHESIS_PROFILE=soak digs deeper.
 settings.register_profile(
-    "hostile", max_examples=6, deadline=None, database=None, derandomize=False,
+    "hostile", max_examples=5, deadline=None, database=None, derandomize=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                            HealthCheck.filter_too_much],
 )

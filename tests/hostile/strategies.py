@@ -150,6 +150,9 @@ def query(draw, known: dict[str, str]) -> MultiDict:
     return args
 
 
+PARAMETER = re.compile(r"<(?:[^:<>]+:)?(\w+)>")
+
+
 PATH_NASTY = ("0", "-1", "999999", "9" * 30, "abc", "%00", "..", "x" * 2000, "<script>",
               "ZZZZ-ZZZZ", "1.5", "%E2%80%AE", "CN-2026-999999", "evt_unknown")
 
@@ -165,9 +168,6 @@ def path_of(draw, rule: Rule, real: dict[str, str]) -> str:
                               st.text(max_size=12).map(lambda s: quote(s, safe=""))))
 
     return PARAMETER.sub(value_for, rule.rule)
-
-
-PARAMETER = re.compile(r"<(?:[^:<>]+:)?(\w+)>")
 
 
 def real_path(rule: Rule, real: dict[str, str]) -> str:

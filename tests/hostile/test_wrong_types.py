@@ -29,10 +29,10 @@ from tests.hostile.conftest import World, all_rows
 from tests.hostile.strategies import form_fields, real_path, recording_forms, shop_rules, typical
 from tests.hostile.test_fuzz_routes import TOKEN_OF, Browser
 
-JSON_VALUES = [10**20, -1.5, True, None, ["a", "b"], {"a": 1}, [[1]]]
+JSON_VALUES = [10**20, True, ["a", "b"], {"a": 1}]
 FORM_MODULES = [form_package, account, bank_transfers, cart, checkout, discounts, products,
                 refunds, staff_accounts, staff_order]
-JSON_BODIES = ['"text"', "[1, 2]", "[[1, 2, 3]]", "3", "null", "[]"]
+JSON_BODIES = ['"text"', "[1, 2]", "[[1, 2, 3]]"]
 
 
 def test_json_bodies_and_files_in_text_fields_are_a_4xx_that_writes_nothing(app, world: World):
