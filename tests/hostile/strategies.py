@@ -11,7 +11,6 @@ from io import BytesIO
 from urllib.parse import quote
 
 from flask import Flask
-from flask_wtf import FlaskForm
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Rule
@@ -19,6 +18,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    Form,
     IntegerField,
     RadioField,
     SelectField,
@@ -79,24 +79,28 @@ def file_upload() -> st.SearchStrategy:
 
 
 @contextmanager
-def recording_forms() -> Iterator[list[FlaskForm]]:
-    """Record every FlaskForm built while the block runs (the probe's request)."""
-    built: list[FlaskForm] = []
-    real_init = FlaskForm.__init__
+def recording_forms() -> Iterator[list[Form]]:
+    """Record every form built from request data while the block runs (the probe's request).
+
+    WTForms' own Form is patched, so FlaskForms (which call it) and plain Forms such as the
+    staff list's GET filter are both seen; a form built with formdata=None reads nothing.
+    """
+    built: list[Form] = []
+    real_init = Form.__init__
 
     def init(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
-        if kwargs.get("formdata", True) is not None:
+        if (args[0] if args else kwargs.get("formdata")) is not None:
             built.append(self)
 
-    FlaskForm.__init__ = init
+    Form.__init__ = init
     try:
         yield built
     finally:
-        FlaskForm.__init__ = real_init
+        Form.__init__ = real_init
 
 
-def form_fields(forms: list[FlaskForm]) -> dict[str, object]:
+def form_fields(forms: list[Form]) -> dict[str, object]:
     """Field name (prefix included) → field, of the forms a view read; no CSRF token."""
     return {f.name: f for form in forms for f in form if f.short_name != "csrf_token"}
 

@@ -127,6 +127,7 @@ def _fuzz(app, world: World, endpoint: str, method: str) -> None:
     known = {} if endpoint.startswith("staff.") else {"t": world.order_tokens[number]}
 
     # The probe: which forms does this view read, under which field names?
+    browser.token()  # fetched first: the page it comes from has forms of its own
     with recording_forms() as built:
         browser.send(method, real_path(rule, real), MultiDict(known), MultiDict())
     fields = form_fields(built)
