@@ -101,11 +101,13 @@ def register_blueprints(app: Flask) -> None:
         operations,
         order_links,
         orders,
+        routing,
         staff,
         webhooks,
     )
 
     app.request_class = media.ShopRequest
+    app.url_map.converters["int"] = routing.IdIntegerConverter
     for module in (catalog, cart, checkout, orders, account, webhooks, staff, media, invitation,
                    order_links, operations):
         app.register_blueprint(module.bp)

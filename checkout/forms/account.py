@@ -1,9 +1,9 @@
 """Sign-in and sign-up forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
+from checkout.forms import NoCardNumber, ShopForm
 from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
@@ -20,7 +20,7 @@ def account_email_field(autocomplete: str) -> EmailField:
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(ShopForm):
     email = account_email_field("username")
     password = PasswordField(
         "Password",
@@ -55,13 +55,14 @@ def repeat_password_field(label: str) -> PasswordField:
     )
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(ShopForm):
     email = EmailField(
         "Email",
         validators=[
             DataRequired("Enter your email address."),
             Length(max=254),
             Email("Enter an email address like name@example.com.", check_deliverability=False),
+            NoCardNumber(),
         ],
         render_kw={"autocomplete": "email"},
     )
@@ -69,16 +70,16 @@ class RegisterForm(FlaskForm):
     confirm = repeat_password_field("Repeat password")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(ShopForm):
     email = account_email_field("email")
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(ShopForm):
     password = new_password_field("New password")
     confirm = repeat_password_field("Repeat new password")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(ShopForm):
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired("Enter your current password."),

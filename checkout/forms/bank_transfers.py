@@ -1,8 +1,9 @@
 """Staff recording a bank transfer: the amount read off the statement and the bank's reference."""
 
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Regexp
+
+from checkout.forms import ShopForm
 
 
 def reference_rules(missing: str) -> list:
@@ -14,7 +15,7 @@ def reference_rules(missing: str) -> list:
     ]
 
 
-class RecordTransferForm(FlaskForm):
+class RecordTransferForm(ShopForm):
     # Parsed into minor units by the view with the order's currency (domain.money.parse_amount).
     amount = StringField(
         "Amount received",

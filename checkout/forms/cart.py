@@ -1,13 +1,13 @@
 """Cart forms: the product id and a quantity, never a price."""
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
 from checkout.domain.pricing import MAX_QUANTITY_PER_LINE
+from checkout.forms import ShopForm
 
 
-class AddToCartForm(FlaskForm):
+class AddToCartForm(ShopForm):
     product_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,9}$")])
     quantity = IntegerField(
         "Quantity",
@@ -19,7 +19,7 @@ class AddToCartForm(FlaskForm):
     )
 
 
-class UpdateLineForm(FlaskForm):
+class UpdateLineForm(ShopForm):
     quantity = IntegerField(
         "Quantity",
         validators=[
@@ -31,7 +31,7 @@ class UpdateLineForm(FlaskForm):
     )
 
 
-class DiscountForm(FlaskForm):
+class DiscountForm(ShopForm):
     code = StringField(
         "Discount code",
         validators=[

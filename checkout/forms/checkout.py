@@ -2,11 +2,11 @@
 
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from checkout.domain.addresses import country_name
+from checkout.forms import NoCardNumber, ShopForm
 
 # Countries the shop ships to.
 SHIPPING_COUNTRIES = [
@@ -27,6 +27,7 @@ POSTAL_PATTERNS = {
 }
 
 _PRINTABLE = Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters.")
+_NO_CARD = NoCardNumber()
 
 
 def country_choices() -> list[tuple[str, str]]:
@@ -34,7 +35,7 @@ def country_choices() -> list[tuple[str, str]]:
     return [("", "Choose a country…")] + sorted(names, key=lambda pair: pair[1])
 
 
-class CheckoutForm(FlaskForm):
+class CheckoutForm(ShopForm):
     checkout_token = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
     email = EmailField(
         "Email",
@@ -43,33 +44,35 @@ class CheckoutForm(FlaskForm):
             DataRequired("Enter your email address."),
             Length(max=254),
             Email("Enter an email address like name@example.com.", check_deliverability=False),
+            _NO_CARD,
         ],
         render_kw={"autocomplete": "email"},
     )
     name = StringField(
         "Full name",
         validators=[DataRequired("Enter the name of the person receiving the order."),
-                    Length(max=120), _PRINTABLE],
+                    Length(max=120), _PRINTABLE, _NO_CARD],
         render_kw={"autocomplete": "name"},
     )
     line1 = StringField(
         "Address",
-        validators=[DataRequired("Enter the street address."), Length(max=200), _PRINTABLE],
+        validators=[DataRequired("Enter the street address."), Length(max=200), _PRINTABLE,
+                    _NO_CARD],
         render_kw={"autocomplete": "address-line1"},
     )
     line2 = StringField(
         "Apartment, suite, etc. (optional)",
-        validators=[Optional(), Length(max=200), _PRINTABLE],
+        validators=[Optional(), Length(max=200), _PRINTABLE, _NO_CARD],
         render_kw={"autocomplete": "address-line2"},
     )
     city = StringField(
         "City",
-        validators=[DataRequired("Enter the town or city."), Length(max=120), _PRINTABLE],
+        validators=[DataRequired("Enter the town or city."), Length(max=120), _PRINTABLE, _NO_CARD],
         render_kw={"autocomplete": "address-level2"},
     )
     postal_code = StringField(
         "Postal code",
-        validators=[DataRequired("Enter the postal code."), Length(max=20), _PRINTABLE],
+        validators=[DataRequired("Enter the postal code."), Length(max=20), _PRINTABLE, _NO_CARD],
         render_kw={"autocomplete": "postal-code"},
     )
     country = SelectField(

@@ -4,11 +4,11 @@ from datetime import UTC
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from checkout.domain.money import MoneyError, parse_amount
+from checkout.forms import ShopForm
 from checkout.services.discounts import DiscountTerms
 
 _AT_MOST = NumberRange(max=1_000_000_000, message="Enter at most 1,000,000,000 uses.")
@@ -18,7 +18,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class DiscountForm(FlaskForm):
+class DiscountForm(ShopForm):
     code = StringField("Code", filters=[_strip], validators=[
         DataRequired("Enter a code."), Length(max=40, message="A code is at most 40 characters."),
     ])

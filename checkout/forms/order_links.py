@@ -1,11 +1,12 @@
 """The "send me a new link" form of an expired order link."""
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from checkout.forms import ShopForm
 
-class NewLinkForm(FlaskForm):
+
+class NewLinkForm(ShopForm):
     email = EmailField(
         "The e-mail address you ordered with",
         validators=[

@@ -1,7 +1,6 @@
 """Admin forms for products and their stock."""
 
 from flask import current_app
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import (
@@ -15,6 +14,7 @@ from wtforms.validators import (
 )
 
 from checkout.domain.money import MoneyError, parse_amount
+from checkout.forms import ShopForm
 from checkout.services.inventory import MAX_ON_HAND
 from checkout.services.products import MAX_SLUG, SKU_PATTERN, SLUG_PATTERN
 
@@ -23,7 +23,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class ProductForm(FlaskForm):
+class ProductForm(ShopForm):
     title = StringField("Title", filters=[_strip], validators=[
         DataRequired("Enter a title."), Length(max=200, message="Keep the title to 200 characters.")
     ])
@@ -61,7 +61,7 @@ class NewProductForm(ProductForm):
     ])
 
 
-class StockForm(FlaskForm):
+class StockForm(ShopForm):
     mode = RadioField("Change", default="delta", choices=[
         ("delta", "Add or remove units (e.g. 5 or -2)"), ("count", "Set the count on hand to"),
     ], validators=[InputRequired("Choose how to change the stock.")])

@@ -6,12 +6,12 @@ them for whichever form carries them.
 
 from collections.abc import Iterable, Mapping
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from checkout.domain.money import exponent
 from checkout.domain.pricing import MAX_QUANTITY_PER_LINE
+from checkout.forms import NoCardNumber, ShopForm
 from checkout.forms.bank_transfers import reference_rules
 from checkout.services.order_refunds import STAFF_REASONS, reason_label
 
@@ -42,7 +42,7 @@ def line_quantities(formdata: Mapping[str, str], line_ids: Iterable[int]) -> dic
 _OUT_OF_DATE = "This form is out of date: open the refund page again."
 
 
-class StaffRefundForm(FlaskForm):
+class StaffRefundForm(ShopForm):
     # One per rendering of the form: sending it twice makes one refund.
     refund_token = HiddenField(validators=[
         DataRequired(_OUT_OF_DATE), Regexp(r"^[A-Za-z0-9_-]{20,64}$", message=_OUT_OF_DATE)
@@ -75,21 +75,21 @@ class StaffRefundForm(FlaskForm):
             raise ValidationError("Enter the amount to refund.")
 
 
-class RefundRequestForm(FlaskForm):
+class RefundRequestForm(ShopForm):
     reason = TextAreaField(
         "Why do you want a refund?",
         validators=[DataRequired("Tell us why you want a refund."), Length(max=1000),
-                    _PRINTABLE],
+                    _PRINTABLE, NoCardNumber()],
     )
 
 
-class ApproveRequestForm(FlaskForm):
+class ApproveRequestForm(ShopForm):
     restock = BooleanField("Put the units back in stock")
     note = StringField("Note to the shopper (optional)",
                        validators=[Optional(), Length(max=500), _PRINTABLE])
 
 
-class RejectRequestForm(FlaskForm):
+class RejectRequestForm(ShopForm):
     note = TextAreaField(
         "Reason the shopper sees",
         validators=[DataRequired("Say why: the shopper sees this reason."), Length(max=500),
@@ -97,7 +97,7 @@ class RejectRequestForm(FlaskForm):
     )
 
 
-class MarkSentByBankForm(FlaskForm):
+class MarkSentByBankForm(ShopForm):
     reference = StringField(
         "Bank reference of the transfer back",
         description="The outgoing transfer's reference on the shop's bank statement.",

@@ -1,16 +1,16 @@
 """Admin forms for staff accounts."""
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from checkout.forms import ShopForm
 from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Role
 
 ROLE_CHOICES = [(Role.STAFF.value, "Staff: orders, fulfilment, notes"),
                 (Role.ADMIN.value, "Admin: also refunds, products, discounts, staff accounts")]
 
 
-class InviteForm(FlaskForm):
+class InviteForm(ShopForm):
     email = EmailField("E-mail", validators=[
         DataRequired("Enter their e-mail address."), Length(max=254),
         Email("Enter an e-mail address like name@example.com.", check_deliverability=False),
@@ -28,6 +28,6 @@ class InviteForm(FlaskForm):
     )
 
 
-class RoleForm(FlaskForm):
+class RoleForm(ShopForm):
     role = SelectField("Role", choices=ROLE_CHOICES,
                        validators=[DataRequired("Choose a role.")])

@@ -1,10 +1,10 @@
 """Forms of the staff order page: shipping details, flag resolutions, internal notes."""
 
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from checkout.domain.carriers import CARRIER_NAMES
+from checkout.forms import ShopForm
 
 MAX_NOTE_LENGTH = 2000
 # Letters, digits, spaces and hyphens: what carriers print on a label, nothing to smuggle.
@@ -19,7 +19,7 @@ def _stripped(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class ShipForm(FlaskForm):
+class ShipForm(ShopForm):
     carrier = StringField(
         "Carrier",
         description="UPS, USPS, FedEx, DHL, Royal Mail… (others get no tracking link).",
@@ -45,7 +45,7 @@ class ShipForm(FlaskForm):
     carriers = CARRIER_NAMES
 
 
-class NoteForm(FlaskForm):
+class NoteForm(ShopForm):
     note = TextAreaField(
         "Note",
         filters=[_stripped],

@@ -223,7 +223,8 @@ def _filters(query: OrderQuery) -> list:
     # Whole UTC days, both ends included.
     if query.placed_from is not None:
         conditions.append(Order.created_at >= datetime.combine(query.placed_from, time(), UTC))
-    if query.placed_to is not None:
+    # The calendar's last day has no day after it: up to its end is no bound at all.
+    if query.placed_to is not None and query.placed_to < date.max:
         end = datetime.combine(query.placed_to + timedelta(days=1), time(), UTC)
         conditions.append(Order.created_at < end)
     if query.flagged:

@@ -63,9 +63,11 @@ def _checkout_form(**kwargs) -> CheckoutForm:
     methods = pricing.shipping_choices()
     form.shipping_method.choices = [(m.code, m.name) for m in methods]
     if not methods:
-        # A shop with no shipping methods ships for free: nothing to choose.
+        # A shop with no shipping methods ships for free: nothing to choose, and whatever was
+        # posted is no choice.
         form.shipping_method.validators = []
         form.shipping_method.validate_choice = False
+        form.shipping_method.data = None
     if not bank_transfers.enabled():
         # Card is the only way to pay: a posted "bank_transfer" is refused as not a choice.
         form.payment_method.choices = [("card", "Card")]
@@ -75,12 +77,22 @@ def _checkout_form(**kwargs) -> CheckoutForm:
     return form
 
 
+def _offered_shipping(form: CheckoutForm) -> str | None:
+    """The posted shipping method if the shop offers it; anything else is looked up nowhere.
+
+    A form shown again for another field's mistake is priced with what was posted: a code
+    holding a NUL byte cannot even be compared by PostgreSQL.
+    """
+    offered = {code for code, _ in form.shipping_method.choices or []}
+    return form.shipping_method.data if form.shipping_method.data in offered else None
+
+
 def _review(form: CheckoutForm, status: int = 200, shortages=None, problem: str | None = None):
     """The checkout page, priced for the country and shipping method chosen so far."""
     summary = carts.summarize(
         current_cart(),
         country=form.country.data or None,
-        shipping_code=form.shipping_method.data or None,
+        shipping_code=_offered_shipping(form),
         email=(form.email.data or "").strip() or None,
     )
     methods = pricing.shipping_choices()
@@ -137,7 +149,7 @@ def place():
         city=form.city.data.strip(),
         postal_code=form.postal_code.data.strip().upper(),
         country=form.country.data,
-        shipping_method=form.shipping_method.data or None,
+        shipping_method=_offered_shipping(form),
     )
     method = PaymentMethod(form.payment_method.data)
     try:
