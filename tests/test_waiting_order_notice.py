@@ -10,7 +10,7 @@ from checkout.db import now_utc
 from checkout.domain.order_status import OrderStatus
 from checkout.extensions import db
 from checkout.models import StockHold
-from checkout.services import upkeep
+from checkout.services import discounts, upkeep
 from tests.accounts_support import make_shopper, signed_in_browser
 from tests.conftest import csrf_token
 from tests.factories import ProductFactory
@@ -143,3 +143,18 @@ def test_the_catalog_asks_once_whatever_the_number_of_products(app, client, prod
         event.remove(engine, "before_cursor_execute", count)
     assert "In your order waiting for payment" in page
     assert len(statements) == 1, statements
+
+
+def test_change_my_order_puts_the_discount_code_back_on_the_cart_too(app, client, products):
+    with app.app_context():
+        discounts.create(discounts.DiscountTerms(code="TENOFF", amount_off=1000))
+        db.session.remove()
+    add_to_cart(client, products["VASE"], 1)
+    assert client.post("/cart/discount", data={"csrf_token": csrf_token(client),
+                                               "code": "TENOFF"}).status_code == 303
+    place_and_get_session(client, products["MUG"], 1)
+    number = only_order(app).number
+    post(client, f"/checkout/orders/{number}/cancel?t={guest_token(app, number)}")
+    cart = text_of(client.get("/cart/"))
+    assert "Code TENOFF is on your cart." in " ".join(re.sub(r"<[^>]+>", " ", cart).split())
+    assert "−$10.00" in cart
