@@ -14,10 +14,18 @@ from checkout.services import discounts, upkeep
 from tests.accounts_support import make_shopper, signed_in_browser
 from tests.conftest import csrf_token
 from tests.factories import ProductFactory
-from tests.shop import add_to_cart, follow_success, place_and_get_session
+from tests.shop import add_to_cart, follow_success, place_and_get_session, submit_checkout
 from tests.state import guest_token, only_order, stock_of, text_of
 
 NOTICE = "You have an order waiting for payment"
+BANK_ACCOUNT = {
+    "BANK_TRANSFER": True,
+    "BANK_TRANSFER_HOLD_HOURS": 72,
+    "BANK_TRANSFER_ACCOUNT_NAME": "Fernhill Supply Ltd",
+    "BANK_TRANSFER_IBAN": "GB33BUKB20201555555555",
+    "BANK_TRANSFER_BIC": "BUKBGB22",
+    "BANK_TRANSFER_BANK_NAME": "Example Bank",
+}
 
 
 def post(client, path: str):
@@ -158,3 +166,22 @@ def test_change_my_order_puts_the_discount_code_back_on_the_cart_too(app, client
     cart = text_of(client.get("/cart/"))
     assert "Code TENOFF is on your cart." in " ".join(re.sub(r"<[^>]+>", " ", cart).split())
     assert "−$10.00" in cart
+
+
+def test_an_order_paid_by_bank_transfer_offers_its_bank_details_instead(app, client, products):
+    saved = {key: app.config.get(key) for key in BANK_ACCOUNT}
+    app.config.update(BANK_ACCOUNT)
+    try:
+        add_to_cart(client, products["PEN"], 1)
+        assert submit_checkout(client, payment_method="bank_transfer").status_code == 303
+        number = only_order(app).number
+        pay = f"/checkout/orders/{number}/pay?t={guest_token(app, number)}"
+        page = text_of(client.get("/cart/"))
+        assert f"{NOTICE}: {number}, total $12.50." in page
+        assert f'action="{pay}"' in page and ">See how to pay</button>" in page
+        assert ">Resume payment</button>" not in page
+        response = post(client, pay)
+        assert response.status_code == 303
+        assert f"/checkout/orders/{number}/bank-transfer?t=" in response.headers["Location"]
+    finally:
+        app.config.update(saved)
