@@ -14,7 +14,13 @@ from checkout.services import discounts, upkeep
 from tests.accounts_support import make_shopper, signed_in_browser
 from tests.conftest import csrf_token
 from tests.factories import ProductFactory
-from tests.shop import add_to_cart, follow_success, place_and_get_session, submit_checkout
+from tests.shop import (
+    add_to_cart,
+    checkout_form,
+    follow_success,
+    place_and_get_session,
+    submit_checkout,
+)
 from tests.state import guest_token, only_order, stock_of, text_of
 
 NOTICE = "You have an order waiting for payment"
@@ -185,3 +191,21 @@ def test_an_order_paid_by_bank_transfer_offers_its_bank_details_instead(app, cli
         assert f"/checkout/orders/{number}/bank-transfer?t=" in response.headers["Location"]
     finally:
         app.config.update(saved)
+
+
+def test_signing_out_leaves_nothing_of_the_account_on_this_browser(app, sandbox, products):
+    make_shopper(app, "grace@example.com")
+    laptop = signed_in_browser(app, "grace@example.com")
+    place_and_get_session(laptop, products["VASE"], 1)
+    # A checkout refused for want of stock keeps what was typed, for this shopper only.
+    add_to_cart(laptop, products["PEN"], 3)
+    hidden = checkout_form(laptop)
+    place_and_get_session(app.test_client(), products["PEN"], 1)
+    assert submit_checkout(laptop, hidden, name="Grace Hopper").status_code == 409
+    assert NOTICE in text_of(laptop.get("/cart/"))
+
+    post(laptop, "/account/logout")
+    assert "waiting for payment" not in text_of(laptop.get("/cart/"))
+    assert "waiting for payment" not in text_of(laptop.get("/products/vase"))
+    add_to_cart(laptop, products["MUG"], 1)
+    assert "Grace Hopper" not in text_of(laptop.get("/checkout/"))

@@ -24,7 +24,7 @@ class WaitingOrder:
 
 
 def waiting_orders(numbers: Sequence[str], user_id: int | None) -> list[WaitingOrder]:
-    """This browser's (`numbers`) and this account's orders waiting for payment, newest first.
+    """This browser's guest orders (`numbers`) and this account's waiting for payment, newest first.
 
     One query, whatever the number of orders and products: the pages that show these call it
     once per request.
@@ -32,7 +32,9 @@ def waiting_orders(numbers: Sequence[str], user_id: int | None) -> list[WaitingO
     wanted = [n for n in numbers if isinstance(n, str)][-MAX_NUMBERS:]
     whose = []
     if wanted:
-        whose.append(Order.number.in_(wanted))
+        # A browser's list may name orders placed while signed in: those are the account's,
+        # shown only while it is signed in, never to whoever uses the browser after sign-out.
+        whose.append(and_(Order.number.in_(wanted), Order.user_id.is_(None)))
     if user_id is not None:
         whose.append(Order.user_id == user_id)
     if not whose:

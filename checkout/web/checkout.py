@@ -127,16 +127,22 @@ def start():
 
 def _keep_typed(form: CheckoutForm) -> None:
     """Remember what the shopper typed when the cart must change before the order can be placed."""
-    session[TYPED_KEY] = {name: getattr(form, name).data or "" for name in TYPED_FIELDS}
+    fields = {name: getattr(form, name).data or "" for name in TYPED_FIELDS}
+    session[TYPED_KEY] = {"user": user_id(), "fields": fields}
 
 
 def _typed_before(form: CheckoutForm) -> bool:
     """Fill the form with what this browser typed before the cart needed a change, if it did."""
     typed = session.get(TYPED_KEY)
-    if not isinstance(typed, dict):
+    # Typed while signed in to an account (or signed out): nobody else using this browser
+    # after a sign-out or sign-in is shown it.
+    if not isinstance(typed, dict) or typed.get("user") != user_id():
+        return False
+    fields = typed.get("fields")
+    if not isinstance(fields, dict):
         return False
     for name in TYPED_FIELDS:
-        value = typed.get(name)
+        value = fields.get(name)
         if isinstance(value, str) and value:
             getattr(form, name).data = value
     return True
