@@ -9,7 +9,7 @@ from checkout.extensions import db
 from checkout.models import Cart, CartLine, Product
 from checkout.services.accounts import register_shopper
 from tests.conftest import csrf_token
-from tests.shop import add_to_cart, session_id_of, submit_checkout
+from tests.shop import add_to_cart, checkout_form, session_id_of, submit_checkout
 from tests.state import only_order, snapshot, text_of
 
 PASSWORD = "correct horse battery"
@@ -219,11 +219,12 @@ def test_an_inactive_product_cannot_be_added_or_seen(app, client, products):
 
 def test_a_product_withdrawn_after_adding_is_not_ordered(app, client, products):
     add_to_cart(client, products["MUG"], 1)
+    hidden = checkout_form(client)  # the form was open when the product was withdrawn
     with app.app_context():
         db.session.get(Product, products["MUG"]).is_active = False
         db.session.commit()
     before = snapshot(app)
-    response = submit_checkout(client)
+    response = submit_checkout(client, hidden)
     assert response.status_code == 409
     assert "Stoneware Mug: you asked for 1, sold out." in text_of(response)
     assert snapshot(app) == before

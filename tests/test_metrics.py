@@ -11,7 +11,13 @@ from checkout.metrics import RECONCILIATION_KINDS, count_reconciliation_fixes
 from checkout.models import Order, OutboxMessage, Payment
 from checkout.models.payment import RefundReason
 from checkout.services import fulfilment, refunds, webhooks
-from tests.shop import add_to_cart, place_and_get_session, session_id_of, submit_checkout
+from tests.shop import (
+    add_to_cart,
+    checkout_form,
+    place_and_get_session,
+    session_id_of,
+    submit_checkout,
+)
 
 
 def scrape(client, **headers) -> dict[tuple[str, tuple], float]:
@@ -96,9 +102,10 @@ def test_a_checkout_refused_for_want_of_stock_counts_an_oversell(app, client, sa
     # The mug's hold is taken, then rolled back with the vase's refusal: counted nowhere.
     assert add_to_cart(other, products["MUG"], 1).status_code == 303
     assert add_to_cart(other, products["VASE"], 1).status_code == 303
+    hidden = checkout_form(other)  # opened while the vase was still free
     session_id_of(submit_checkout(client))
     before = scrape(client)
-    assert submit_checkout(other, email="bob@example.com").status_code == 409
+    assert submit_checkout(other, hidden, email="bob@example.com").status_code == 409
     assert moved(before, scrape(client)) == {("checkout_oversell_refused_total", ()): 1}
 
 

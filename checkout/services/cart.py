@@ -70,6 +70,23 @@ def retired_lines(cart: Cart) -> list[Shortage]:
     ]
 
 
+def short_lines(cart: Cart | None) -> dict[int, Shortage]:
+    """The lines checkout would refuse now, by product id: fewer units free than the line asks.
+
+    A product taken off sale counts as none left. Another shopper's hold counts against the
+    line, so a cart that lost the race for the last units says so before the form is filled.
+    """
+    if cart is None:
+        return {}
+    short = {}
+    for line in cart.lines:
+        left = max(line.product.available, 0) if line.product.for_sale else 0
+        if left < line.quantity:
+            short[line.product_id] = Shortage(line.product.sku, line.product.title,
+                                              line.quantity, left)
+    return short
+
+
 def add_item(cart: Cart | None, user_id: int | None, product_id: int, quantity: int) -> Cart:
     """Add units of a product (creating the cart if needed); commit and return the cart."""
     try:

@@ -181,7 +181,7 @@ def _order_placed_with(checkout_token: str) -> Order | None:
 
 @retry_once_on_conflict
 def cancel_order(order: Order, cart: Cart | None, user_id: int | None) -> Cart | None:
-    """Cancel an unpaid order: expire its sessions, release its hold, refill the cart.
+    """Cancel an unpaid order: expire its sessions, release its hold, refill the cart and its code.
 
     If the shopper paid in another tab before the session could be expired, the payment wins:
     the order is confirmed instead and OrderNotPayable tells the shopper so.
@@ -191,6 +191,10 @@ def cancel_order(order: Order, cart: Cart | None, user_id: int | None) -> Cart |
     cart = carts.put_back(
         cart, user_id, [(line.product_id, line.quantity) for line in order.lines if line.product_id]
     )
+    code = order.pricing_context.discount
+    if code is not None and cart.discount_code is None:
+        # The use was given back above; the cart's page checks again that the code still applies.
+        cart.discount_code = code.code
     db.session.commit()
     return cart
 

@@ -28,6 +28,7 @@ def show(discount_form: DiscountForm | None = None, discount_error: str | None =
     return render_template(
         "cart/show.html",
         rows=summary.rows,
+        short=carts.short_lines(cart),
         totals=summary.totals,
         pricing_context=summary.context,
         update_form=UpdateLineForm(),

@@ -55,6 +55,11 @@ GATEWAY_DOWN = (
     "We could not reach the payment provider. Your order is saved and its items are held "
     "for you: try again in a moment."
 )
+# The address a refused checkout keeps in the session (signed cookie: the shopper's own browser)
+# until an order is placed, so fixing the cart does not mean typing it all again.
+TYPED_KEY = "checkout_typed"
+TYPED_FIELDS = ("email", "name", "line1", "line2", "city", "postal_code", "country",
+                "shipping_method", "payment_method")
 NOT_PLACED = "We could not reach the payment provider. Nothing was ordered: try again in a moment."
 
 
@@ -120,10 +125,39 @@ def start():
     if cart is None or not cart.lines:
         flash("Your cart is empty: add something first.", "info")
         return redirect(url_for("cart.show"))
+    short = carts.short_lines(cart)
+    if short:
+        # Refuse before the shopper fills the form in, not after: the cart shows the fix.
+        flash("Your cart needs a change before you can check out. "
+              + " ".join(f"{s.text}." for s in short.values()), "error")
+        return redirect(url_for("cart.show"))
     form = _checkout_form(checkout_token=secrets.token_urlsafe(24))
-    if current_user.is_authenticated:
+    if not _typed_before(form) and current_user.is_authenticated:
         _prefill(form)
     return _review(form)
+
+
+def _keep_typed(form: CheckoutForm) -> None:
+    """Remember what the shopper typed when the cart must change before the order can be placed."""
+    fields = {name: getattr(form, name).data or "" for name in TYPED_FIELDS}
+    session[TYPED_KEY] = {"user": user_id(), "fields": fields}
+
+
+def _typed_before(form: CheckoutForm) -> bool:
+    """Fill the form with what this browser typed before the cart needed a change, if it did."""
+    typed = session.get(TYPED_KEY)
+    # Typed while signed in to an account (or signed out): nobody else using this browser
+    # after a sign-out or sign-in is shown it.
+    if not isinstance(typed, dict) or typed.get("user") != user_id():
+        return False
+    fields = typed.get("fields")
+    if not isinstance(fields, dict):
+        return False
+    for name in TYPED_FIELDS:
+        value = fields.get(name)
+        if isinstance(value, str) and value:
+            getattr(form, name).data = value
+    return True
 
 
 def _prefill(form: CheckoutForm) -> None:
@@ -161,11 +195,13 @@ def place():
         return redirect(url_for("cart.show"), 303)
     except OutOfStock as exc:
         count_oversell_refused()
+        _keep_typed(form)
         return _review(form, 409, shortages=exc.shortages)
     except ShippingUnavailable as exc:
         form.shipping_method.errors = [str(exc)]
         return _review(form, 422)
     except DiscountRefused as exc:
+        _keep_typed(form)
         code = current_cart().discount_code if current_cart() else None
         return _review(form, 409, problem=f"The code {code} cannot be used: {exc}. Remove it "
                        "from your cart to check out without it.")
@@ -174,6 +210,7 @@ def place():
     except GatewayUnavailable:
         flash(NOT_PLACED, "error")
         return _review(form, 503)
+    session.pop(TYPED_KEY, None)
     # This browser placed it: the success page may show it the order's private link.
     placed = [n for n in session.get("placed_orders", []) if n != order.number][-19:]
     session["placed_orders"] = [*placed, order.number]

@@ -20,7 +20,13 @@ from tests.bad_input.conftest import (
     assert_refused,
     post_form,
 )
-from tests.shop import ADDRESS, add_to_cart, place_and_get_session, submit_checkout
+from tests.shop import (
+    ADDRESS,
+    add_to_cart,
+    checkout_form,
+    place_and_get_session,
+    submit_checkout,
+)
 from tests.state import snapshot, text_of
 
 # Checkout form ----------------------------------------------------------------------------
@@ -90,9 +96,10 @@ def test_checkout_with_an_empty_cart_places_nothing_and_says_so(app, client, pro
 
 def test_checkout_when_the_stock_ran_out_meanwhile_places_nothing(app, client, products):
     assert add_to_cart(client, products["PEN"], 3).status_code == 303
+    hidden = checkout_form(client)  # opened while the three pens were still free
     place_and_get_session(app.test_client(), products["PEN"], 2)
     before = snapshot(app)
-    response = submit_checkout(client)
+    response = submit_checkout(client, hidden)
     assert_refused(response, 409, "Brass Pen: you asked for 3, only 1 left.")
     assert snapshot(app) == before
 
