@@ -50,6 +50,9 @@ def register_extensions(app: Flask) -> None:
     from checkout.db import configure_engine_events
     from checkout.extensions import csrf, db, login_manager, migrate
 
+    # A failing statement's text carries its bound values (session tokens, password hashes,
+    # webhook payloads) into the error log, the webhook log and staff alerts: keep them out.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("hide_parameters", True)
     db.init_app(app)
     with app.app_context():
         configure_engine_events(db.engine)
