@@ -72,6 +72,9 @@ class PaymentGateway(Protocol):
     def expire_checkout(self, session_id: str) -> CheckoutSessionInfo:
         ...
 
+    def retrieve_dispute(self, dispute_id: str) -> dict[str, Any]:
+        ...
+
     def checkout_of_payment(self, payment_intent: str) -> CheckoutSessionInfo | None:
         ...
 
@@ -317,6 +320,13 @@ class StripeGateway:
             "checkout session expire", self.client.v1.checkout.sessions.expire, session_id
         )
         return session_info(session)
+
+    def retrieve_dispute(self, dispute_id: str) -> dict[str, Any]:
+        """The provider's own copy of a dispute, as a dict (the webhook handler reads it)."""
+        dispute = self._call(
+            "dispute retrieve", self.client.v1.disputes.retrieve, dispute_id
+        )
+        return _fields(dispute, "the dispute")
 
     def refund(
         self, payment_intent: str, amount: int, idempotency_key: str, metadata: dict[str, str]

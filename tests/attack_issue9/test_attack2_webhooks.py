@@ -1,0 +1,79 @@
+"""Attacks on signed events (issue 9, defect 3): what only a forged event would say."""
+
+import copy
+
+from sqlalchemy import func, select
+
+from checkout.domain.outcomes import Outcome
+from checkout.extensions import db
+from checkout.models import OrderEvent, OutboxMessage, Payment, WebhookEvent
+from checkout.models.order import OrderFlag
+from tests.shop import place_and_get_session
+from tests.test_webhook_hostile import COMPLETED
+from tests.test_webhook_hostile import paid_events as paid_events  # the fixture
+from tests.test_webhooks import post_event
+
+DISPUTE = "charge.dispute.created"
+
+
+def _side_effects(app) -> dict:
+    with app.app_context():
+        counts = {model.__name__: db.session.scalar(select(func.count()).select_from(model))
+                  for model in (OrderFlag, OrderEvent, OutboxMessage)}
+        db.session.remove()
+    return counts
+
+
+def _recorded(app, event_id: str) -> tuple[str, str]:
+    with app.app_context():
+        row = db.session.scalar(select(WebhookEvent).where(WebhookEvent.event_id == event_id))
+        db.session.remove()
+        return row.outcome, row.detail
+
+
+def test_a_dispute_the_provider_never_opened_flags_nothing_and_alerts_nobody(
+        app, client, paid_events):
+    # Before the fix a hand-built dispute naming a real payment flagged the order DISPUTED
+    # and mailed every staff member to answer the bank by a date the forger chose: staff hold
+    # the parcel, or refund a buyer who never disputed anything.
+    assert post_event(client, paid_events[COMPLETED]).status_code == 200
+    forged = copy.deepcopy(paid_events[DISPUTE])
+    forged["id"] = "evt_forged_dispute"
+    forged["data"]["object"]["id"] = "dp_forged"
+    before = _side_effects(app)
+    assert post_event(client, forged).status_code == 200
+    assert _side_effects(app) == before
+    outcome, detail = _recorded(app, forged["id"])
+    assert outcome == Outcome.UNMATCHED and "dp_forged" in detail
+    # The real dispute still flags the order.
+    assert post_event(client, paid_events[DISPUTE]).status_code == 200
+    with app.app_context():
+        assert [f.code for f in db.session.scalars(select(OrderFlag))] == ["disputed"]
+        db.session.remove()
+
+
+def test_a_real_dispute_relabelled_with_another_payment_flags_the_disputed_order(
+        app, client, sandbox, products, paid_events):
+    # The dispute's id is real; the event's copy names another order's payment. What the
+    # provider says the dispute is about is the order flagged, not the one the event names.
+    assert post_event(client, paid_events[COMPLETED]).status_code == 200
+    other_session = place_and_get_session(client, products["PEN"], 1)
+    assert sandbox.pay(other_session).ok
+    [completed] = [event for event in sandbox.events(COMPLETED)
+                   if event["data"]["object"]["id"] == other_session]
+    assert post_event(client, completed).status_code == 200
+    other_intent = sandbox.retrieve_session(other_session)["payment_intent"]
+    disputed_intent = paid_events[DISPUTE]["data"]["object"]["payment_intent"]
+    relabelled = copy.deepcopy(paid_events[DISPUTE])
+    relabelled["id"] = "evt_relabelled_dispute"
+    relabelled["data"]["object"]["payment_intent"] = other_intent
+    relabelled["data"]["object"]["amount"] = 1
+    assert post_event(client, relabelled).status_code == 200
+    with app.app_context():
+        flagged = [(f.order_id, f.detail) for f in db.session.scalars(select(OrderFlag))]
+        disputed_order = db.session.scalar(
+            select(Payment.order_id).where(Payment.payment_intent_id == disputed_intent))
+        db.session.remove()
+    assert len(flagged) == 1
+    assert flagged[0][0] == disputed_order
+    assert "$0.01" not in flagged[0][1]
