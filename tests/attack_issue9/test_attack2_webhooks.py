@@ -2,13 +2,15 @@
 
 import copy
 
+import pytest
 from sqlalchemy import func, select
 
 from checkout.domain.outcomes import Outcome
 from checkout.extensions import db
-from checkout.models import OrderEvent, OutboxMessage, Payment, WebhookEvent
+from checkout.models import OrderEvent, OutboxMessage, Payment, Refund, StockMovement, WebhookEvent
 from checkout.models.order import OrderFlag
 from tests.shop import place_and_get_session
+from tests.state import snapshot
 from tests.test_webhook_hostile import COMPLETED
 from tests.test_webhook_hostile import paid_events as paid_events  # the fixture
 from tests.test_webhooks import post_event
@@ -77,3 +79,61 @@ def test_a_real_dispute_relabelled_with_another_payment_flags_the_disputed_order
     assert len(flagged) == 1
     assert flagged[0][0] == disputed_order
     assert "$0.01" not in flagged[0][1]
+
+
+def _state(app) -> dict:
+    with app.app_context():
+        counts = {model.__name__: db.session.scalar(select(func.count()).select_from(model))
+                  for model in (OrderFlag, OrderEvent, OutboxMessage, Payment, Refund,
+                                StockMovement)}
+        db.session.remove()
+    return {**snapshot(app), **counts}
+
+
+def test_real_events_replayed_under_new_event_ids_change_nothing_more(app, client, paid_events):
+    # Whoever holds the secret can resend Stripe's own events under fresh ids (the id is the
+    # only thing that makes a delivery a duplicate): no side effect may happen twice.
+    for event in paid_events.values():
+        assert post_event(client, event).status_code == 200
+    once = _state(app)
+    for round_ in range(2):
+        for event in paid_events.values():
+            replay = copy.deepcopy(event)
+            replay["id"] = f"{event['id']}_replay{round_}"
+            assert post_event(client, replay).status_code == 200
+    after = _state(app)
+    assert {**after, "WebhookEvent": 0} == {**once, "WebhookEvent": 0}
+
+
+@pytest.mark.parametrize("type_", ["refund.created", "charge.refunded"])
+def test_an_event_naming_a_payment_the_provider_never_took_is_answered_without_a_500(
+        app, client, paid_events, type_):
+    assert post_event(client, paid_events[COMPLETED]).status_code == 200
+    forged = copy.deepcopy(paid_events[type_])
+    forged["id"] = f"evt_forged_{type_}"
+    forged["data"]["object"]["payment_intent"] = "pi_never_made"
+    before = _state(app)
+    answer = post_event(client, forged)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert _state(app) == before
+    outcome, _ = _recorded(app, forged["id"])
+    assert outcome in (Outcome.UNMATCHED, Outcome.STALE)
+
+
+def test_a_real_refund_relabelled_with_another_orders_payment_refunds_nothing_there(
+        app, client, sandbox, products, paid_events):
+    assert post_event(client, paid_events[COMPLETED]).status_code == 200
+    other_session = place_and_get_session(client, products["PEN"], 1)
+    assert sandbox.pay(other_session).ok
+    [completed] = [event for event in sandbox.events(COMPLETED)
+                   if event["data"]["object"]["id"] == other_session]
+    assert post_event(client, completed).status_code == 200
+    other_intent = sandbox.retrieve_session(other_session)["payment_intent"]
+    relabelled = copy.deepcopy(paid_events["refund.created"])
+    relabelled["id"] = "evt_relabelled_refund"
+    relabelled["data"]["object"]["payment_intent"] = other_intent
+    before = _state(app)
+    assert post_event(client, relabelled).status_code == 200
+    assert _state(app) == before
+    outcome, detail = _recorded(app, relabelled["id"])
+    assert outcome == Outcome.UNMATCHED and other_intent in detail
