@@ -1,6 +1,7 @@
 """One gateway interface over Stripe (or the sandbox), translating SDK errors to ours."""
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -260,6 +261,23 @@ def session_info(session: Any) -> CheckoutSessionInfo:
     )
 
 
+# Stripe's objects nest a few levels deep; a body nested deeper is no event. Parsing one (json,
+# then the SDK's objects) recurses once per level, and RecursionError is no ValueError.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _too_deep(payload: bytes) -> bool:
+    """Say whether JSON text nests arrays and objects deeper than MAX_JSON_DEPTH."""
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", payload)):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
+
+
 class StripeGateway:
     """Stripe through the official SDK; the sandbox differs only in base URL and keys."""
 
@@ -397,6 +415,8 @@ class StripeGateway:
         return rate.id
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> stripe.Event:
+        if _too_deep(payload):
+            raise InvalidWebhook(f"malformed payload: nested deeper than {MAX_JSON_DEPTH}")
         try:
             return self.client.construct_event(payload, signature, self.webhook_secret)
         except stripe.SignatureVerificationError as exc:
@@ -407,6 +427,8 @@ class StripeGateway:
 
     def parse_stored_event(self, payload: bytes) -> stripe.Event:
         """Parse an event body verified when it arrived (a replay), as parse_webhook does."""
+        if _too_deep(payload):
+            raise InvalidWebhook(f"malformed payload: nested deeper than {MAX_JSON_DEPTH}")
         try:
             return self.client.construct_event_without_verification(payload)
         except (ValueError, AttributeError, TypeError, KeyError) as exc:
