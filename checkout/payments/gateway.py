@@ -168,6 +168,16 @@ def usable_text(value: Any, limit: int = 255) -> bool:
     return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
 
+# What Stripe's ids are made of. An id the shop puts in the path of a provider call must be
+# one: "cs_../../v1/refunds" would ask for another resource with the shop's secret key.
+_STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+
+
+def usable_id(value: Any) -> bool:
+    """Say whether `value` could be a Stripe object's id (letters, digits, underscores)."""
+    return isinstance(value, str) and _STRIPE_ID.fullmatch(value) is not None
+
+
 # The longest event type the webhook log stores.
 MAX_EVENT_TYPE = 100
 
@@ -227,7 +237,7 @@ def session_info(session: Any) -> CheckoutSessionInfo:
     whether it came from an event or from the provider's answer.
     """
     fields = _fields(session, "the checkout session")
-    if not usable_text(fields.get("id")):
+    if not usable_id(fields.get("id")):
         raise InvalidWebhook("checkout session without a usable id")
     status = _required(fields, "status", usable_text, "text")
     payment_status = _required(fields, "payment_status", usable_text, "text")

@@ -26,7 +26,7 @@ from checkout.payments import (
     refund_info,
     session_info,
 )
-from checkout.payments.gateway import MAX_AMOUNT, MAX_TIMESTAMP, usable_text
+from checkout.payments.gateway import MAX_AMOUNT, MAX_TIMESTAMP, usable_id, usable_text
 from checkout.services import fulfilment, notifications, payment_sessions, refunds
 from checkout.services.orders import lock_order
 from checkout.services.transactions import retry_once_on_conflict
@@ -296,7 +296,7 @@ def _read_dispute(dispute: dict[str, Any]) -> dict[str, Any]:
     payment_intent, charge = _id_of(dispute.get("payment_intent")), _id_of(dispute.get("charge"))
     amount, currency, reason = dispute.get("amount"), dispute.get("currency"), dispute.get("reason")
     if not (
-        usable_text(dispute.get("id"))
+        usable_id(dispute.get("id"))
         and isinstance(amount, int) and not isinstance(amount, bool)
         and 0 < amount <= MAX_AMOUNT
         and usable_text(currency)

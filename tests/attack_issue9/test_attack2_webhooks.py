@@ -137,3 +137,24 @@ def test_a_real_refund_relabelled_with_another_orders_payment_refunds_nothing_th
     assert _state(app) == before
     outcome, detail = _recorded(app, relabelled["id"])
     assert outcome == Outcome.UNMATCHED and other_intent in detail
+
+
+@pytest.mark.parametrize("object_id", ["cs_../../v1/refunds", "cs_/", "cs_test_a/b", "dp_..%2Fx"])
+@pytest.mark.parametrize("type_", [COMPLETED, "checkout.session.expired", DISPUTE])
+def test_an_object_id_that_is_a_path_is_refused_before_any_provider_call(
+        app, client, paid_events, type_, object_id):
+    # The id is put in the URL of the provider call (GET /v1/checkout/sessions/<id>,
+    # /v1/disputes/<id>): before the fix "cs_../../v1/refunds" asked Stripe for another
+    # resource with the shop's secret key; the call failed, the event was recorded FAILED,
+    # staff were alerted and the delivery answered 500, so it came back for three days.
+    forged = copy.deepcopy(paid_events.get(type_) or paid_events[COMPLETED])
+    forged["type"], forged["id"] = type_, "evt_path_id"
+    forged["data"]["object"]["id"] = object_id
+    before = _state(app)
+    answer = post_event(client, forged)
+    assert answer.status_code == 400
+    assert "id" in answer.get_json()["error"]
+    assert _state(app) == before
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
+        db.session.remove()
