@@ -8,6 +8,8 @@ from dotenv import load_dotenv
 from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# How long a new PostgreSQL connection may take before the request (or probe) gives up.
+DATABASE_CONNECT_TIMEOUT_SECONDS = 5
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -50,6 +52,16 @@ def register_extensions(app: Flask) -> None:
     from checkout.db import configure_engine_events
     from checkout.extensions import csrf, db, login_manager, migrate
 
+    # A failing statement's text carries its bound values (session tokens, password hashes,
+    # webhook payloads) into the error log, the webhook log and staff alerts: keep them out.
+    engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    engine_options.setdefault("hide_parameters", True)
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        # libpq waits for ever on a host that takes the connection and never answers (a
+        # blackholed route): every request, and the /readyz probe, held its worker until
+        # gunicorn killed it. Give up and answer 5xx/503 instead.
+        engine_options.setdefault("connect_args", {}).setdefault(
+            "connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
     db.init_app(app)
     with app.app_context():
         configure_engine_events(db.engine)

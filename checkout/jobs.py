@@ -19,7 +19,14 @@ from flask.cli import with_appcontext
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.exceptions import ConfigurationError
 
-from checkout.services import accounts, notifications, reconciliation, reminders, upkeep
+from checkout.services import (
+    accounts,
+    notifications,
+    order_links,
+    reconciliation,
+    reminders,
+    upkeep,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +105,11 @@ def init_jobs(app: Flask) -> Huey:
         """Mail a reset link to the account with this e-mail, if there is one."""
         return in_app(lambda: int(accounts.request_password_reset(email)))
 
+    @huey.task(name="request_order_link")
+    def request_order_link(number: str, email: str) -> int:
+        """Mail a fresh order link to the order's address, if `email` is that address."""
+        return in_app(lambda: int(order_links.send_new_link(number, email)))
+
     def on_messages_committed(sender: Flask) -> None:
         try:
             deliver_outbox()
@@ -113,6 +125,7 @@ def init_jobs(app: Flask) -> Huey:
         for task in (
             deliver_outbox, retry_outbox, expire_lapsed_holds, send_unsent_refunds,
             send_payment_reminders, reconcile_recent, request_password_reset,
+            request_order_link,
         )
     }
     app.cli.add_command(worker)

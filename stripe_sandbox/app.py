@@ -54,8 +54,12 @@ def _refuse_nul() -> None:
     also take JSON, where a NUL arrives escaped and is looked for once the body is parsed.
     """
     raw = request.query_string + request.get_data(cache=True)
-    if ("\x00" in request.path or b"\x00" in raw or b"%00" in raw
-            or (request.is_json and _holds_nul(request.get_json(silent=True)))):
+    try:
+        holds_nul = request.is_json and _holds_nul(request.get_json(silent=True))
+    except RecursionError:
+        # json and the walk recurse once per level: a body nested thousands deep is no request.
+        abort(400, "The JSON body is nested too deeply.")
+    if "\x00" in request.path or b"\x00" in raw or b"%00" in raw or holds_nul:
         abort(400, "Request values cannot contain NUL bytes.")
 
 

@@ -13,6 +13,9 @@ _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 # Only ASCII digits count: str.isdigit() and `\d` also match "²" or "٢", which int() rejects
 # or reads as a number no client meant.
 _DIGITS = re.compile(r"[0-9]+")
+# Stripe's parameters nest a few levels; deeper ones are refused before any recursion over them
+# (thousands of brackets would otherwise end in RecursionError, a 500).
+MAX_PARAM_DEPTH = 20
 _INTEGER = re.compile(r"(-?)0*([0-9]+)")
 # Stripe's integers are signed 64-bit, and so are the database columns they are compared with.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -31,6 +34,10 @@ def parse_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
         if not match:
             raise StripeError.invalid(f"Invalid parameter name: {raw_key}", param=raw_key)
         path = [match.group(1)] + re.findall(r"\[([^\[\]]*)\]", match.group(2))
+        if len(path) > MAX_PARAM_DEPTH:
+            raise StripeError.invalid(
+                f"Invalid parameter name: {match.group(1)} is nested more than "
+                f"{MAX_PARAM_DEPTH} levels deep", param=match.group(1))
         node: Any = root
         for depth, part in enumerate(path):
             last = depth == len(path) - 1

@@ -1,6 +1,7 @@
 """One gateway interface over Stripe (or the sandbox), translating SDK errors to ours."""
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -70,6 +71,9 @@ class PaymentGateway(Protocol):
         ...
 
     def expire_checkout(self, session_id: str) -> CheckoutSessionInfo:
+        ...
+
+    def retrieve_dispute(self, dispute_id: str) -> dict[str, Any]:
         ...
 
     def checkout_of_payment(self, payment_intent: str) -> CheckoutSessionInfo | None:
@@ -164,6 +168,16 @@ def usable_text(value: Any, limit: int = 255) -> bool:
     return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
 
+# What Stripe's ids are made of. An id the shop puts in the path of a provider call must be
+# one: "cs_../../v1/refunds" would ask for another resource with the shop's secret key.
+_STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+
+
+def usable_id(value: Any) -> bool:
+    """Say whether `value` could be a Stripe object's id (letters, digits, underscores)."""
+    return isinstance(value, str) and _STRIPE_ID.fullmatch(value) is not None
+
+
 # The longest event type the webhook log stores.
 MAX_EVENT_TYPE = 100
 
@@ -223,7 +237,7 @@ def session_info(session: Any) -> CheckoutSessionInfo:
     whether it came from an event or from the provider's answer.
     """
     fields = _fields(session, "the checkout session")
-    if not usable_text(fields.get("id")):
+    if not usable_id(fields.get("id")):
         raise InvalidWebhook("checkout session without a usable id")
     status = _required(fields, "status", usable_text, "text")
     payment_status = _required(fields, "payment_status", usable_text, "text")
@@ -255,6 +269,23 @@ def session_info(session: Any) -> CheckoutSessionInfo:
                              lambda v: _whole(v) and 0 < v <= MAX_TIMESTAMP, "a unix time"),
         payment_intent_status=intent_status,
     )
+
+
+# Stripe's objects nest a few levels deep; a body nested deeper is no event. Parsing one (json,
+# then the SDK's objects) recurses once per level, and RecursionError is no ValueError.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _too_deep(payload: bytes) -> bool:
+    """Say whether JSON text nests arrays and objects deeper than MAX_JSON_DEPTH."""
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", payload)):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        if depth > MAX_JSON_DEPTH:
+            return True
+    return False
 
 
 class StripeGateway:
@@ -317,6 +348,13 @@ class StripeGateway:
             "checkout session expire", self.client.v1.checkout.sessions.expire, session_id
         )
         return session_info(session)
+
+    def retrieve_dispute(self, dispute_id: str) -> dict[str, Any]:
+        """The provider's own copy of a dispute, as a dict (the webhook handler reads it)."""
+        dispute = self._call(
+            "dispute retrieve", self.client.v1.disputes.retrieve, dispute_id
+        )
+        return _fields(dispute, "the dispute")
 
     def refund(
         self, payment_intent: str, amount: int, idempotency_key: str, metadata: dict[str, str]
@@ -387,6 +425,8 @@ class StripeGateway:
         return rate.id
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> stripe.Event:
+        if _too_deep(payload):
+            raise InvalidWebhook(f"malformed payload: nested deeper than {MAX_JSON_DEPTH}")
         try:
             return self.client.construct_event(payload, signature, self.webhook_secret)
         except stripe.SignatureVerificationError as exc:
@@ -397,6 +437,8 @@ class StripeGateway:
 
     def parse_stored_event(self, payload: bytes) -> stripe.Event:
         """Parse an event body verified when it arrived (a replay), as parse_webhook does."""
+        if _too_deep(payload):
+            raise InvalidWebhook(f"malformed payload: nested deeper than {MAX_JSON_DEPTH}")
         try:
             return self.client.construct_event_without_verification(payload)
         except (ValueError, AttributeError, TypeError, KeyError) as exc:

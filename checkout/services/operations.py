@@ -59,6 +59,10 @@ def readiness() -> list[Check]:
     """Check the database, the migrations and the job queue; a failing check says which."""
     checks = []
     for name, probe in (("database", _database), ("migrations", _migrations), ("queue", _queue)):
+        if name == "migrations" and not checks[0].ok:
+            # Asking an unreachable database again would only double the probe's wait.
+            checks.append(Check(name, False, "not checked: the database is unreachable"))
+            continue
         try:
             checks.append(probe())
         except Exception as exc:

@@ -12,19 +12,20 @@ from checkout.services.orders import access_token, find_order
 RESEND_WINDOW_SECONDS = 10 * 60
 
 
-def send_new_link(number: str, email: str, now: datetime | None = None) -> None:
-    """Mail a new link for the order if `email` is its address; say nothing either way.
+def send_new_link(number: str, email: str, now: datetime | None = None) -> bool:
+    """Mail a new link for the order if `email` is its address; say whether it was.
 
-    The caller answers the same whether or not the order exists and the address matched, so
-    the form tells nobody who ordered what. The message is keyed by the order and a ten-minute
-    window: a repeated form sends one mail a window, never one per click.
+    The form runs this as a job, never in the request, and answers the same either way: the
+    outbox row and its commit made a matching address slower (and busier) than a wrong one,
+    which told who ordered what. The message is keyed by the order and a ten-minute window:
+    a repeated form sends one mail a window, never one per click.
     """
     order = find_order(number)
     if order is None or not hmac.compare_digest(
         order.email.strip().casefold().encode(), email.strip().casefold().encode()
     ):
         db.session.rollback()
-        return
+        return False
     window = int((now or now_utc()).timestamp()) // RESEND_WINDOW_SECONDS
     notifications.enqueue(
         f"order-link:{order.number}:{window}",
@@ -37,3 +38,4 @@ def send_new_link(number: str, email: str, now: datetime | None = None) -> None:
         },
     )
     db.session.commit()
+    return True

@@ -176,7 +176,8 @@ def decode_cursor(query: OrderQuery, cursor: str) -> tuple:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
+        # RecursionError: JSON nested past the parser's depth, which no cursor of ours is.
         raise BadCursor("That page link is damaged: start again from the first page.") from None
     if (
         not isinstance(payload, list)

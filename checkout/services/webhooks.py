@@ -26,7 +26,7 @@ from checkout.payments import (
     refund_info,
     session_info,
 )
-from checkout.payments.gateway import MAX_AMOUNT, MAX_TIMESTAMP, usable_text
+from checkout.payments.gateway import MAX_AMOUNT, MAX_TIMESTAMP, usable_id, usable_text
 from checkout.services import fulfilment, notifications, payment_sessions, refunds
 from checkout.services.orders import lock_order
 from checkout.services.transactions import retry_once_on_conflict
@@ -276,14 +276,27 @@ def _id_of(value: Any) -> Any:
 
 
 def _dispute_of_event(event: stripe.Event) -> dict[str, Any]:
-    """What a dispute event says, checked before the transaction (InvalidWebhook if nonsense)."""
-    dispute = event.data.object.to_dict()
+    """Read the event's dispute, then act on the provider's own copy (before the transaction).
+
+    A signed dispute proves only that someone holds the webhook secret: one the provider
+    never opened would flag a paid order and send staff to answer a bank that asked nothing.
+    """
+    claimed = _read_dispute(event.data.object.to_dict())
+    try:
+        actual = _read_dispute(gateway().retrieve_dispute(claimed["id"]))
+    except UnknownToProvider:
+        return {"id": claimed["id"], "unknown": True}
+    return {**actual, "session": _session_of_payment(actual["payment_intent"])}
+
+
+def _read_dispute(dispute: dict[str, Any]) -> dict[str, Any]:
+    """What a dispute says, checked (InvalidWebhook if nonsense)."""
     if "payment_intent" not in dispute:
         raise InvalidWebhook("dispute without payment_intent")
     payment_intent, charge = _id_of(dispute.get("payment_intent")), _id_of(dispute.get("charge"))
     amount, currency, reason = dispute.get("amount"), dispute.get("currency"), dispute.get("reason")
     if not (
-        usable_text(dispute.get("id"))
+        usable_id(dispute.get("id"))
         and isinstance(amount, int) and not isinstance(amount, bool)
         and 0 < amount <= MAX_AMOUNT
         and usable_text(currency)
@@ -314,12 +327,13 @@ def _dispute_of_event(event: stripe.Event) -> dict[str, Any]:
         "amount": shown,
         "reason": reason or "unknown",
         "due_by": datetime.fromtimestamp(due_by, UTC) if isinstance(due_by, int) else None,
-        "session": _session_of_payment(payment_intent),
     }
 
 
 def _on_dispute_created(event: stripe.Event, dispute: dict[str, Any]) -> tuple[Outcome, str]:
     """Flag the disputed order and alert staff: only they can answer the bank in time."""
+    if dispute.get("unknown"):
+        return Outcome.UNMATCHED, f"the provider knows no dispute {dispute['id']}"
     _settle_payment_first(dispute["session"])
     payment = _payment_of_intent(dispute["payment_intent"])
     if not payment:

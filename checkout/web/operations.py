@@ -1,8 +1,8 @@
 """Probes and metrics for the operator: /healthz, /readyz, /metrics.
 
 /metrics answers a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`; without that
-setting it answers loopback clients only (a Prometheus on the same machine, or a reverse
-proxy that must then not forward /metrics from outside).
+setting it answers only a client on the same machine that connected directly (loopback, and
+no forwarding header: a reverse proxy on the machine connects from loopback for everyone).
 """
 
 import hmac
@@ -14,6 +14,7 @@ from checkout.services import operations
 
 bp = Blueprint("operations", __name__)
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
+FORWARDING_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
 
 
 @bp.get("/healthz")
@@ -40,7 +41,14 @@ def _may_scrape() -> bool:
     if token:
         offered = request.headers.get("Authorization", "")
         return hmac.compare_digest(offered.encode(), f"Bearer {token}".encode())
-    return request.remote_addr in LOOPBACK
+    # The peer that connected, before ProxyFix put a forwarded client in its place: a client
+    # reaching gunicorn past the proxy could write "X-Forwarded-For: 127.0.0.1" itself.
+    peer = request.environ.get("werkzeug.proxy_fix.orig", {}).get(
+        "REMOTE_ADDR", request.environ.get("REMOTE_ADDR"))
+    # A proxy on this machine connects from loopback for any client anywhere; it says so in a
+    # forwarding header, and such a request is not the machine's own.
+    forwarded = any(request.headers.get(name) for name in FORWARDING_HEADERS)
+    return peer in LOOPBACK and request.remote_addr in LOOPBACK and not forwarded
 
 
 @bp.get("/metrics")

@@ -4,12 +4,15 @@
 though only to the order's own address and once per ten minutes per order).
 """
 
-from flask import Blueprint, Response, abort, make_response, render_template
+import logging
+
+from flask import Blueprint, Response, abort, current_app, make_response, render_template
 
 from checkout.forms.order_links import NewLinkForm
 from checkout.models import Order
 from checkout.services import order_links, orders
 
+log = logging.getLogger(__name__)
 bp = Blueprint("order_links", __name__, url_prefix="/orders")
 NUMBER_MAX_LENGTH = 40
 
@@ -37,5 +40,11 @@ def request_new_link(number: str):
         return expired_link_page(number, form, 200)
     if not form.validate():
         return expired_link_page(number, form, 422)
-    order_links.send_new_link(number, form.email.data)
+    # The lookup and the mail are the worker's, so the request does the same work for any
+    # order number and address.
+    try:
+        current_app.extensions["jobs"]["request_order_link"](number, form.email.data)
+    except Exception:
+        log.exception("could not queue a new order link request; handling it now")
+        order_links.send_new_link(number, form.email.data)
     return render_template("orders/links/sent.html", number=number)
