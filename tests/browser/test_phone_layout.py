@@ -9,13 +9,17 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
+from checkout.extensions import db
 from tests.browser.conftest import sign_in
+from tests.factories import ProductFactory
 from tests.served_support import ServedShop
 
 PHONE = {"width": 375, "height": 800}
 # A long address, as real ones can be: it must wrap wherever it is shown, not widen the page.
 SHOPPER_EMAIL = "ada.lovelace.countess-of-lovelace@analytical-engine-society.example.com"
 SHOPPER_PASSWORD = "a phone-sized password 42"
+# A product named with one long German compound: no space to break the line at.
+LONG_TITLE = "Donaudampfschifffahrtsgesellschaftskapitänsmützenaufbewahrungsschachtel"
 
 # The document's width, and what sticks out past the right edge (for the failure message).
 MEASURE = """() => {
@@ -75,7 +79,15 @@ def _pay(page: Page, email: str) -> None:
     expect(page.get_by_text("your order is confirmed")).to_be_visible()
 
 
+def _add_long_named_product(shop: ServedShop) -> None:
+    with shop.app.app_context():
+        ProductFactory(sku="LONG-NAME", slug="long-name", title=LONG_TITLE, price=1800,
+                       image="img/products/ceramic-mug.svg", on_hand=5)
+        db.session.remove()
+
+
 def test_no_page_scrolls_sideways_at_375_px(browser: Browser, shop: ServedShop):
+    _add_long_named_product(shop)
     ruler = Ruler()
     page = _phone(browser)
     base = shop.base
@@ -99,8 +111,11 @@ def test_no_page_scrolls_sideways_at_375_px(browser: Browser, shop: ServedShop):
     page.goto(f"{base}/products/ceramic-mug")
     ruler.check(page, "product")
     page.get_by_role("button", name="Add to cart").click()
+    page.goto(f"{base}/products/long-name")
+    ruler.check(page, "product with a long name")
+    page.get_by_role("button", name="Add to cart").click()
     page.goto(f"{base}/cart/")
-    expect(page.locator("table.lines tbody tr")).not_to_have_count(0)
+    expect(page.locator("table.lines tbody tr")).to_have_count(2)
     ruler.check(page, "cart with lines")
 
     page.goto(f"{base}/checkout/")
@@ -146,5 +161,5 @@ def test_no_page_scrolls_sideways_at_375_px(browser: Browser, shop: ServedShop):
         assert response is not None and response.status == 200, (path, response and response.status)
         ruler.check(staff, what)
 
-    assert len(ruler.measured) == 22
+    assert len(ruler.measured) == 23
     assert ruler.too_wide == [], "\n".join(ruler.too_wide)
