@@ -5,11 +5,13 @@ stylesheet declares; after a failed submit the browser focuses the error summary
 script (autofocus on a tabindex="-1" element), and its links lead to fields the page has.
 """
 
+import contextlib
 import io
 import re
 
 from PIL import Image
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import sign_in
 from tests.served_support import ServedShop
@@ -63,6 +65,14 @@ def test_a_product_cards_focus_ring_is_drawn_on_all_four_sides(page: Page, shop:
     assert missing == {}, f"ring {ring} not drawn on: {missing}"
 
 
+def _wait_for_focus_on_summary(page: Page) -> None:
+    # The browser applies autofocus at its next rendering update, which can come a moment
+    # after the load event: wait for it (the assertion after says where the focus is if not).
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            "document.activeElement === document.querySelector('.error-summary')", timeout=5_000)
+
+
 def _summary_state(page: Page) -> dict:
     return page.evaluate("""() => {
       const summary = document.querySelector('.error-summary');
@@ -86,6 +96,7 @@ def test_an_empty_checkout_focuses_the_summary_whose_links_reach_each_field(
     assert _summary_state(page)["links"] == []
     page.get_by_role("button", name=re.compile("Continue to payment")).click()
     expect(page.locator(".error-summary")).to_be_visible()
+    _wait_for_focus_on_summary(page)
     state = _summary_state(page)
     assert state["focused"], f"focus is on {state['active']}"
     assert state["heading"] == "There is a problem"
@@ -104,6 +115,7 @@ def test_an_empty_checkout_focuses_the_summary_whose_links_reach_each_field(
 
 def test_a_failed_sign_in_focuses_the_summary(page: Page, shop: ServedShop):
     sign_in(page, shop, "nobody@example.com", "not a password at all")
+    _wait_for_focus_on_summary(page)
     state = _summary_state(page)
     assert state["focused"], f"focus is on {state['active']}"
     assert state["links"] == ["#password"] and state["missing"] == []
