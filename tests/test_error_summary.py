@@ -8,6 +8,9 @@ an element the page has.
 
 from html.parser import HTMLParser
 
+from checkout.extensions import db
+from checkout.models import User
+from checkout.services.accounts import password_link_token
 from tests.accounts_support import make_shopper, signed_in_browser
 from tests.conftest import csrf_token
 from tests.shop import add_to_cart, checkout_form
@@ -132,3 +135,17 @@ def test_a_failed_password_change_is_summarised(app):
     assert response.status_code == 422
     _, targets = summary_of(response.get_data(as_text=True))
     assert targets and targets <= {"current_password", "password", "confirm"}
+
+
+def test_an_empty_new_password_from_a_reset_link_is_summarised(app, client):
+    user_id = make_shopper(app, "ada@example.com")
+    with app.app_context():
+        token = password_link_token(db.session.get(User, user_id), "password-reset")
+        db.session.remove()
+    path = f"/account/reset/{token}"
+    no_summary(client.get(path).get_data(as_text=True))
+    response = client.post(path, data={
+        "csrf_token": csrf_token(client, path), "password": "", "confirm": ""})
+    assert response.status_code == 422
+    _, targets = summary_of(response.get_data(as_text=True))
+    assert "password" in targets
