@@ -1,0 +1,121 @@
+"""Issue 10, finding 4 in a real browser: the keyboard's focus is seen and put where it helps.
+
+A product card's focus ring is drawn whole (the card used to clip it), in the ring colour the
+stylesheet declares; after a failed submit the browser focuses the error summary, with no
+script (autofocus on a tabindex="-1" element), and its links lead to fields the page has.
+"""
+
+import contextlib
+import io
+import re
+
+from PIL import Image
+from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.browser.conftest import sign_in
+from tests.served_support import ServedShop
+
+ACTIVE_CARD_LINK = "document.activeElement.matches('.product-card a')"
+
+
+def _hex(colour: str) -> tuple[int, int, int]:
+    colour = colour.strip().lstrip("#")
+    return tuple(int(colour[i:i + 2], 16) for i in (0, 2, 4))
+
+
+def _close(pixel: tuple[int, ...], expected: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) <= 12 for a, b in zip(pixel[:3], expected, strict=True))
+
+
+def test_a_product_cards_focus_ring_is_drawn_on_all_four_sides(page: Page, shop: ServedShop):
+    page.set_viewport_size({"width": 1000, "height": 900})
+    page.goto(f"{shop.base}/")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate(ACTIVE_CARD_LINK):
+            break
+    assert page.evaluate(ACTIVE_CARD_LINK), "Tab never reached a product card"
+    ring = _hex(page.evaluate(
+        "getComputedStyle(document.documentElement).getPropertyValue('--focus')"))
+    style = page.evaluate("""() => {
+      const s = getComputedStyle(document.activeElement);
+      return {width: parseFloat(s.outlineWidth), offset: parseFloat(s.outlineOffset),
+              style: s.outlineStyle};
+    }""")
+    assert style["style"] == "solid" and style["width"] >= 2, style
+    box = page.evaluate("""() => {
+      const r = document.activeElement.getBoundingClientRect();
+      return {x: r.x, y: r.y, width: r.width, height: r.height};
+    }""")
+    margin = 12
+    shot = Image.open(io.BytesIO(page.screenshot(clip={
+        "x": box["x"] - margin, "y": box["y"] - margin,
+        "width": box["width"] + 2 * margin, "height": box["height"] + 2 * margin,
+    }))).convert("RGB")
+    # The middle of the ring's stroke, just outside the link, at the middle of each side.
+    out = margin - style["offset"] - style["width"] / 2
+    w, h = shot.size
+    sides = {
+        "top": (w // 2, round(out)), "bottom": (w // 2, round(h - 1 - out)),
+        "left": (round(out), h // 2), "right": (round(w - 1 - out), h // 2),
+    }
+    missing = {side: shot.getpixel(xy) for side, xy in sides.items()
+               if not _close(shot.getpixel(xy), ring)}
+    assert missing == {}, f"ring {ring} not drawn on: {missing}"
+
+
+def _wait_for_focus_on_summary(page: Page) -> None:
+    # The browser applies autofocus at its next rendering update, which can come a moment
+    # after the load event: wait for it (the assertion after says where the focus is if not).
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            "document.activeElement === document.querySelector('.error-summary')", timeout=5_000)
+
+
+def _summary_state(page: Page) -> dict:
+    return page.evaluate("""() => {
+      const summary = document.querySelector('.error-summary');
+      const anchors = summary ? [...summary.querySelectorAll('a')] : [];
+      const links = anchors.map(a => a.getAttribute('href'));
+      return {
+        focused: summary !== null && document.activeElement === summary,
+        active: document.activeElement.tagName + '.' + document.activeElement.className,
+        heading: summary ? summary.querySelector('h2').textContent : null,
+        links,
+        missing: links.filter(h => !h.startsWith('#') || !document.getElementById(h.slice(1))),
+      };
+    }""")
+
+
+def test_an_empty_checkout_focuses_the_summary_whose_links_reach_each_field(
+        page: Page, shop: ServedShop):
+    page.goto(f"{shop.base}/products/ceramic-mug")
+    page.get_by_role("button", name="Add to cart").click()
+    page.goto(f"{shop.base}/checkout/")
+    assert _summary_state(page)["links"] == []
+    page.get_by_role("button", name=re.compile("Continue to payment")).click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    _wait_for_focus_on_summary(page)
+    state = _summary_state(page)
+    assert state["focused"], f"focus is on {state['active']}"
+    assert state["heading"] == "There is a problem"
+    assert state["missing"] == [] and len(state["links"]) >= 6, state
+    assert "#email" in state["links"] and "#postal_code" in state["links"]
+    assert any(link.startswith("#shipping-") for link in state["links"]), state["links"]
+    # The summary is announced: it is an alert the focus landed on.
+    expect(page.locator(".error-summary")).to_have_attribute("role", "alert")
+
+    # Following a link reaches its field.
+    page.locator(".error-summary a[href='#postal_code']").click()
+    assert page.evaluate("location.hash") == "#postal_code"
+    box = page.locator("#postal_code").bounding_box()
+    assert box is not None and 0 <= box["y"] < page.viewport_size["height"]
+
+
+def test_a_failed_sign_in_focuses_the_summary(page: Page, shop: ServedShop):
+    sign_in(page, shop, "nobody@example.com", "not a password at all")
+    _wait_for_focus_on_summary(page)
+    state = _summary_state(page)
+    assert state["focused"], f"focus is on {state['active']}"
+    assert state["links"] == ["#password"] and state["missing"] == []
