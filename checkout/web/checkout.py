@@ -311,6 +311,10 @@ def success():
         session_id, ask_provider=may_ask_provider("checkout session", session_id))
     if order is None:
         abort(404, "We could not find that checkout.")
+    if not _placed_here(order):
+        # A session id can leak through history, a shared screen or logs: anyone else is
+        # thanked and pointed to the e-mail, and learns neither the order nor the address.
+        return render_template("checkout/success_elsewhere.html")
     status = OrderStatus(order.status)
     waiting = status in UNPAID_STATUSES
     return render_template(
@@ -319,7 +323,5 @@ def success():
         paid=status in PAID_STATUSES,
         processing=status == OrderStatus.PAYMENT_PROCESSING,
         waiting=waiting,
-        # A session id can leak through history or logs: only the browser that placed the
-        # order, or its owner, is shown the link that opens it.
-        order_url=order_link(order) if _placed_here(order) else None,
+        order_url=order_link(order),
     )
