@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from checkout.domain.addresses import normalise_postal_code
 from checkout.domain.errors import (
     BelowMinimumCharge,
     DiscountRefused,
@@ -135,7 +136,7 @@ def place():
         line1=form.line1.data.strip(),
         line2=(form.line2.data or "").strip(),
         city=form.city.data.strip(),
-        postal_code=form.postal_code.data.strip().upper(),
+        postal_code=normalise_postal_code(form.country.data, form.postal_code.data),
         country=form.country.data,
         shipping_method=form.shipping_method.data or None,
     )
