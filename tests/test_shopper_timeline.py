@@ -125,3 +125,14 @@ def test_the_cart_badge_reads_one_item_not_one_items(client, products):
     assert add_to_cart(client, products["MUG"], 1).status_code == 303
     page = client.get("/").get_data(as_text=True)
     assert 'aria-label="1 item"' in page
+
+
+def test_the_timeline_offers_its_times_to_the_browser_script_without_inline_code(app, paid):
+    page = app.test_client().get(f"/orders/{paid}?t={guest_token(app, paid)}") \
+        .get_data(as_text=True)
+    times = re.findall(r"<time [^>]*>", page)
+    assert times and all("data-local" in tag and 'datetime="' in tag for tag in times)
+    [script] = re.findall(r"<script[^>]*>", page)
+    assert re.fullmatch(r'<script src="/static/js/local-times\.js\?v=[0-9a-f]{12}" defer>',
+                        script)
+    assert "<script></script>" not in page and "onload=" not in page
