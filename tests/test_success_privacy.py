@@ -7,8 +7,10 @@ anyone else who opens it is thanked and told to look in their e-mail, and learns
 import pytest
 
 from tests.accounts_support import make_shopper, signed_in_browser
+from tests.attack_issue9.test_provider_amplification import count_retrieves
 from tests.shop import follow_success, place_and_get_session
 from tests.state import only_order
+from tests.test_rate_limits import from_address, limited_app
 
 NEUTRAL = "check your e-mail for the order details"
 
@@ -57,3 +59,16 @@ def test_the_signed_in_owner_sees_the_order_in_any_browser(app, sandbox, product
                                    result.redirect_url))
     assert order.number not in other and order.email not in other
     assert NEUTRAL in other
+
+
+def test_strangers_reloading_the_neutral_page_ask_stripe_no_more_than_the_throttle_allows(
+        app, tmp_path, products):
+    limited = limited_app(app, tmp_path)
+    session_id = place_and_get_session(from_address(limited, "203.0.113.70"), products["MUG"])
+    retrieves = count_retrieves(limited)
+    for number in range(10):
+        stranger = from_address(limited, f"198.51.100.{number + 1}")
+        page = page_of(stranger.get("/checkout/success", query_string={"session_id": session_id}))
+        assert NEUTRAL in page
+    # Ten browsers, ten addresses, one session: Stripe is asked once in the throttle's window.
+    assert len(retrieves) <= 1, retrieves
