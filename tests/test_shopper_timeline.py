@@ -93,6 +93,7 @@ def test_times_are_shown_in_the_store_time_zone(app, paid):
         order = orders.find_order(paid)
         for event in order.events:
             event.created_at = datetime(2026, 7, 1, 21, 30, tzinfo=UTC)
+        order.created_at = datetime(2026, 7, 1, 21, 29, tzinfo=UTC)
         db.session.commit()
     app.config["STORE_TIMEZONE"] = "Europe/Paris"
     try:
@@ -102,6 +103,7 @@ def test_times_are_shown_in_the_store_time_zone(app, paid):
         app.config["STORE_TIMEZONE"] = "UTC"
     # 21:30 UTC is 23:30 in Paris in summer; the machine-readable time stays exact UTC.
     assert "01 Jul 2026, 23:30 CEST" in page
+    assert "Placed <time" in page and "01 Jul 2026, 23:29 CEST" in page  # the order's head
     assert 'datetime="2026-07-01T21:30:00+00:00"' in page
     assert "21:30 UTC" not in page
 
