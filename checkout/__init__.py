@@ -115,14 +115,16 @@ def register_blueprints(app: Flask) -> None:
         orders,
         routing,
         staff,
+        static_files,
         webhooks,
     )
 
     app.request_class = media.ShopRequest
     app.url_map.converters["int"] = routing.IdIntegerConverter
     for module in (catalog, cart, checkout, orders, account, webhooks, staff, media, invitation,
-                   order_links, operations):
+                   order_links, operations, static_files):
         app.register_blueprint(module.bp)
+    static_files.init_static_files(app)
 
 
 def register_guards(app: Flask) -> None:

@@ -3,6 +3,7 @@
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limits import parse_many
 
@@ -36,6 +37,16 @@ def _rate_limit(name: str, default: str) -> str:
         parse_many(value)
     except ValueError:
         raise ConfigError(f"{name} must be limits like '10 per minute; 50 per hour', "
+                          f"got {value!r}") from None
+    return value
+
+
+def _time_zone(name: str, default: str) -> str:
+    value = os.environ.get(name) or default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name} must be an IANA time zone like 'Europe/London', "
                           f"got {value!r}") from None
     return value
 
@@ -170,6 +181,8 @@ def from_environment(instance_path: Path) -> dict:
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}",
         "STORE_NAME": os.environ.get("STORE_NAME", "Fernhill Supply"),
         "STORE_CURRENCY": os.environ.get("STORE_CURRENCY", "USD").upper(),
+        # Shoppers read their order's times in this zone (staff pages stay in UTC).
+        "STORE_TIMEZONE": _time_zone("STORE_TIMEZONE", "UTC"),
         # The seller on invoices and credit notes; "\n" in the environment starts a new line.
         "STORE_ADDRESS": os.environ.get("STORE_ADDRESS", "").replace("\\n", "\n"),
         "STORE_TAX_ID": os.environ.get("STORE_TAX_ID", ""),

@@ -50,7 +50,9 @@ def session_id_of(response) -> str:
 
 
 def place_and_get_session(client: FlaskClient, product_id: int, quantity: int = 1) -> str:
-    assert add_to_cart(client, product_id, quantity).status_code == 303
+    added = add_to_cart(client, product_id, quantity)
+    # A refused add redirects too (back to the product page): only the cart means added.
+    assert (added.status_code, added.headers.get("Location")) == (303, "/cart/"), added
     return session_id_of(submit_checkout(client))
 
 

@@ -22,7 +22,8 @@ from tests.state import guest_token
 
 ROOT = Path(__file__).resolve().parent.parent
 # Pages that say nothing about anyone (the catalog) and files: a browser may keep them.
-MAY_BE_CACHED = {"static", "media.product_image", "catalog.index", "catalog.product"}
+MAY_BE_CACHED = {"static", "static_files.favicon", "media.product_image", "catalog.index",
+                 "catalog.product"}
 
 
 def get_routes(app: Flask) -> list[tuple[str, str]]:

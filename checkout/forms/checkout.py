@@ -26,6 +26,18 @@ POSTAL_PATTERNS = {
     "AU": (r"^\d{4}$", "an Australian postcode has 4 digits"),
 }
 
+# The longest name an order keeps (Order.ship_name).
+NAME_MAX = 120
+
+
+def _name_fits(form, field) -> None:
+    # A Length validator would also render maxlength, and the browser would then cut a pasted
+    # name short without a word: the shopper is told instead, with the count.
+    length = len(field.data or "")
+    if length > NAME_MAX:
+        raise ValidationError(f"Keep the name to {NAME_MAX} characters: this one has {length}.")
+
+
 _PRINTABLE = Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters.")
 _NO_CARD = NoCardNumber()
 
@@ -50,8 +62,9 @@ class CheckoutForm(ShopForm):
     )
     name = StringField(
         "Full name",
+        description=f"Up to {NAME_MAX} characters, as it should read on the parcel.",
         validators=[DataRequired("Enter the name of the person receiving the order."),
-                    Length(max=120), _PRINTABLE, _NO_CARD],
+                    _name_fits, _PRINTABLE, _NO_CARD],
         render_kw={"autocomplete": "name"},
     )
     line1 = StringField(

@@ -16,6 +16,7 @@ from checkout.domain.pricing import (
     PricingContext,
     context_from_dict,
 )
+from checkout.domain.shopper_timeline import ShopperEvent, shopper_words
 from checkout.extensions import db
 
 # Crockford-style alphabet: no I, L, O or U to misread over the phone.
@@ -92,9 +93,15 @@ class Order(db.Model):
         return context_from_dict(json.loads(self.pricing))
 
     @property
-    def shopper_events(self) -> list["OrderEvent"]:
-        """The timeline the shopper sees: everything but staff's internal notes."""
-        return [event for event in self.events if event.kind != EventKind.NOTE]
+    def shopper_timeline(self) -> list[ShopperEvent]:
+        """The timeline the shopper sees: status and money rows, in words meant for them."""
+        seen = []
+        for event in self.events:
+            words = shopper_words(event.kind, event.text, from_status=event.from_status,
+                                  to_status=event.to_status, actor=event.actor)
+            if words is not None:
+                seen.append(ShopperEvent(at=event.created_at, words=words))
+        return seen
 
     @property
     def awaiting_payment(self) -> bool:

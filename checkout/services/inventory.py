@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from checkout.db import now_utc
 from checkout.domain.errors import OutOfStock, Shortage
 from checkout.domain.payment_status import PaymentMethod
+from checkout.domain.shopper_timeline import plural
 from checkout.extensions import db
 from checkout.models import Order, Stock, StockHold, StockMovement
 from checkout.models.inventory import HoldStatus, MovementReason
@@ -126,7 +127,7 @@ def release_holds(order: Order, *, actor: str, user_id: int | None = None) -> in
         released += hold.quantity
     if released:
         order.record(
-            EventKind.STOCK, f"Stock hold released ({released} units).", actor=actor,
+            EventKind.STOCK, f"Stock hold released ({plural(released, 'unit')}).", actor=actor,
             user_id=user_id,
         )
     db.session.flush()

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from checkout.db import now_utc
 from checkout.domain.errors import GatewayUnavailable, OrderNotPayable
 from checkout.domain.payment_status import AttemptStatus
+from checkout.domain.shopper_timeline import PAYMENT_PAGE_OPENED
 from checkout.extensions import db
 from checkout.logs import current_request_id
 from checkout.models import CheckoutAttempt, Order
@@ -286,7 +287,7 @@ def _attempt_of_session(session_id: str) -> CheckoutAttempt | None:
 
 def _remember_session(order: Order, attempt: CheckoutAttempt, session: CheckoutSessionInfo):
     if attempt.session_id is None:
-        order.record(EventKind.PAYMENT, "Payment page opened on Stripe Checkout.", actor="shopper")
+        order.record(EventKind.PAYMENT, PAYMENT_PAGE_OPENED, actor="shopper")
     attempt.session_id = session.id
     attempt.last_error = None
     attempt.move_to(SESSION_STATUS[session.status])

@@ -18,6 +18,7 @@ from checkout.db import now_utc
 from checkout.domain.errors import OrderNotRestorable, RestoreLinkExpired, RestoreLinkInvalid
 from checkout.domain.order_status import OrderStatus
 from checkout.domain.payment_status import AttemptStatus
+from checkout.domain.shopper_timeline import plural
 from checkout.extensions import db
 from checkout.models import Cart, CheckoutAttempt, Order, OrderEvent, OutboxMessage, StockHold
 from checkout.models.inventory import HoldStatus
@@ -203,7 +204,7 @@ def restore_order(order: Order, cart: Cart | None, user_id: int | None) -> Resto
         order.record(
             EventKind.RECOVERY,
             f"Items put back in a cart from the recovery e-mail ({len(items)} of "
-            f"{len(order.lines)} lines).",
+            f"{plural(len(order.lines), 'line')}).",
             actor="shopper",
             user_id=user_id,
         )

@@ -1,6 +1,6 @@
 """The cart page and the forms that change it."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from checkout.domain.errors import DiscountRefused, DomainError, ProductUnavailable
@@ -12,6 +12,8 @@ from checkout.services import catalog, pricing
 from checkout.web.shopper import current_cart, remember_cart, user_id
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
+# The session key under which a refused add-to-cart leaves [product id, quantity typed].
+KEPT_QUANTITY = "kept_quantity"
 
 
 def _first_error(form) -> str:
@@ -86,13 +88,13 @@ def add():
     if product is None:
         abort(404, "That product is not for sale.")
     if not form.validate():
-        return _product_page(product, form, _first_error(form), 422)
+        return _back_to_product(product, _first_error(form))
     try:
         cart = carts.add_item(current_cart(), user_id(), product.id, form.quantity.data)
     except ProductUnavailable as exc:
         abort(404, str(exc))
     except DomainError as exc:
-        return _product_page(product, form, str(exc), 409)
+        return _back_to_product(product, str(exc))
     remember_cart(cart)
     flash(f"Added {form.quantity.data} × {product.title} to your cart.", "success")
     return redirect(url_for("cart.show"), 303)
@@ -135,9 +137,15 @@ def remove(product_id: int):
     return redirect(url_for("cart.show"), 303)
 
 
-def _product_page(product: Product, form: AddToCartForm, error: str, status: int):
-    page = render_template("catalog/product.html", product=product, form=form, error=error)
-    return page, status
+def _back_to_product(product: Product, error: str):
+    """Post/redirect/get: the product page says why, with the quantity typed kept to correct.
+
+    Answering the page from here left the browser at /cart/add, where a reload posts again.
+    """
+    flash(error, "error")
+    typed = (request.form.get("quantity") or "")[:20]
+    session[KEPT_QUANTITY] = [product.id, typed if typed.isprintable() else ""]
+    return redirect(url_for("catalog.product", slug=product.slug), 303)
 
 
 def _cart_page(status: int):

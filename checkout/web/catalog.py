@@ -1,9 +1,10 @@
 """The catalog: a paginated product list and product pages."""
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, session
 
 from checkout.forms.cart import AddToCartForm
 from checkout.services import catalog
+from checkout.web.cart import KEPT_QUANTITY
 
 bp = Blueprint("catalog", __name__)
 PER_PAGE = 9
@@ -29,4 +30,7 @@ def product(slug: str):
     if item is None:
         abort(404, "We could not find that product.")
     form = AddToCartForm(product_id=str(item.id))
+    kept = session.pop(KEPT_QUANTITY, None)
+    if isinstance(kept, list) and len(kept) == 2 and kept[0] == item.id:
+        form.quantity.raw_data = [str(kept[1])]  # a refused add: show what was typed
     return render_template("catalog/product.html", product=item, form=form)

@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from checkout.domain.addresses import normalise_postal_code
 from checkout.domain.errors import (
     BelowMinimumCharge,
     DiscountRefused,
@@ -181,7 +182,7 @@ def place():
         line1=form.line1.data.strip(),
         line2=(form.line2.data or "").strip(),
         city=form.city.data.strip(),
-        postal_code=form.postal_code.data.strip().upper(),
+        postal_code=normalise_postal_code(form.country.data, form.postal_code.data),
         country=form.country.data,
         shipping_method=_offered_shipping(form),
     )
@@ -360,6 +361,10 @@ def success():
         session_id, ask_provider=may_ask_provider("checkout session", session_id))
     if order is None:
         abort(404, "We could not find that checkout.")
+    if not _placed_here(order):
+        # A session id can leak through history, a shared screen or logs: anyone else is
+        # thanked and pointed to the e-mail, and learns neither the order nor the address.
+        return render_template("checkout/success_elsewhere.html")
     status = OrderStatus(order.status)
     waiting = status in UNPAID_STATUSES
     return render_template(
@@ -368,7 +373,5 @@ def success():
         paid=status in PAID_STATUSES,
         processing=status == OrderStatus.PAYMENT_PROCESSING,
         waiting=waiting,
-        # A session id can leak through history or logs: only the browser that placed the
-        # order, or its owner, is shown the link that opens it.
-        order_url=order_link(order) if _placed_here(order) else None,
+        order_url=order_link(order),
     )

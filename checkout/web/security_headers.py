@@ -11,10 +11,13 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, g, request
 from flask.wrappers import Response
 
+from checkout.web.static_files import IMMUTABLE, is_current
+
 # The catalog says nothing about anyone, and files are files: a browser may keep these (not
 # their error pages). Every other answer (cart, checkout, orders, invoices, account, /staff,
 # errors) is never stored.
-MAY_BE_CACHED = frozenset({"static", "media.product_image", "catalog.index", "catalog.product"})
+MAY_BE_CACHED = frozenset({"static", "static_files.favicon", "media.product_image",
+                           "catalog.index", "catalog.product"})
 STRIPE_CHECKOUT = "https://checkout.stripe.com"
 PERMISSIONS = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
                "microphone=(), payment=(), usb=()")
@@ -74,6 +77,9 @@ def _add_headers(response: Response) -> Response:
         if request.endpoint.startswith("catalog."):
             # Signed in, these pages show the cart badge and carry a CSRF token.
             headers["Cache-Control"] = "private, no-cache"
+        elif request.endpoint == "static" and is_current(request.view_args["filename"],
+                                                         request.args.get("v")):
+            headers["Cache-Control"] = IMMUTABLE
     else:
         headers["Cache-Control"] = "private, no-store"
     return response

@@ -1,8 +1,9 @@
 """Template filters and globals: money through one filter that refuses bad input."""
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from flask import Flask, url_for
+from flask import Flask, current_app, url_for
 
 from checkout.domain.addresses import city_line, country_name
 from checkout.domain.availability import availability
@@ -31,10 +32,17 @@ def _datetime(value: datetime) -> str:
     return value.strftime("%d %b %Y, %H:%M UTC")
 
 
+def _local_datetime(value: datetime) -> str:
+    """A time as the shopper reads it: in the store's zone, with the zone's abbreviation."""
+    zone = ZoneInfo(current_app.config.get("STORE_TIMEZONE") or "UTC")
+    return value.astimezone(zone).strftime("%d %b %Y, %H:%M %Z")
+
+
 def init_templating(app: Flask) -> None:
     """Register the money and date filters and the store globals."""
     app.add_template_filter(_money, "money")
     app.add_template_filter(_datetime, "datetime")
+    app.add_template_filter(_local_datetime, "local_datetime")
     app.add_template_filter(format_shipping, "shipping_fee")
     init_cart_cookie(app)
 

@@ -1,0 +1,53 @@
+"""Static files under content-hashed URLs, kept by browsers for a year; the favicon.
+
+Every `url_for('static', ...)` gets `?v=<hash of the file>`: a changed file gets a new URL, so
+the old one may be cached for good. A URL without the current hash is only revalidated.
+"""
+
+import hashlib
+import os
+from functools import lru_cache
+
+from flask import Blueprint, Flask, current_app
+from werkzeug.security import safe_join
+
+bp = Blueprint("static_files", __name__)
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@lru_cache(maxsize=512)
+def _digest(path: str, mtime_ns: int) -> str:
+    # Keyed by the modification time too: a file edited while the server runs gets a new hash.
+    with open(path, "rb") as file:
+        return hashlib.sha256(file.read()).hexdigest()[:12]
+
+
+def content_hash(filename: str) -> str | None:
+    """The short hash of a file under static/, or None if there is no such file."""
+    path = safe_join(current_app.static_folder, filename)
+    if path is None or not os.path.isfile(path):
+        return None
+    return _digest(path, os.stat(path).st_mtime_ns)
+
+
+def is_current(filename: str, version: str | None) -> bool:
+    """Does `?v=` name the file as it is now (so the response may be cached for a year)?"""
+    return version is not None and version == content_hash(filename)
+
+
+def _hash_static_urls(endpoint: str, values: dict) -> None:
+    if endpoint == "static" and values.get("filename") and "v" not in values:
+        digest = content_hash(values["filename"])
+        if digest is not None:
+            values["v"] = digest
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The shop's icon where browsers look for it before any page names one."""
+    return current_app.send_static_file("favicon.svg")
+
+
+def init_static_files(app: Flask) -> None:
+    """Add the content hash to every static URL the app builds."""
+    app.url_defaults(_hash_static_urls)
