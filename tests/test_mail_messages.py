@@ -308,15 +308,18 @@ def test_a_dispute_on_a_payment_the_shop_never_took_is_recorded_unmatched(
     app, client, sandbox, products, smtp
 ):
     _make_staff(app, "boss@example.com")
-    session_id = place(client, products)
-    assert sandbox.pay(session_id, card="4000000000000259").ok
+    # A payment taken on the same Stripe account by something other than this shop.
+    stranger = sandbox.create_session({
+        "mode": "payment", "success_url": "http://elsewhere.test/ok",
+        "line_items": [{"price_data": {"currency": "usd", "unit_amount": 1500,
+                                       "product_data": {"name": "Not ours"}}, "quantity": 1}],
+    })
+    assert sandbox.pay(stranger["id"], card="4000000000000259", email="someone@example.com").ok
     [event] = sandbox.events("charge.dispute.created")
-    event = {**event, "id": "evt_other_dispute"}
-    event["data"]["object"]["payment_intent"] = "pi_not_ours"
     assert post_event(client, event).status_code == 200
     with app.app_context():
         outcome = db.session.scalar(
-            select(WebhookEvent.outcome).where(WebhookEvent.event_id == "evt_other_dispute"))
+            select(WebhookEvent.outcome).where(WebhookEvent.event_id == event["id"]))
         assert outcome == Outcome.UNMATCHED
         assert db.session.scalar(select(func.count()).select_from(OrderFlag)) == 0
     assert of_subject(smtp, "staff alert") == []

@@ -8,7 +8,7 @@ import hashlib
 import os
 from functools import lru_cache
 
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, Flask, Response, current_app
 from werkzeug.security import safe_join
 
 bp = Blueprint("static_files", __name__)
@@ -45,7 +45,18 @@ def _hash_static_urls(endpoint: str, values: dict) -> None:
 @bp.get("/favicon.ico")
 def favicon():
     """The shop's icon where browsers look for it before any page names one."""
-    return current_app.send_static_file("favicon.svg")
+    # Served from memory: a file handle left to a client that never reads the body would
+    # stay open until the garbage collector finds it.
+    response = Response(_favicon(current_app.static_folder), mimetype="image/svg+xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = 24 * 3600
+    return response
+
+
+@lru_cache(maxsize=1)
+def _favicon(static_folder: str) -> bytes:
+    with open(os.path.join(static_folder, "favicon.svg"), "rb") as icon:
+        return icon.read()
 
 
 def init_static_files(app: Flask) -> None:

@@ -110,7 +110,8 @@ def test_an_empty_checkout_focuses_the_summary_whose_links_reach_each_field(
     page.locator(".error-summary a[href='#postal_code']").click()
     assert page.evaluate("location.hash") == "#postal_code"
     box = page.locator("#postal_code").bounding_box()
-    assert box is not None and 0 <= box["y"] < page.viewport_size["height"]
+    # In view: scrolled to the top edge, give or take a sub-pixel of rounding.
+    assert box is not None and -1 <= box["y"] < page.viewport_size["height"]
 
 
 def test_a_failed_sign_in_focuses_the_summary(page: Page, shop: ServedShop):
