@@ -27,6 +27,8 @@ from urllib.parse import parse_qsl
 
 from flask import Flask, Response, g, has_request_context, request
 
+from checkout.domain.cards import PAN_LENGTHS, luhn_valid
+
 REDACTED = "[redacted]"
 # Query parameters whose value is a bearer secret or a credential, wherever they appear.
 SECRET_PARAMETERS = frozenset({
@@ -53,19 +55,9 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
 payment_request_id: ContextVar[str | None] = ContextVar("payment_request_id", default=None)
 
 
-def _luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
 def _card(match: re.Match) -> str:
     digits = re.sub(r"[ \-]", "", match.group(0))
-    return REDACTED if 13 <= len(digits) <= 19 and _luhn_valid(digits) else match.group(0)
+    return REDACTED if len(digits) in PAN_LENGTHS and luhn_valid(digits) else match.group(0)
 
 
 def _parameter(match: re.Match) -> str:
