@@ -10,7 +10,7 @@ import re
 from playwright.sync_api import Browser, Page, expect
 
 from checkout.extensions import db
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import pay_by_card, sign_in
 from tests.factories import ProductFactory
 from tests.served_support import ServedShop
 
@@ -69,16 +69,6 @@ def _fill_address(page: Page) -> None:
     page.locator("#shipping-standard").check()
 
 
-def _pay(page: Page, email: str) -> None:
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Card number").fill("4242 4242 4242 4242")
-    page.get_by_label("Expiry (MM / YY)").fill("12 / 40")
-    page.get_by_label("CVC").fill("123")
-    page.get_by_label("Name on card").fill("Ada Lovelace")
-    page.get_by_role("button", name="Pay ").first.click()
-    expect(page.get_by_text("your order is confirmed")).to_be_visible()
-
-
 def _add_long_named_product(shop: ServedShop) -> None:
     with shop.app.app_context():
         ProductFactory(sku="LONG-NAME", slug="long-name", title=LONG_TITLE, price=1800,
@@ -132,7 +122,7 @@ def test_no_page_scrolls_sideways_at_375_px(browser: Browser, shop: ServedShop):
     page.get_by_role("button", name="Pay ").first.click()
     expect(page.locator(".field-error").first).to_be_visible()
     ruler.check(page, "payment page with errors (sandbox)")
-    _pay(page, SHOPPER_EMAIL)
+    pay_by_card(page, SHOPPER_EMAIL)
     ruler.check(page, "success")
     number = re.search(r"[0-9A-Z]{4}-[0-9A-Z]{4}", page.content()).group(0)
 
