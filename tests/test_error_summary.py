@@ -1,7 +1,7 @@
 """Issue 10, finding 4: a form that fails to submit opens with an error summary ("There is a
 problem") that links to each field in error, and is what the browser focuses (autofocus).
 
-That focus really lands on the summary is the browser's to show (tests/browser/test_focus.py);
+That focus really lands on the summary is the browser's to show (tests/e2e/test_focus.py);
 here every form that can fail is checked: one summary, a link per failed field, every link to
 an element the page has.
 """

@@ -1,6 +1,6 @@
 """Issue 9, defect 6: security headers on every response, walked over the whole URL map.
 
-The browser half (no page breaks under the policy) is tests/browser/test_content_policy.py.
+The browser half (no page breaks under the policy) is tests/e2e/test_content_policy.py.
 """
 
 import re

@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import sign_in
+from tests.e2e.support import sign_in
 from tests.served_support import ServedShop
 
 ACTIVE_CARD_LINK = "document.activeElement.matches('.product-card a')"

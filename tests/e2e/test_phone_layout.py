@@ -10,7 +10,7 @@ import re
 from playwright.sync_api import Browser, Page, expect
 
 from checkout.extensions import db
-from tests.browser.conftest import pay_by_card, sign_in
+from tests.e2e.support import pay_by_card, sign_in
 from tests.factories import ProductFactory
 from tests.served_support import ServedShop
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.browser.conftest import buy, sign_in
+from tests.e2e.support import buy, sign_in
 from tests.served_support import ServedShop
 
 VIOLATION = re.compile(r"Content Security Policy|Refused to|Permissions-Policy", re.I)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import buy
+from tests.e2e.support import buy
 from tests.served_support import ServedShop
 
 

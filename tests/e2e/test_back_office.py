@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from checkout.extensions import db
 from checkout.models import Order, Refund
-from tests.browser.conftest import buy, sign_in
+from tests.e2e.support import buy, sign_in
 from tests.served_support import ServedShop
 
 

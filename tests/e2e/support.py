@@ -1,0 +1,128 @@
+"""Steps the browser journeys share: sign in, buy, pay on the sandbox's page, screenshots and
+the accessibility check."""
+
+import re
+import shutil
+from pathlib import Path
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from tests.served_support import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, ServedShop
+
+# Git-ignored; a person looks here to see what the journeys saw.
+SCREENSHOTS = ROOT / "e2e-screenshots"
+
+BANK_SETTINGS = {
+    "BANK_TRANSFER": "1",
+    "BANK_TRANSFER_ACCOUNT_NAME": "Fernhill Supply Ltd",
+    "BANK_TRANSFER_IBAN": "GB33BUKB20201555555555",
+    "BANK_TRANSFER_BIC": "BUKBGB22",
+}
+
+GOOD_CARD = "4242 4242 4242 4242"
+DECLINED_CARD = "4000 0000 0000 0002"
+THREE_D_SECURE_CARD = "4000 0025 0000 3155"
+
+# axe-core's impact levels that fail a page; "moderate" and "minor" are reported, not failed.
+BLOCKING_IMPACTS = {"serious", "critical"}
+_axe = Axe()
+
+
+class Screenshots:
+    """Numbered full-page screenshots of one journey, in the order its steps were taken."""
+
+    def __init__(self, folder: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        self.folder = folder
+        self.taken = 0
+
+    def __call__(self, page: Page, step: str) -> Path:
+        self.taken += 1
+        name = re.sub(r"[^a-z0-9]+", "-", step.lower()).strip("-")
+        path = self.folder / f"{self.taken:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+def serious_accessibility_violations(page: Page) -> list[str]:
+    """Run axe-core on the page as it stands; describe each serious or critical violation."""
+    results = _axe.run(page)
+    found = []
+    for violation in results.response["violations"]:
+        if violation.get("impact") not in BLOCKING_IMPACTS:
+            continue
+        targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]][:5]
+        found.append(f"{violation['impact']} {violation['id']}: {violation['help']} "
+                     f"at {targets}")
+    return found
+
+
+def assert_accessible(page: Page, what: str) -> None:
+    """Fail naming the page and each serious or critical axe-core violation on it."""
+    found = serious_accessibility_violations(page)
+    assert not found, f"{what} ({page.url}):\n  " + "\n  ".join(found)
+
+
+def sign_in(page: Page, shop: ServedShop, email: str = ADMIN_EMAIL,
+            password: str = ADMIN_PASSWORD) -> None:
+    if "/account/login" not in page.url:
+        page.goto(f"{shop.base}/account/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def fill_address(page: Page, *, email: str | None, name: str = "Ada Lovelace") -> None:
+    """Fill the checkout form's contact and address fields (a US address, standard shipping)."""
+    if email is not None:
+        page.get_by_label("Email").fill(email)
+    page.get_by_label("Full name").fill(name)
+    page.get_by_label("Address", exact=True).fill("1 Main St")
+    page.get_by_label("City").fill("Springfield")
+    page.get_by_label("Postal code").fill("12345")
+    page.get_by_label("Country").select_option("US")
+    page.locator("#shipping-standard").check()
+
+
+def buy(page: Page, shop: ServedShop, *, email: str, product: str = "ceramic-mug",
+        bank_transfer: bool = False) -> str:
+    """Put one product in the cart and check out as a guest; return the order number.
+
+    By card it pays on the sandbox's hosted page and comes back to the success page; by bank
+    transfer it stops at the page with the shop's bank details.
+    """
+    page.goto(f"{shop.base}/products/{product}")
+    page.get_by_role("button", name="Add to cart").click()
+    page.goto(f"{shop.base}/checkout/")
+    fill_address(page, email=email)
+    if bank_transfer:
+        page.locator("#payment-bank-transfer").check()
+    page.get_by_role("button", name="Continue to payment").click()
+    if not bank_transfer:
+        pay_by_card(page, email)
+    return order_number(page)
+
+
+def order_number(page: Page) -> str:
+    number = re.search(r"[0-9A-Z]{4}-[0-9A-Z]{4}", page.content())
+    assert number, page.content()
+    return number.group(0)
+
+
+def fill_card(page: Page, email: str, card: str = GOOD_CARD) -> None:
+    """Fill the sandbox's payment form with `card` (any future expiry, any CVC)."""
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Card number").fill(card)
+    page.get_by_label("Expiry (MM / YY)").fill("12 / 40")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_label("Name on card").fill("Ada Lovelace")
+
+
+def pay_by_card(page: Page, email: str) -> None:
+    """Pay on the sandbox's page with a card that succeeds; wait for the shop's thanks."""
+    fill_card(page, email)
+    page.get_by_role("button", name="Pay ").first.click()
+    expect(page.get_by_text("your order is confirmed")).to_be_visible()
