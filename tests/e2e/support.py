@@ -126,3 +126,12 @@ def pay_by_card(page: Page, email: str) -> None:
     fill_card(page, email)
     page.get_by_role("button", name="Pay ").first.click()
     expect(page.get_by_text("your order is confirmed")).to_be_visible()
+
+
+def add_to_cart(page: Page, shop: ServedShop, product: str, quantity: int = 1) -> None:
+    """Add `quantity` of a product from its page; wait for the cart to say so."""
+    page.goto(f"{shop.base}/products/{product}")
+    page.get_by_label("Quantity").fill(str(quantity))
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page).to_have_url(f"{shop.base}/cart/")
+    expect(page.get_by_text(f"Added {quantity} ×")).to_be_visible()
