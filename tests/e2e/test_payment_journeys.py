@@ -9,7 +9,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from checkout.extensions import db
@@ -229,3 +229,148 @@ def _number_waiting(shop: ServedShop, session_id: str) -> str:
         db.session.remove()
     assert number, session_id
     return number
+
+
+def _waiting_notice(page: Page, number: str):
+    notice = page.locator("section.waiting-orders")
+    expect(notice.get_by_role("heading")).to_have_text(
+        re.compile(rf"^You have an order waiting for payment: {number}, total "))
+    return notice
+
+
+def test_back_from_the_payment_page_then_resume(page: Page, shop: ServedShop, shots):
+    add_to_cart(page, shop, "cedar-plant-pot")
+    session_id = _to_payment_page(page, "back@example.com")
+    number = _number_waiting(shop, session_id)
+    shots(page, "payment page")
+
+    page.go_back()
+    # The cart is empty (checkout emptied it) but the order waiting for payment is in view.
+    expect(page).to_have_url(re.compile(r"/(cart|checkout)/$"))
+    notice = _waiting_notice(page, number)
+    shots(page, "back at the shop")
+
+    notice.get_by_role("button", name="Resume payment").click()
+    expect(page).to_have_url(PAY_PAGE)
+    assert PAY_PAGE.search(page.url).group(1) == session_id
+    expect(page.get_by_text("Cedar Slat Planter")).to_be_visible()
+    shots(page, "payment page again")
+
+    assert _pay(page, "back@example.com") == number
+    shots(page, "payment confirmed")
+    _eventually(lambda: _webhook_handled(shop, session_id), "checkout.session.completed handled")
+    order = _order(shop, number)
+    assert order.status == "payment_confirmed"
+    assert order.payments == [("succeeded", order.total)]
+    page.goto(f"{shop.base}/cart/")
+    expect(page.get_by_text("Your cart is empty")).to_be_visible()
+    expect(page.locator("section.waiting-orders")).to_have_count(0)
+
+
+def test_change_my_order_puts_the_items_back(page: Page, shop: ServedShop, shots):
+    vase = "hand-thrown-vase"
+    assert _stock(shop, vase) == (1, 0)
+    add_to_cart(page, shop, vase)
+    session_id = _to_payment_page(page, "change@example.com")
+    number = _number_waiting(shop, session_id)
+    assert _stock(shop, vase) == (1, 1)
+    page.go_back()
+    _waiting_notice(page, number)
+
+    # The shopper's own hold: not "Sold out" to them.
+    page.goto(f"{shop.base}/products/{vase}")
+    expect(page.locator(".stock-yours")).to_have_text("In your order waiting for payment")
+    expect(page.get_by_text("Sold out")).to_have_count(0)
+    shots(page, "product held for this shopper")
+
+    page.goto(f"{shop.base}/cart/")
+    _waiting_notice(page, number).get_by_role("button", name="Change my order").click()
+    expect(page).to_have_url(f"{shop.base}/cart/")
+    expect(page.get_by_text(f"Order {number} was cancelled and its items are back in your cart.")
+           ).to_be_visible()
+    rows = page.locator("table.lines tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Hand-Thrown Vase (One of a Kind)")
+    expect(rows.locator(".stock")).to_have_text("Only 1 left")
+    expect(page.locator("section.waiting-orders")).to_have_count(0)
+    shots(page, "order changed, items back in the cart")
+    assert _order(shop, number).status == "cancelled"
+    assert _stock(shop, vase) == (1, 0)
+
+    page.goto(f"{shop.base}/products/{vase}")
+    expect(page.locator(".stock-yours")).to_have_count(0)
+    expect(page.get_by_role("button", name="Add to cart")).to_be_visible()
+
+    # Checking out again works, as a new order.
+    page.goto(f"{shop.base}/cart/")
+    again = _to_payment_page(page, "change@example.com")
+    assert again != session_id
+    paid = _pay(page, "change@example.com")
+    assert paid != number
+    shots(page, "paid after changing the order")
+    _eventually(lambda: _order(shop, paid).status == "payment_confirmed", "the new order paid")
+    assert _stock(shop, vase) == (0, 0)
+
+
+def _shopper(browser: Browser) -> Page:
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def test_the_last_unit_bought_by_two_browsers_at_once(browser: Browser, shop: ServedShop, shots):
+    wallet, title = "leather-card-wallet", "Leather Card Wallet"
+    _set_on_hand(shop, wallet, 1)
+    names = {"ada@example.com": "Ada Byron", "bea@example.com": "Bea Hopper"}
+    pages = {email: _shopper(browser) for email in names}
+    try:
+        for email, page in pages.items():
+            add_to_cart(page, shop, wallet)
+            page.get_by_role("link", name="Check out").click()
+            fill_address(page, email=email, name=names[email])
+        # Both submit before either answer is waited for.
+        for page in pages.values():
+            page.get_by_role("button", name="Continue to payment").click(no_wait_after=True)
+        refused = "Some items are no longer available in the quantity you chose."
+        for page in pages.values():
+            expect(page.get_by_role("button", name=PAY_BUTTON).or_(page.get_by_text(refused))
+                   ).to_be_visible()
+        winners = [email for email, page in pages.items() if PAY_PAGE.search(page.url)]
+        assert len(winners) == 1, {email: page.url for email, page in pages.items()}
+        (loser,) = set(pages) - set(winners)
+        won, lost = pages[winners[0]], pages[loser]
+        shots(won, "the winner pays")
+
+        # The loser is told plainly, nothing was ordered, and what they typed is still there.
+        alert = lost.get_by_role("alert")
+        expect(alert).to_contain_text("Nothing was ordered or charged.")
+        expect(alert).to_contain_text(f"{title}: you asked for 1, sold out.")
+        expect(lost.get_by_label("Full name")).to_have_value(names[loser])
+        shots(lost, "the loser is told")
+        assert _stock(shop, wallet) == (1, 1)
+
+        # Their cart marks the line, offers to remove it, and will not check out.
+        alert.get_by_role("link", name="Change your cart").click()
+        expect(lost).to_have_url(f"{shop.base}/cart/")
+        line = lost.locator(".line-short")
+        expect(line).to_contain_text(f"{title} is sold out. Remove it to check out.")
+        expect(lost.get_by_role("button", name="Check out")).to_be_disabled()
+        expect(lost.get_by_role("link", name="Check out")).to_have_count(0)
+        shots(lost, "the loser's cart")
+        lost.goto(f"{shop.base}/checkout/")
+        expect(lost).to_have_url(f"{shop.base}/cart/")
+        expect(lost.get_by_text("Your cart needs a change before you can check out.")
+               ).to_be_visible()
+
+        # Removing it and choosing something else: checkout has the address typed before.
+        line.get_by_role("button", name="Remove it").click()
+        expect(lost.get_by_text("Your cart is empty")).to_be_visible()
+        add_to_cart(lost, shop, "wooden-chopping-board")
+        lost.get_by_role("link", name="Check out").click()
+        expect(lost.get_by_label("Email")).to_have_value(loser)
+        expect(lost.get_by_label("Full name")).to_have_value(names[loser])
+        expect(lost.get_by_label("City")).to_have_value("Springfield")
+        shots(lost, "checkout keeps the address")
+    finally:
+        for page in pages.values():
+            page.context.close()
