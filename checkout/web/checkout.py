@@ -49,6 +49,7 @@ from checkout.web.links import bank_transfer_page_url, order_link, payment_page_
 from checkout.web.order_links import refuse_expired_link
 from checkout.web.rate_limits import may_ask_provider
 from checkout.web.shopper import current_cart, remember_cart, user_id
+from checkout.web.waiting_orders import waiting_for_payment
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 
@@ -124,7 +125,10 @@ def start():
     """Show the checkout form with a review of the cart."""
     cart = current_cart()
     if cart is None or not cart.lines:
-        flash("Your cart is empty: add something first.", "info")
+        if not waiting_for_payment():
+            # Back from the payment page lands here: the cart's reminder of the order waiting
+            # for payment says what to do, not "add something first".
+            flash("Your cart is empty: add something first.", "info")
         return redirect(url_for("cart.show"))
     short = carts.short_lines(cart)
     if short:

@@ -248,6 +248,8 @@ def test_back_from_the_payment_page_then_resume(page: Page, shop: ServedShop, sh
     # The cart is empty (checkout emptied it) but the order waiting for payment is in view.
     expect(page).to_have_url(re.compile(r"/(cart|checkout)/$"))
     notice = _waiting_notice(page, number)
+    # Not told to "add something first" beside the order it is asked to pay for.
+    expect(page.get_by_text("add something first")).to_have_count(0)
     shots(page, "back at the shop")
 
     notice.get_by_role("button", name="Resume payment").click()
