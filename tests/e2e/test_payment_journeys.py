@@ -201,8 +201,10 @@ def test_three_d_secure_failed_then_tried_again(page: Page, shop: ServedShop, sh
     _submit_card(page, "unsure@example.com", THREE_D_SECURE_CARD)
     page.get_by_role("button", name="Fail authentication").click()
 
-    expect(page.get_by_role("alert")).to_contain_text(
-        "We are unable to authenticate your payment method")
+    # Said once: the bank's words already ask for another way to pay.
+    expect(page.get_by_role("alert")).to_have_text(
+        "We are unable to authenticate your payment method. Please choose a different payment "
+        "method and try again.")
     expect(page.get_by_role("heading", name="Pay with card")).to_be_visible()
     expect(page.get_by_role("button", name=PAY_BUTTON)).to_be_enabled()
     shots(page, "challenge failed")
