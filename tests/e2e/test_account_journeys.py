@@ -220,6 +220,13 @@ def test_sign_up_check_out_sign_out_and_in_keeps_the_cart_and_the_address(
     expect(page.get_by_label("City")).to_have_value("Springfield")
     expect(page.get_by_label("Postal code")).to_have_value("12345")
     expect(page.get_by_label("Country")).to_have_value("US")
+    # No method chosen yet: the summary must not call shipping free ($18 is under the free
+    # threshold) nor promise a total the payment page would exceed.
+    summary = page.locator("dl.totals")
+    expect(summary).to_contain_text("Not chosen yet")
+    expect(summary).to_contain_text("Total before shipping")
+    expect(page.get_by_role("button", name="Continue to payment")).to_have_text(
+        "Continue to payment")
     shots(page, "checkout prefilled")
 
 
