@@ -86,7 +86,7 @@ def add_to_cart(page: Page, shop: ServedShop, product: str, quantity: int = 1) -
     if quantity != 1:
         page.get_by_label("Quantity").fill(str(quantity))
     page.get_by_role("button", name="Add to cart").click()
-    page.wait_for_load_state()
+    expect(page).to_have_url(f"{shop.base}/cart/")
 
 
 def continue_to_payment(page: Page) -> str:
@@ -185,7 +185,7 @@ def test_sign_up_check_out_sign_out_and_in_keeps_the_cart_and_the_address(
 
     page.goto(link_in_mail(shop, email, "confirm your e-mail", "/account/verify/"))
     page.get_by_role("button", name=f"Confirm {email}").click()
-    page.wait_for_load_state()
+    expect(page.get_by_text("Your e-mail address is confirmed.")).to_be_visible()
     shots(page, "e-mail confirmed")
 
     sign_in(page, shop, email, FIRST_PASSWORD)
@@ -241,7 +241,7 @@ def test_a_password_reset_through_the_mailed_link(page: Page, shop: ServedShop, 
     page.get_by_role("link", name="Forgot your password?").click()
     page.get_by_label("Email").fill(email)
     page.get_by_role("button", name="Send the link").click()
-    page.wait_for_load_state()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
     shots(page, "link requested")
 
     reset_link = link_in_mail(shop, email, "reset your password", "/account/reset/")
