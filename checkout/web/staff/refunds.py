@@ -86,6 +86,10 @@ def new(number: str):
             user_id=current_user.id,
         )
     except RefundNotAllowed as exc:
+        if form.mode.data == "amount":
+            # The amount is what to change: said beside it, and linked from the summary.
+            form.amount.errors = [str(exc)]
+            return _refund_page(_order(number), form, 409)
         return _refund_page(_order(number), form, 409, problem=str(exc))
     amount = format_money(refund.amount, refund.currency)
     if refund.id in order_refunds.refund_state(_order(number)).by_bank:
