@@ -228,3 +228,19 @@ def test_bad_order_filters_link_the_field(staff):
     assert response.status_code == 422
     _, targets = summary_of(_html(response))
     assert targets == {"from"}
+
+
+@pytest.mark.parametrize(("units", "status", "message"), [
+    ("3", 409, "Brass Pen: 3 cannot be refunded, 2 of 2 are left to refund."),
+    ("two", 422, "Enter each quantity as a whole number of units, like 1."),
+])
+def test_a_refund_of_lines_that_cannot_be_made_links_the_first_line(
+        app, client, admin, sandbox, products, units, status, message):
+    number = paid_order(app, client, sandbox, {products["PEN"]: 2})
+    pen = line_ids(app, number)["PEN"]
+    response = _refund(admin, number, mode="lines", amount="", **{f"line-{pen}": units})
+    assert response.status_code == status
+    summary, targets = summary_of(_html(response))
+    assert targets == {f"line-{pen}"}
+    assert message in summary["text"]
+    assert text_of(response).count(message) == 2
