@@ -167,6 +167,19 @@ def test_staff_refund_part_then_the_rest_and_the_shopper_sees_each(
     total = _order(shop, number).total
     part = 500
 
+    # More than was paid is refused beside the amount; the focus goes to the summary.
+    staff.goto(f"{shop.base}/staff/orders/{number}/refund")
+    staff.get_by_label("Amount", exact=True).fill(f"{(total + 1) / 100:.2f}")
+    staff.get_by_label("Reason").select_option(index=1)
+    staff.get_by_role("button", name="Refund", exact=True).click()
+    expect(staff.locator(".error-summary")).to_contain_text("left to refund")
+    _wait_for_focus_on_summary(staff)
+    state = _summary_state(staff)
+    assert state["focused"] and state["links"] == ["#amount"], state
+    assert_accessible(staff, "staff refund page with a refused amount")
+    shots(staff, "staff refund above the total refused")
+    assert _refunds(shop, number) == []
+
     _refund_with(staff, shop, number, f"{part / 100:.2f}")
     shots(staff, "staff refunded part")
     _eventually(lambda: [r for r in _refunds(shop, number) if r.status == "succeeded"],
