@@ -101,7 +101,11 @@ def buy(page: Page, shop: ServedShop, *, email: str, product: str = "ceramic-mug
     if bank_transfer:
         page.locator("#payment-bank-transfer").check()
     page.get_by_role("button", name="Continue to payment").click()
-    if not bank_transfer:
+    if bank_transfer:
+        # Read the number only once the bank details page is there: read at once, a loaded
+        # machine can still be showing the checkout form, which has none.
+        expect(page.locator(".payment-reference")).to_be_visible()
+    else:
         pay_by_card(page, email)
     return order_number(page)
 

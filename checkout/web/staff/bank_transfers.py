@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from checkout.domain.errors import TransferRefused
 from checkout.domain.money import MoneyError, parse_amount
+from checkout.domain.order_status import OrderStatus
 from checkout.forms.bank_transfers import RecordTransferForm
 from checkout.services import bank_transfers, orders
 
@@ -61,6 +62,10 @@ def record(number: str):
             actor=current_user.email, user_id=current_user.id,
         )
     except TransferRefused as exc:
+        if amount != order.total and order.status == OrderStatus.PENDING_PAYMENT:
+            # The order is still waiting and the amount is what to change: said beside it.
+            form.amount.errors = [str(exc)]
+            return _page(409, number=number, form=form)
         return _page(409, number=number, form=form, problem=str(exc))
     flash(f"Bank transfer recorded: order {number} is paid.", "success")
     return redirect(url_for("staff.bank_transfers.index"), 303)

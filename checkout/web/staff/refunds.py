@@ -41,10 +41,20 @@ def _refund_page(order, form: StaffRefundForm, status: int = 200, problem: str |
     }
     if posted is not None:
         sent_forms[posted[0]] = posted[1]
+    lines = order_refunds.refundable_lines(order)
     return render_template(
         "staff/refunds/new.html", order=order, form=form, problem=problem, state=state,
-        lines=order_refunds.refundable_lines(order), sent_forms=sent_forms,
+        lines=lines, sent_forms=sent_forms, units_anchor=_units_anchor(lines),
     ), status
+
+
+def _units_anchor(lines) -> str:
+    """Where the summary links a refusal of the units asked for: the first line typed in."""
+    open_lines = [line for line in lines if line.quantity_left]
+    typed = [line for line in open_lines
+             if (request.form.get(f"line-{line.line_id}") or "").strip()]
+    chosen = (typed or open_lines)[:1]
+    return f"line-{chosen[0].line_id}" if chosen else "mode-0"
 
 
 def _new_refund_form(order) -> StaffRefundForm:
@@ -77,7 +87,8 @@ def new(number: str):
         form.amount.errors = [str(exc)]
         return _refund_page(order, form, 422)
     except ValueError as exc:
-        return _refund_page(order, form, 422, problem=str(exc))
+        form.mode.errors = [str(exc)]
+        return _refund_page(order, form, 422)
     try:
         refund = order_refunds.refund_order(
             number, amount=amount, quantities=quantities, reason=RefundReason(form.reason.data),
@@ -86,7 +97,12 @@ def new(number: str):
             user_id=current_user.id,
         )
     except RefundNotAllowed as exc:
-        return _refund_page(_order(number), form, 409, problem=str(exc))
+        # What to change is the amount or the units: said beside them, linked from the summary.
+        if form.mode.data == "amount":
+            form.amount.errors = [str(exc)]
+        else:
+            form.mode.errors = [str(exc)]
+        return _refund_page(_order(number), form, 409)
     amount = format_money(refund.amount, refund.currency)
     if refund.id in order_refunds.refund_state(_order(number)).by_bank:
         flash(f"Refund of {amount} recorded, to send by bank transfer: send it from the shop's "
