@@ -25,8 +25,6 @@ SHOPPER_BLUEPRINTS = ("catalog", "cart", "checkout", "orders", "account", "order
 NOT_PAGES = {
     "orders.invoice_pdf": "a PDF document, not an HTML page",
     "orders.credit_note_pdf": "a PDF document, not an HTML page",
-    "orders.credit_note": ("the invoice's own document template (invoices/_document.html) "
-                           "with a credit note's numbers: checked through orders.invoice"),
 }
 
 def shopper_page_endpoints(app: Flask) -> set[str]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from email import message_from_bytes
 
 from itsdangerous import URLSafeSerializer
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import select
 
 from checkout.domain.order_status import OrderStatus
@@ -110,6 +110,18 @@ def _link_in_mail(shop: ServedShop, address: str, subject_has: str, path: str) -
     raise AssertionError(f"no mail to {address} about {subject_has!r}")
 
 
+def _reload_until_visible(page: Page, what: Locator, seconds: float = 20) -> None:
+    """Reload until `what` shows: the refund's outcome arrives from Stripe's side in its time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            expect(what.first).to_be_visible(timeout=1_000)
+            return
+        except AssertionError:
+            page.reload()
+    expect(what.first).to_be_visible()
+
+
 def walk_every_shopper_page(browser: Browser, shop: ServedShop, look: Look,
                             viewport: dict[str, int] | None = None) -> None:
     """Open every shopper page in each of its states, and the staff orders pages; `look` at each."""
@@ -189,6 +201,7 @@ def walk_every_shopper_page(browser: Browser, shop: ServedShop, look: Look,
         has_text=re.compile("order", re.I)).first.click()
     expect(page).to_have_url(re.compile(rf"/orders/{number}\?t="))
     look(page, "order page (guest link)")
+    guest_link = page.url
     page.locator(".documents").get_by_role("link", name="view").click()
     expect(page).to_have_url(re.compile(rf"/orders/{number}/invoice\?t="))
     look(page, "invoice")
@@ -260,5 +273,19 @@ def walk_every_shopper_page(browser: Browser, shop: ServedShop, look: Look,
     look(staff, "staff orders")
     staff.goto(f"{base}/staff/orders/{number}")
     look(staff, "staff order page")
+
+    # A refund in full: the staff's form, then the shopper's page and credit note.
+    staff.get_by_role("link", name="Refund…").click()
+    look(staff, "staff refund form")
+    staff.get_by_label("Reason").select_option(index=1)
+    staff.get_by_role("button", name="Refund", exact=True).click()
+    expect(staff.get_by_text(re.compile("Refund(ed)? .*[0-9]")).first).to_be_visible()
+    look(staff, "staff refund form after a refund")
+    page.goto(guest_link)
+    _reload_until_visible(page, page.get_by_text("Credit note"))
+    look(page, "order page with a refund")
+    page.locator(".documents").get_by_role("link", name="view").nth(1).click()
+    expect(page).to_have_url(re.compile(rf"/orders/{number}/credit-notes/"))
+    look(page, "credit note")
     for done in (page, shopper, staff):
         done.context.close()
