@@ -11,7 +11,7 @@ from tests.contrast_support import contrast, custom_properties
 CSS = (Path(__file__).resolve().parent.parent / "static" / "css" / "shop.css").read_text()
 COLOURS = custom_properties(CSS)
 # The fills of buttons themselves: their ring is drawn outside them, on what is behind.
-BUTTON_FILLS = {"var(--accent)", "#255a41", "var(--bad)", "none"}
+BUTTON_FILLS = {"var(--accent)", "#255a41", "var(--bad)", "#8a1f24", "none"}
 
 
 def _resolve(value: str) -> str:
@@ -54,3 +54,12 @@ def test_every_focus_outline_is_drawn_in_the_ring_colour():
                 continue
             assert "var(--focus)" in colour, f"{selector.strip()}: outline {colour}"
 
+
+
+def test_the_danger_buttons_label_reads_on_its_fill_and_its_hover():
+    # axe-core found the staff "Cancel order" button's label (the plain button's ink) at 2:1.
+    rules = dict(re.findall(r"\n(\.button-danger(?::hover)?)\s*\{([^}]*)\}", CSS))
+    ink = re.search(r"(?<!-)color\s*:\s*([^;]+)", rules[".button-danger"]).group(1).strip()
+    for selector, body in rules.items():
+        fill = re.search(r"background\s*:\s*([^;]+)", body).group(1).strip()
+        assert contrast(ink, _resolve(fill)) >= 4.5, f"{selector}: {ink} on {fill}"

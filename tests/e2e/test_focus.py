@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.e2e.support import sign_in
+from tests.e2e.support import DECLINED_CARD, fill_address, fill_card, sign_in
 from tests.served_support import ServedShop
 
 ACTIVE_CARD_LINK = "document.activeElement.matches('.product-card a')"
@@ -120,3 +120,22 @@ def test_a_failed_sign_in_focuses_the_summary(page: Page, shop: ServedShop):
     state = _summary_state(page)
     assert state["focused"], f"focus is on {state['active']}"
     assert state["links"] == ["#password"] and state["missing"] == []
+
+
+def test_a_declined_card_on_the_payment_page_focuses_its_alert(page: Page, shop: ServedShop):
+    page.goto(f"{shop.base}/products/ceramic-mug")
+    page.get_by_role("button", name="Add to cart").click()
+    page.goto(f"{shop.base}/checkout/")
+    fill_address(page, email="declined@example.com")
+    page.get_by_role("button", name=re.compile("Continue to payment")).click()
+    fill_card(page, "declined@example.com", DECLINED_CARD)
+    page.get_by_role("button", name="Pay ").first.click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("declined")
+    # The sandbox's page runs no script (its CSP allows none, not even the test's eval): the
+    # browser's autofocus moves the focus, a moment after the load event.
+    with contextlib.suppress(AssertionError):
+        expect(page.locator(".alert")).to_be_focused(timeout=5_000)
+    active = page.evaluate(
+        "document.activeElement.tagName + '.' + document.activeElement.className")
+    assert active == "DIV.alert bad", f"focus is on {active}"

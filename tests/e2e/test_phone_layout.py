@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from checkout.extensions import db
 from tests.e2e.support import pay_by_card, sign_in
+from tests.e2e.walk import walk_every_shopper_page
 from tests.factories import ProductFactory
 from tests.served_support import ServedShop
 
@@ -152,4 +153,13 @@ def test_no_page_scrolls_sideways_at_375_px(browser: Browser, shop: ServedShop):
         ruler.check(staff, what)
 
     assert len(ruler.measured) == 23
+    assert ruler.too_wide == [], "\n".join(ruler.too_wide)
+
+
+def test_every_page_of_the_accessibility_walk_fits_at_375_px(browser: Browser, shop: ServedShop):
+    # The pages test_accessibility checks, in every state it opens them in (waiting orders,
+    # errors, sold-out lines, the sandbox's declined and 3-D Secure pages, expired links...).
+    ruler = Ruler()
+    walk_every_shopper_page(browser, shop, ruler.check, viewport=PHONE)
+    assert len(ruler.measured) > 35, ruler.measured
     assert ruler.too_wide == [], "\n".join(ruler.too_wide)

@@ -103,3 +103,36 @@ def test_the_banner_is_inside_a_landmark(app, which):
     if which != "form":
         assert response.status_code >= 400
     assert _landmarks_around_banner(html), f"the banner is in no landmark ({which})"
+
+
+def _rule(css: str, selector: str) -> str:
+    found = re.search(rf"(?:^|[}}\s]){re.escape(selector)}\s*\{{([^}}]*)\}}", css)
+    assert found, f"no rule for {selector}"
+    return found.group(1)
+
+
+def test_the_focus_indicator_has_3_to_1_contrast_on_the_card_and_the_page():
+    colours = custom_properties(_page_css())
+    # WCAG 2.2 (1.4.11): the ring against what is around it, the white card and the page.
+    assert contrast(colours["--focus"], "#fff") >= 3
+    assert contrast(colours["--focus"], colours["--bg"]) >= 3
+
+
+def test_inputs_and_buttons_draw_the_checked_focus_colour_opaque():
+    css = _page_css()
+    # A translucent ring is what made the old one faint: the ring must be the colour itself.
+    assert re.search(r"box-shadow:\s*0 0 0 3px var\(--focus\)", _rule(css, "input:focus")), \
+        _rule(css, "input:focus")
+    focus_visible = _rule(css, "button:focus-visible, a:focus-visible")
+    assert re.search(r"outline:\s*3px solid var\(--focus\)", focus_visible), focus_visible
+
+
+@pytest.mark.parametrize("number", ["4242", "4000 0000 0000 0002"])
+def test_a_failed_payment_puts_the_alert_first_in_line_for_focus(app, number):
+    html = app.test_client().post(page_path(open_session(app)),
+                                  data={**CARD_FORM, "number": number}).get_data(as_text=True)
+    alert = re.search(r'<div class="alert bad"[^>]*>', html)
+    assert alert, html
+    # No script may run here (the sandbox's CSP): autofocus on a box that takes focus does it.
+    assert 'tabindex="-1"' in alert.group(0) and "autofocus" in alert.group(0)
+    assert html.count("autofocus") == 1
