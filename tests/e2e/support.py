@@ -1,13 +1,24 @@
 """Steps the browser journeys share: sign in, buy, pay on the sandbox's page, screenshots and
 the accessibility check."""
 
+import contextlib
 import re
 import shutil
+import time
+from collections.abc import Callable
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+from typing import TypeVar
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from sqlalchemy import select
 
+from checkout.extensions import db
+from checkout.models import Product, Stock
+from checkout.services import inventory
 from tests.served_support import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, ServedShop
 
 # Git-ignored; a person looks here to see what the journeys saw.
@@ -27,6 +38,7 @@ THREE_D_SECURE_CARD = "4000 0025 0000 3155"
 # axe-core's impact levels that fail a page; "moderate" and "minor" are reported, not failed.
 BLOCKING_IMPACTS = {"serious", "critical"}
 _axe = Axe()
+T = TypeVar("T")
 
 
 class Screenshots:
@@ -139,3 +151,80 @@ def add_to_cart(page: Page, shop: ServedShop, product: str, quantity: int = 1) -
     page.get_by_role("button", name="Add to cart").click()
     expect(page).to_have_url(f"{shop.base}/cart/")
     expect(page.get_by_text(f"Added {quantity} ×")).to_be_visible()
+
+
+def eventually(check: Callable[[], T], what: str, seconds: float = 20) -> T:
+    """Poll `check` until it returns something truthy: the job worker and the webhooks do
+    their work in their own time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"never happened: {what}")
+
+
+def mails_to(shop: ServedShop, address: str, subject_has: str) -> list[EmailMessage]:
+    """The mails the worker wrote to `address` whose subject has `subject_has`, oldest first."""
+    paths = sorted(shop.mail_dir.glob("*.eml"), key=lambda path: path.stat().st_mtime)
+    messages = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in paths]
+    return [m for m in messages if m["To"] == address and subject_has in m["Subject"]]
+
+
+def link_in_mail(shop: ServedShop, address: str, subject_has: str, path: str) -> str:
+    """The link to `path` in the newest such mail, once the job worker has sent it."""
+    message = eventually(lambda: mails_to(shop, address, subject_has),
+                         f"a mail to {address} about {subject_has!r}")[-1]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    link = re.search(rf"https?://\S+{re.escape(path)}\S+", text)
+    assert link, text
+    assert link.group(0).startswith(shop.base), link.group(0)
+    return link.group(0)
+
+
+def stock_of(shop: ServedShop, slug: str) -> tuple[int, int]:
+    """The product's (on_hand, held)."""
+    with shop.app.app_context():
+        stock = db.session.scalar(
+            select(Stock).join(Product, Product.id == Stock.product_id).where(Product.slug == slug))
+        found = (stock.on_hand, stock.held)
+        db.session.remove()
+        return found
+
+
+def set_on_hand(shop: ServedShop, slug: str, units: int) -> None:
+    """Adjust the product's stock on hand to `units`, as staff would, with nothing held."""
+    with shop.app.app_context():
+        product = db.session.scalar(select(Product).where(Product.slug == slug))
+        change = units - product.stock.on_hand
+        assert inventory.adjust_on_hand(product.id, change, note="e2e: stock set by the test",
+                                        user_id=None) is not None
+        db.session.commit()
+        db.session.remove()
+    assert stock_of(shop, slug) == (units, 0)
+
+
+def wait_for_focus_on_summary(page: Page) -> None:
+    """Wait (5 s at most) for the focus to land on the error summary."""
+    # The browser applies autofocus at its next rendering update, which can come a moment
+    # after the load event: wait for it (the assertion after says where the focus is if not).
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            "document.activeElement === document.querySelector('.error-summary')", timeout=5_000)
+
+
+def summary_state(page: Page) -> dict:
+    """Where the focus is, and the error summary's heading and links (and those leading nowhere)."""
+    return page.evaluate("""() => {
+      const summary = document.querySelector('.error-summary');
+      const anchors = summary ? [...summary.querySelectorAll('a')] : [];
+      const links = anchors.map(a => a.getAttribute('href'));
+      return {
+        focused: summary !== null && document.activeElement === summary,
+        active: document.activeElement.tagName + '.' + document.activeElement.className,
+        heading: summary ? summary.querySelector('h2').textContent : null,
+        links,
+        missing: links.filter(h => !h.startsWith('#') || !document.getElementById(h.slice(1))),
+      };
+    }""")

@@ -4,10 +4,7 @@ address across sign-out, and a password reset through the e-mail the outbox wrot
 
 import io
 import re
-import time
 from decimal import Decimal
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from urllib.parse import urljoin, urlsplit
 
 from playwright.sync_api import Locator, Page, expect
@@ -19,6 +16,7 @@ from checkout.services import accounts, discounts
 from tests.e2e.support import (
     assert_accessible,
     fill_address,
+    link_in_mail,
     pay_by_card,
     sign_in,
 )
@@ -53,32 +51,10 @@ def definition_rows(totals: Locator) -> dict[str, int]:
     return labelled_amounts(pairs)
 
 
-def eventually(check, what: str, seconds: float = 20):
-    """Poll `check` (the job worker writes mail in its own time) until it returns something."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"never happened: {what}")
 
 
-def mails_to(shop: ServedShop, address: str, subject_has: str) -> list[EmailMessage]:
-    messages = [message_from_bytes(path.read_bytes(), policy=policy.default)
-                for path in sorted(shop.mail_dir.glob("*.eml"))]
-    return [m for m in messages if m["To"] == address and subject_has in m["Subject"]]
 
 
-def link_in_mail(shop: ServedShop, address: str, subject_has: str, path: str) -> str:
-    """The link to `path` in the one mail to `address` whose subject has `subject_has`."""
-    [message] = eventually(lambda: mails_to(shop, address, subject_has),
-                           f"a mail to {address} about {subject_has!r}")
-    text = message.get_body(preferencelist=("plain",)).get_content()
-    link = re.search(rf"https?://\S+{re.escape(path)}\S+", text)
-    assert link, text
-    assert link.group(0).startswith(shop.base), link.group(0)
-    return link.group(0)
 
 
 def add_to_cart(page: Page, shop: ServedShop, product: str, quantity: int = 1) -> None:

@@ -11,9 +11,15 @@ import re
 
 from PIL import Image
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.e2e.support import DECLINED_CARD, fill_address, fill_card, sign_in
+from tests.e2e.support import (
+    DECLINED_CARD,
+    fill_address,
+    fill_card,
+    sign_in,
+    summary_state,
+    wait_for_focus_on_summary,
+)
 from tests.served_support import ServedShop
 
 ACTIVE_CARD_LINK = "document.activeElement.matches('.product-card a')"
@@ -65,39 +71,16 @@ def test_a_product_cards_focus_ring_is_drawn_on_all_four_sides(page: Page, shop:
     assert missing == {}, f"ring {ring} not drawn on: {missing}"
 
 
-def _wait_for_focus_on_summary(page: Page) -> None:
-    # The browser applies autofocus at its next rendering update, which can come a moment
-    # after the load event: wait for it (the assertion after says where the focus is if not).
-    with contextlib.suppress(PlaywrightTimeout):
-        page.wait_for_function(
-            "document.activeElement === document.querySelector('.error-summary')", timeout=5_000)
-
-
-def _summary_state(page: Page) -> dict:
-    return page.evaluate("""() => {
-      const summary = document.querySelector('.error-summary');
-      const anchors = summary ? [...summary.querySelectorAll('a')] : [];
-      const links = anchors.map(a => a.getAttribute('href'));
-      return {
-        focused: summary !== null && document.activeElement === summary,
-        active: document.activeElement.tagName + '.' + document.activeElement.className,
-        heading: summary ? summary.querySelector('h2').textContent : null,
-        links,
-        missing: links.filter(h => !h.startsWith('#') || !document.getElementById(h.slice(1))),
-      };
-    }""")
-
-
 def test_an_empty_checkout_focuses_the_summary_whose_links_reach_each_field(
         page: Page, shop: ServedShop):
     page.goto(f"{shop.base}/products/ceramic-mug")
     page.get_by_role("button", name="Add to cart").click()
     page.goto(f"{shop.base}/checkout/")
-    assert _summary_state(page)["links"] == []
+    assert summary_state(page)["links"] == []
     page.get_by_role("button", name=re.compile("Continue to payment")).click()
     expect(page.locator(".error-summary")).to_be_visible()
-    _wait_for_focus_on_summary(page)
-    state = _summary_state(page)
+    wait_for_focus_on_summary(page)
+    state = summary_state(page)
     assert state["focused"], f"focus is on {state['active']}"
     assert state["heading"] == "There is a problem"
     assert state["missing"] == [] and len(state["links"]) >= 6, state
@@ -116,8 +99,8 @@ def test_an_empty_checkout_focuses_the_summary_whose_links_reach_each_field(
 
 def test_a_failed_sign_in_focuses_the_summary(page: Page, shop: ServedShop):
     sign_in(page, shop, "nobody@example.com", "not a password at all")
-    _wait_for_focus_on_summary(page)
-    state = _summary_state(page)
+    wait_for_focus_on_summary(page)
+    state = summary_state(page)
     assert state["focused"], f"focus is on {state['active']}"
     assert state["links"] == ["#password"] and state["missing"] == []
 

@@ -6,23 +6,24 @@ the order they run in changes nothing.
 """
 
 import re
-import time
 from dataclasses import dataclass
 
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from checkout.extensions import db
-from checkout.models import CheckoutAttempt, Order, Payment, Product, Stock, WebhookEvent
-from checkout.services import inventory
+from checkout.models import CheckoutAttempt, Order, Payment, WebhookEvent
 from tests.e2e.support import (
     DECLINED_CARD,
     GOOD_CARD,
     THREE_D_SECURE_CARD,
     add_to_cart,
+    eventually,
     fill_address,
     fill_card,
     order_number,
+    set_on_hand,
+    stock_of,
 )
 from tests.served_support import ServedShop
 
@@ -56,25 +57,8 @@ def _order(shop: ServedShop, number: str) -> OrderRow:
         return row
 
 
-def _stock(shop: ServedShop, slug: str) -> tuple[int, int]:
-    """The product's (on_hand, held)."""
-    with shop.app.app_context():
-        stock = db.session.scalar(
-            select(Stock).join(Product, Product.id == Stock.product_id).where(Product.slug == slug))
-        found = (stock.on_hand, stock.held)
-        db.session.remove()
-        return found
 
 
-def _set_on_hand(shop: ServedShop, slug: str, units: int) -> None:
-    with shop.app.app_context():
-        product = db.session.scalar(select(Product).where(Product.slug == slug))
-        change = units - product.stock.on_hand
-        assert inventory.adjust_on_hand(product.id, change, note="e2e: the last unit",
-                                        user_id=None) is not None
-        db.session.commit()
-        db.session.remove()
-    assert _stock(shop, slug) == (units, 0)
 
 
 def _webhook_handled(shop: ServedShop, session_id: str) -> bool:
@@ -86,14 +70,6 @@ def _webhook_handled(shop: ServedShop, session_id: str) -> bool:
     return bool(outcomes) and "failed" not in outcomes
 
 
-def _eventually(check, what: str, seconds: float = 20):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"never happened: {what}")
 
 
 def _to_payment_page(page: Page, email: str, *, name: str = "Ada Lovelace") -> str:
@@ -118,7 +94,7 @@ def _pay(page: Page, email: str, card: str = GOOD_CARD) -> str:
 
 
 def test_a_guest_buys_two_items_by_card(page: Page, shop: ServedShop, shots):
-    mugs, notebooks = _stock(shop, "ceramic-mug"), _stock(shop, "linen-notebook")
+    mugs, notebooks = stock_of(shop, "ceramic-mug"), stock_of(shop, "linen-notebook")
     add_to_cart(page, shop, "ceramic-mug", 2)
     add_to_cart(page, shop, "linen-notebook")
     rows = page.locator("table.lines tbody tr")
@@ -136,14 +112,14 @@ def test_a_guest_buys_two_items_by_card(page: Page, shop: ServedShop, shots):
     shots(page, "payment confirmed")
 
     # The webhook lands too: the order is paid once, and the held units are sold.
-    _eventually(lambda: _webhook_handled(shop, session_id), "checkout.session.completed handled")
+    eventually(lambda: _webhook_handled(shop, session_id), "checkout.session.completed handled")
     order = _order(shop, number)
     assert order.status == "payment_confirmed"
     assert sorted(order.lines) == [("Dipped Ceramic Mug", 2), ("Linen Hardcover Notebook", 1)]
     assert order.payments == [("succeeded", order.total)]
     assert order.session_ids == [session_id]
-    assert _stock(shop, "ceramic-mug") == (mugs[0] - 2, mugs[1])
-    assert _stock(shop, "linen-notebook") == (notebooks[0] - 1, notebooks[1])
+    assert stock_of(shop, "ceramic-mug") == (mugs[0] - 2, mugs[1])
+    assert stock_of(shop, "linen-notebook") == (notebooks[0] - 1, notebooks[1])
 
     page.locator(".order-link-box a").click()
     expect(page.get_by_role("heading", name=f"Order {number}")).to_be_visible()
@@ -171,7 +147,7 @@ def test_a_declined_card_then_a_good_one(page: Page, shop: ServedShop, shots):
 
     number = _pay(page, "declined@example.com")
     shots(page, "paid with another card")
-    _eventually(lambda: _webhook_handled(shop, session_id), "checkout.session.completed handled")
+    eventually(lambda: _webhook_handled(shop, session_id), "checkout.session.completed handled")
     order = _order(shop, number)
     assert order.status == "payment_confirmed"
     assert order.payments == [("succeeded", order.total)]
@@ -189,7 +165,7 @@ def test_three_d_secure_completed(page: Page, shop: ServedShop, shots):
     expect(page.get_by_text(CONFIRMED)).to_be_visible()
     shots(page, "paid after the challenge")
     number = order_number(page)
-    order = _eventually(lambda: (o := _order(shop, number)).payments and o,
+    order = eventually(lambda: (o := _order(shop, number)).payments and o,
                         "the payment recorded")
     assert order.status == "payment_confirmed"
     assert order.payments == [("succeeded", order.total)]
@@ -219,7 +195,7 @@ def test_three_d_secure_failed_then_tried_again(page: Page, shop: ServedShop, sh
     expect(page.get_by_text(CONFIRMED)).to_be_visible()
     assert order_number(page) == number
     shots(page, "paid on the second try")
-    _eventually(lambda: _order(shop, number).status == "payment_confirmed", "the order paid")
+    eventually(lambda: _order(shop, number).status == "payment_confirmed", "the order paid")
 
 
 def _number_waiting(shop: ServedShop, session_id: str) -> str:
@@ -262,7 +238,7 @@ def test_back_from_the_payment_page_then_resume(page: Page, shop: ServedShop, sh
 
     assert _pay(page, "back@example.com") == number
     shots(page, "payment confirmed")
-    _eventually(lambda: _webhook_handled(shop, session_id), "checkout.session.completed handled")
+    eventually(lambda: _webhook_handled(shop, session_id), "checkout.session.completed handled")
     order = _order(shop, number)
     assert order.status == "payment_confirmed"
     assert order.payments == [("succeeded", order.total)]
@@ -273,11 +249,11 @@ def test_back_from_the_payment_page_then_resume(page: Page, shop: ServedShop, sh
 
 def test_change_my_order_puts_the_items_back(page: Page, shop: ServedShop, shots):
     vase = "hand-thrown-vase"
-    assert _stock(shop, vase) == (1, 0)
+    assert stock_of(shop, vase) == (1, 0)
     add_to_cart(page, shop, vase)
     session_id = _to_payment_page(page, "change@example.com")
     number = _number_waiting(shop, session_id)
-    assert _stock(shop, vase) == (1, 1)
+    assert stock_of(shop, vase) == (1, 1)
     page.go_back()
     _waiting_notice(page, number)
 
@@ -299,7 +275,7 @@ def test_change_my_order_puts_the_items_back(page: Page, shop: ServedShop, shots
     expect(page.locator("section.waiting-orders")).to_have_count(0)
     shots(page, "order changed, items back in the cart")
     assert _order(shop, number).status == "cancelled"
-    assert _stock(shop, vase) == (1, 0)
+    assert stock_of(shop, vase) == (1, 0)
 
     page.goto(f"{shop.base}/products/{vase}")
     expect(page.locator(".stock-yours")).to_have_count(0)
@@ -312,8 +288,8 @@ def test_change_my_order_puts_the_items_back(page: Page, shop: ServedShop, shots
     paid = _pay(page, "change@example.com")
     assert paid != number
     shots(page, "paid after changing the order")
-    _eventually(lambda: _order(shop, paid).status == "payment_confirmed", "the new order paid")
-    assert _stock(shop, vase) == (0, 0)
+    eventually(lambda: _order(shop, paid).status == "payment_confirmed", "the new order paid")
+    assert stock_of(shop, vase) == (0, 0)
 
 
 def _shopper(browser: Browser) -> Page:
@@ -324,7 +300,7 @@ def _shopper(browser: Browser) -> Page:
 
 def test_the_last_unit_bought_by_two_browsers_at_once(browser: Browser, shop: ServedShop, shots):
     wallet, title = "leather-card-wallet", "Leather Card Wallet"
-    _set_on_hand(shop, wallet, 1)
+    set_on_hand(shop, wallet, 1)
     names = {"ada@example.com": "Ada Byron", "bea@example.com": "Bea Hopper"}
     pages = {email: _shopper(browser) for email in names}
     try:
@@ -351,7 +327,7 @@ def test_the_last_unit_bought_by_two_browsers_at_once(browser: Browser, shop: Se
         expect(alert).to_contain_text(f"{title}: you asked for 1, sold out.")
         expect(lost.get_by_label("Full name")).to_have_value(names[loser])
         shots(lost, "the loser is told")
-        assert _stock(shop, wallet) == (1, 1)
+        assert stock_of(shop, wallet) == (1, 1)
 
         # Their cart marks the line, offers to remove it, and will not check out.
         alert.get_by_role("link", name="Change your cart").click()

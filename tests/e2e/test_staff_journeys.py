@@ -8,9 +8,7 @@ test_staff_error_summary.py).
 """
 
 import re
-import time
 from collections.abc import Iterator
-from email import message_from_bytes
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -18,8 +16,15 @@ from sqlalchemy import select
 
 from checkout.extensions import db
 from checkout.models import Order, Refund
-from tests.e2e.support import assert_accessible, buy, sign_in
-from tests.e2e.test_focus import _summary_state, _wait_for_focus_on_summary
+from tests.e2e.support import (
+    assert_accessible,
+    buy,
+    eventually,
+    mails_to,
+    sign_in,
+    summary_state,
+    wait_for_focus_on_summary,
+)
 from tests.served_support import ServedShop
 
 TRACKING = "1Z999AA10123456784"
@@ -36,14 +41,6 @@ def staff(browser: Browser, shop: ServedShop) -> Iterator[Page]:
     context.close()
 
 
-def _eventually(check, what: str, seconds: float = 20):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"never happened: {what}")
 
 
 def _order(shop: ServedShop, number: str) -> Order:
@@ -65,9 +62,6 @@ def _refunds(shop: ServedShop, number: str) -> list[Refund]:
         return rows
 
 
-def _mails_to(shop: ServedShop, address: str, subject_has: str) -> list:
-    messages = [message_from_bytes(p.read_bytes()) for p in shop.mail_dir.glob("*.eml")]
-    return [m for m in messages if m["To"] == address and subject_has in m["Subject"]]
 
 
 def _order_page_url(shopper: Page, shop: ServedShop, number: str) -> str:
@@ -128,8 +122,8 @@ def test_staff_find_and_ship_an_order_and_the_shopper_sees_its_tracking(
     staff.get_by_label("Carrier").fill("UPS")
     staff.get_by_role("button", name="Ship", exact=True).click()
     expect(staff.locator(".error-summary")).to_be_visible()
-    _wait_for_focus_on_summary(staff)
-    state = _summary_state(staff)
+    wait_for_focus_on_summary(staff)
+    state = summary_state(staff)
     assert state["focused"], f"focus is on {state['active']}"
     assert state["links"] == ["#tracking_number"] and state["missing"] == [], state
     assert_accessible(staff, "staff order page with a failed shipment")
@@ -154,7 +148,7 @@ def test_staff_find_and_ship_an_order_and_the_shopper_sees_its_tracking(
     assert "We are packing your order." in timeline and "Payment confirmed." in timeline
     assert not [t for t in timeline if "Stock" in t or "Stripe" in t], timeline
     shots(shopper, "shopper sees the tracking")
-    shipped_mail = _eventually(lambda: _mails_to(shop, "ada@example.com", "shipped"),
+    shipped_mail = eventually(lambda: mails_to(shop, "ada@example.com", "shipped"),
                                "the shipped e-mail")
     assert len(shipped_mail) == 1
 
@@ -173,8 +167,8 @@ def test_staff_refund_part_then_the_rest_and_the_shopper_sees_each(
     staff.get_by_label("Reason").select_option(index=1)
     staff.get_by_role("button", name="Refund", exact=True).click()
     expect(staff.locator(".error-summary")).to_contain_text("left to refund")
-    _wait_for_focus_on_summary(staff)
-    state = _summary_state(staff)
+    wait_for_focus_on_summary(staff)
+    state = summary_state(staff)
     assert state["focused"] and state["links"] == ["#amount"], state
     assert_accessible(staff, "staff refund page with a refused amount")
     shots(staff, "staff refund above the total refused")
@@ -182,7 +176,7 @@ def test_staff_refund_part_then_the_rest_and_the_shopper_sees_each(
 
     _refund_with(staff, shop, number, f"{part / 100:.2f}")
     shots(staff, "staff refunded part")
-    _eventually(lambda: [r for r in _refunds(shop, number) if r.status == "succeeded"],
+    eventually(lambda: [r for r in _refunds(shop, number) if r.status == "succeeded"],
                 "Stripe confirming the partial refund")
     shopper.goto(order_url)
     expect(shopper.locator(".order-head .status-refund")).to_have_text("Partially refunded")
@@ -193,7 +187,7 @@ def test_staff_refund_part_then_the_rest_and_the_shopper_sees_each(
 
     # The rest, prefilled; a double click on the button refunds once.
     _refund_with(staff, shop, number, None)
-    rest = _eventually(
+    rest = eventually(
         lambda: [r for r in _refunds(shop, number) if r.status == "succeeded"][1:],
         "Stripe confirming the second refund")
     assert [(r.amount, r.status) for r in _refunds(shop, number)] == [
@@ -240,6 +234,6 @@ def test_a_bank_transfer_recorded_by_staff_shows_paid_to_the_shopper(
     assert "Payment confirmed." in _timeline(shopper)
     expect(shopper.get_by_text("This order is waiting for payment")).to_have_count(0)
     shots(shopper, "shopper sees the order paid")
-    confirmed = _eventually(lambda: _mails_to(shop, "cy@example.com", "confirm"),
+    confirmed = eventually(lambda: mails_to(shop, "cy@example.com", "confirm"),
                             "the confirmation e-mail")
     assert len(confirmed) == 1

@@ -11,7 +11,6 @@ signed in, and calls `look(page, what)` on each page once it shows what a person
 import re
 import time
 from collections.abc import Callable
-from email import message_from_bytes
 
 from itsdangerous import URLSafeSerializer
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -29,6 +28,7 @@ from tests.e2e.support import (
     THREE_D_SECURE_CARD,
     fill_address,
     fill_card,
+    link_in_mail,
     order_number,
     sign_in,
 )
@@ -90,24 +90,6 @@ def _invitation_link(shop: ServedShop) -> str:
     return f"{shop.base}/welcome/{token}"
 
 
-def _link_in_mail(shop: ServedShop, address: str, subject_has: str, path: str) -> str:
-    """The link to `path` in the newest mail to `address`, once the job worker has sent it."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        for mail in sorted(shop.mail_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime,
-                           reverse=True):
-            message = message_from_bytes(mail.read_bytes())
-            if message["To"] != address or subject_has not in message["Subject"]:
-                continue
-            text = next(part for part in message.walk()
-                        if part.get_content_type() == "text/plain"
-                        ).get_payload(decode=True).decode()
-            link = re.search(rf"https?://\S+{re.escape(path)}\S+", text)
-            assert link, text
-            return link.group(0)
-        # The worker sends mail on its own schedule: look again shortly.
-        time.sleep(0.2)
-    raise AssertionError(f"no mail to {address} about {subject_has!r}")
 
 
 def _reload_until_visible(page: Page, what: Locator, seconds: float = 20) -> None:
@@ -233,7 +215,7 @@ def walk_every_shopper_page(browser: Browser, shop: ServedShop, look: Look,
     shopper.get_by_label("Email").fill(SHOPPER_EMAIL)
     shopper.get_by_role("button", name=re.compile("link|reset", re.I)).click()
     look(shopper, "forgot password sent")
-    shopper.goto(_link_in_mail(shop, SHOPPER_EMAIL, "password", "/account/reset/"))
+    shopper.goto(link_in_mail(shop, SHOPPER_EMAIL, "password", "/account/reset/"))
     look(shopper, "reset password")
     shopper.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     shopper.get_by_label(re.compile("Repeat")).fill(NEW_PASSWORD)
@@ -260,7 +242,7 @@ def walk_every_shopper_page(browser: Browser, shop: ServedShop, look: Look,
     look(shopper, "change password with errors")
     shopper.goto(f"{base}/account/settings")
     shopper.get_by_role("button", name="Send me a confirmation link").click()
-    shopper.goto(_link_in_mail(shop, SHOPPER_EMAIL, "onfirm", "/account/verify/"))
+    shopper.goto(link_in_mail(shop, SHOPPER_EMAIL, "onfirm", "/account/verify/"))
     look(shopper, "confirm e-mail address")
 
     # A staff invitation, and the staff pages a shopper's order is handled on.

@@ -136,3 +136,10 @@ def test_a_failed_payment_puts_the_alert_first_in_line_for_focus(app, number):
     # No script may run here (the sandbox's CSP): autofocus on a box that takes focus does it.
     assert 'tabindex="-1"' in alert.group(0) and "autofocus" in alert.group(0)
     assert html.count("autofocus") == 1
+
+
+def test_the_page_draws_no_emoji_a_machine_may_have_no_font_for(app):
+    # The padlock was an emoji: a browser without a colour-emoji font drew an empty box.
+    html = app.test_client().get(page_path(open_session(app))).get_data(as_text=True)
+    outside = sorted({char for char in html if ord(char) > 0xFFFF})
+    assert outside == [], outside
