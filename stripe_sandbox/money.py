@@ -48,7 +48,7 @@ def format_amount(amount: int, currency: str) -> str:
         raise ValueError(f"amount must be an integer of minor units, got {amount!r}")
     code = currency.upper()
     digits = exponent(code)
-    sign = "-" if amount < 0 else ""
+    sign = "\u2212" if amount < 0 else ""
     whole, minor = divmod(abs(amount), 10**digits)
     number = f"{whole:,}" + (f".{minor:0{digits}d}" if digits else "")
     symbol = SYMBOLS.get(code)

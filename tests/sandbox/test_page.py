@@ -31,6 +31,8 @@ def page_path(session: dict) -> str:
     (1999, "usd", "$19.99"), (1500, "jpy", "¥1,500"), (123456, "eur", "€1,234.56"),
     (5, "gbp", "£0.05"), (1000, "kwd", "KWD 1.000"), (0, "usd", "$0.00"),
     (250000, "krw", "₩250,000"),
+    # A discount: the minus sign, as the shop writes it, not a hyphen.
+    (-450, "usd", "−$4.50"),
 ])
 def test_amounts_are_formatted_for_their_currency(amount, currency, text) -> None:
     assert format_amount(amount, currency) == text

@@ -155,7 +155,7 @@ def test_the_hosted_page_shows_the_discount_shipping_and_tax(
         app: Flask, client: stripe.StripeClient) -> None:
     session = client.v1.checkout.sessions.create(params=_priced_params(client))
     html = app.test_client().get(f"/pay/{session.id}").get_data(as_text=True)
-    for text in ("Subtotal", "$44.98", "Discount", "-$4.50", "Shipping", "$5.00", "Tax",
+    for text in ("Subtotal", "$44.98", "Discount", "−$4.50", "Shipping", "$5.00", "Tax",
                  "$3.34", "$48.82"):
         assert text in html
     plain = client.v1.checkout.sessions.create(params=session_params())
