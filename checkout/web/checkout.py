@@ -49,7 +49,7 @@ from checkout.web.links import bank_transfer_page_url, order_link, payment_page_
 from checkout.web.order_links import refuse_expired_link
 from checkout.web.rate_limits import may_ask_provider
 from checkout.web.shopper import current_cart, remember_cart, user_id
-from checkout.web.waiting_orders import waiting_for_payment
+from checkout.web.waiting_orders import placed_here, waiting_for_payment
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 
@@ -351,8 +351,11 @@ def restore_items(number: str):
 
 
 def _placed_here(order: Order) -> bool:
-    owner = current_user.is_authenticated and current_user.id == order.user_id
-    return owner or order.number in session.get("placed_orders", [])
+    if current_user.is_authenticated and current_user.id == order.user_id:
+        return True
+    # The browser's list names orders placed while signed in too: those are the account's,
+    # shown only while it is signed in, not to whoever opens the history after a sign-out.
+    return order.user_id is None and order.number in placed_here()
 
 
 @bp.get("/success")
