@@ -37,6 +37,7 @@ from checkout.models import Order
 from checkout.services import (
     addresses,
     bank_transfers,
+    catalog,
     inventory,
     orders,
     payment_sessions,
@@ -288,7 +289,15 @@ def cancel(number: str):
         flash(GATEWAY_DOWN.replace("try again", "try cancelling again"), "error")
         return redirect(payment_page_url(order), 303)
     remember_cart(cart)
-    flash(f"Order {order.number} was cancelled and its items are back in your cart.", "success")
+    left_out = [line.title for line in order.lines
+                if line.product_id is None or catalog.product_for_sale(line.product_id) is None]
+    if left_out:
+        # Taken off sale since the order was placed: saying "its items are back" would be false.
+        flash(f"Order {order.number} was cancelled. No longer for sale, so not put back: "
+              f"{', '.join(left_out)}.", "info")
+    else:
+        flash(f"Order {order.number} was cancelled and its items are back in your cart.",
+              "success")
     return redirect(url_for("cart.show"), 303)
 
 
