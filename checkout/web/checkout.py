@@ -50,7 +50,7 @@ from checkout.web.links import bank_transfer_page_url, order_link, payment_page_
 from checkout.web.order_links import refuse_expired_link
 from checkout.web.rate_limits import may_ask_provider
 from checkout.web.shopper import current_cart, remember_cart, user_id
-from checkout.web.waiting_orders import placed_here, waiting_for_payment
+from checkout.web.waiting_orders import PLACED_ORDERS, placed_here, waiting_for_payment
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 
@@ -218,8 +218,8 @@ def place():
         return _review(form, 503)
     session.pop(TYPED_KEY, None)
     # This browser placed it: the success page may show it the order's private link.
-    placed = [n for n in session.get("placed_orders", []) if n != order.number][-19:]
-    session["placed_orders"] = [*placed, order.number]
+    placed = [n for n in placed_here() if n != order.number][-19:]
+    session[PLACED_ORDERS] = [*placed, order.number]
     return _pay(order)
 
 
