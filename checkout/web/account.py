@@ -212,6 +212,7 @@ def sign_out_everywhere():
     _check_button()
     accounts.sign_out_everywhere(current_user._get_current_object())
     logout_user()
+    forget_placed_orders()
     flash("You are signed out everywhere.", "success")
     return redirect(url_for("account.login"), 303)
 

@@ -48,3 +48,15 @@ def test_after_sign_out_the_next_person_neither_sees_nor_changes_an_order_placed
     assert "waiting for payment" not in text_of(client.get("/products/vase"))
     page = text_of(client.get(f"/checkout/success?session_id={session_id}"))
     assert order.number not in page and "ada@example.com" not in page
+
+
+def test_signing_out_everywhere_forgets_them_too(app, client, sandbox, products):
+    place_and_get_session(client, products["VASE"], 1)
+    make_shopper(app, "grace@example.com")
+    assert client.post("/account/login", data={
+        "csrf_token": csrf_token(client), "email": "grace@example.com",
+        "password": PASSWORD}).status_code == 303
+    assert "waiting for payment" in text_of(client.get("/cart/"))
+    assert client.post("/account/sign-out-everywhere", data={
+        "csrf_token": csrf_token(client, "/account/settings")}).status_code == 303
+    assert "waiting for payment" not in text_of(client.get("/cart/"))
