@@ -247,6 +247,20 @@ def _order_for_shopper(number: str) -> Order:
     return order
 
 
+def _order_to_act_on(number: str) -> Order:
+    """The order behind a shopper's button, for its owner or whoever holds its link.
+
+    Staff may look at any order, but these buttons act as the shopper (the items go to the
+    presser's cart, the timeline names the shopper): staff change orders from the back office.
+    """
+    order = _order_for_shopper(number)
+    owner = current_user.is_authenticated and current_user.id == order.user_id
+    if not owner and not orders.may_view(order, request.args.get("t"), None):
+        abort(403, "Only the shopper can change or pay this order here: staff change orders "
+                   "from the back office.")
+    return order
+
+
 @bp.get("/orders/<number>/pay")
 def payment(number: str):
     """Show an unpaid order with "resume payment" and "cancel order" (Stripe's cancel_url)."""
@@ -268,7 +282,7 @@ def payment(number: str):
 @bp.post("/orders/<number>/pay")
 def resume(number: str):
     """Send the shopper back to pay: the same session while it is open."""
-    order = _order_for_shopper(number)
+    order = _order_to_act_on(number)
     if not EmptyForm().validate():
         abort(400, "This form is out of date. Reload the page and try again.")
     return _pay(order)
@@ -277,7 +291,7 @@ def resume(number: str):
 @bp.post("/orders/<number>/cancel")
 def cancel(number: str):
     """Cancel an unpaid order and put its items back in the cart."""
-    order = _order_for_shopper(number)
+    order = _order_to_act_on(number)
     if not EmptyForm().validate():
         abort(400, "This form is out of date. Reload the page and try again.")
     try:
