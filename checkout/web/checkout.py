@@ -197,7 +197,11 @@ def place():
             current_cart(), details, form.checkout_token.data, user_id(), payment_method=method
         )
     except EmptyCart:
-        flash("Your cart is empty: add something first.", "info")
+        _keep_typed(form)
+        if not waiting_for_payment():
+            # A form left open in another tab after that tab placed the order lands on the
+            # cart's reminder of it: "add something first" would be the wrong advice.
+            flash("Your cart is empty: add something first.", "info")
         return redirect(url_for("cart.show"), 303)
     except OutOfStock as exc:
         count_oversell_refused()
