@@ -39,6 +39,7 @@ from checkout.services.accounts import (
 from checkout.services.cart import adopt_guest_cart
 from checkout.services.order_history import order_history
 from checkout.web.shopper import CART_COOKIE
+from checkout.web.waiting_orders import forget_placed_orders
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,8 @@ def logout():
     """Sign out."""
     if EmptyForm().validate():
         logout_user()
+        # The cart stays with the account; the orders this browser placed go with the person.
+        forget_placed_orders()
     return redirect(url_for("catalog.index"), 303)
 
 
@@ -209,6 +212,7 @@ def sign_out_everywhere():
     _check_button()
     accounts.sign_out_everywhere(current_user._get_current_object())
     logout_user()
+    forget_placed_orders()
     flash("You are signed out everywhere.", "success")
     return redirect(url_for("account.login"), 303)
 

@@ -37,6 +37,7 @@ from checkout.models import Order
 from checkout.services import (
     addresses,
     bank_transfers,
+    catalog,
     inventory,
     orders,
     payment_sessions,
@@ -49,7 +50,7 @@ from checkout.web.links import bank_transfer_page_url, order_link, payment_page_
 from checkout.web.order_links import refuse_expired_link
 from checkout.web.rate_limits import may_ask_provider
 from checkout.web.shopper import current_cart, remember_cart, user_id
-from checkout.web.waiting_orders import waiting_for_payment
+from checkout.web.waiting_orders import PLACED_ORDERS, placed_here, waiting_for_payment
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 
@@ -196,7 +197,11 @@ def place():
             current_cart(), details, form.checkout_token.data, user_id(), payment_method=method
         )
     except EmptyCart:
-        flash("Your cart is empty: add something first.", "info")
+        _keep_typed(form)
+        if not waiting_for_payment():
+            # A form left open in another tab after that tab placed the order lands on the
+            # cart's reminder of it: "add something first" would be the wrong advice.
+            flash("Your cart is empty: add something first.", "info")
         return redirect(url_for("cart.show"), 303)
     except OutOfStock as exc:
         count_oversell_refused()
@@ -217,8 +222,8 @@ def place():
         return _review(form, 503)
     session.pop(TYPED_KEY, None)
     # This browser placed it: the success page may show it the order's private link.
-    placed = [n for n in session.get("placed_orders", []) if n != order.number][-19:]
-    session["placed_orders"] = [*placed, order.number]
+    placed = [n for n in placed_here() if n != order.number][-19:]
+    session[PLACED_ORDERS] = [*placed, order.number]
     return _pay(order)
 
 
@@ -246,6 +251,20 @@ def _order_for_shopper(number: str) -> Order:
     return order
 
 
+def _order_to_act_on(number: str) -> Order:
+    """The order behind a shopper's button, for its owner or whoever holds its link.
+
+    Staff may look at any order, but these buttons act as the shopper (the items go to the
+    presser's cart, the timeline names the shopper): staff change orders from the back office.
+    """
+    order = _order_for_shopper(number)
+    owner = current_user.is_authenticated and current_user.id == order.user_id
+    if not owner and not orders.may_view(order, request.args.get("t"), None):
+        abort(403, "Only the shopper can change or pay this order here: staff change orders "
+                   "from the back office.")
+    return order
+
+
 @bp.get("/orders/<number>/pay")
 def payment(number: str):
     """Show an unpaid order with "resume payment" and "cancel order" (Stripe's cancel_url)."""
@@ -267,7 +286,7 @@ def payment(number: str):
 @bp.post("/orders/<number>/pay")
 def resume(number: str):
     """Send the shopper back to pay: the same session while it is open."""
-    order = _order_for_shopper(number)
+    order = _order_to_act_on(number)
     if not EmptyForm().validate():
         abort(400, "This form is out of date. Reload the page and try again.")
     return _pay(order)
@@ -276,7 +295,7 @@ def resume(number: str):
 @bp.post("/orders/<number>/cancel")
 def cancel(number: str):
     """Cancel an unpaid order and put its items back in the cart."""
-    order = _order_for_shopper(number)
+    order = _order_to_act_on(number)
     if not EmptyForm().validate():
         abort(400, "This form is out of date. Reload the page and try again.")
     try:
@@ -288,7 +307,15 @@ def cancel(number: str):
         flash(GATEWAY_DOWN.replace("try again", "try cancelling again"), "error")
         return redirect(payment_page_url(order), 303)
     remember_cart(cart)
-    flash(f"Order {order.number} was cancelled and its items are back in your cart.", "success")
+    left_out = [line.title for line in order.lines
+                if line.product_id is None or catalog.product_for_sale(line.product_id) is None]
+    if left_out:
+        # Taken off sale since the order was placed: saying "its items are back" would be false.
+        flash(f"Order {order.number} was cancelled. No longer for sale, so not put back: "
+              f"{', '.join(left_out)}.", "info")
+    else:
+        flash(f"Order {order.number} was cancelled and its items are back in your cart.",
+              "success")
     return redirect(url_for("cart.show"), 303)
 
 
@@ -351,8 +378,11 @@ def restore_items(number: str):
 
 
 def _placed_here(order: Order) -> bool:
-    owner = current_user.is_authenticated and current_user.id == order.user_id
-    return owner or order.number in session.get("placed_orders", [])
+    if current_user.is_authenticated and current_user.id == order.user_id:
+        return True
+    # The browser's list names orders placed while signed in too: those are the account's,
+    # shown only while it is signed in, not to whoever opens the history after a sign-out.
+    return order.user_id is None and order.number in placed_here()
 
 
 @bp.get("/success")

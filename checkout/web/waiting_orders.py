@@ -10,6 +10,9 @@ from checkout.services.orders import access_token
 from checkout.web.links import payment_page_url
 from checkout.web.shopper import user_id
 
+# The session key of the numbers of the orders this browser placed.
+PLACED_ORDERS = "placed_orders"
+
 
 @dataclass(frozen=True)
 class Reminder:
@@ -27,8 +30,13 @@ class Reminder:
 
 def placed_here() -> list[str]:
     """The numbers of the orders this browser placed (the session keeps the last twenty)."""
-    numbers = session.get("placed_orders", [])
+    numbers = session.get(PLACED_ORDERS, [])
     return numbers if isinstance(numbers, list) else []
+
+
+def forget_placed_orders() -> None:
+    """Drop this browser's list of orders at sign-out: the next person is not shown them."""
+    session.pop(PLACED_ORDERS, None)
 
 
 def waiting_for_payment() -> list[Reminder]:
