@@ -199,7 +199,7 @@ def test_sign_up_check_out_sign_out_and_in_keeps_the_cart_and_the_address(
     # No method chosen yet: the summary must not call shipping free ($18 is under the free
     # threshold) nor promise a total the payment page would exceed.
     summary = page.locator("dl.totals")
-    expect(summary).to_contain_text("Not chosen yet")
+    expect(summary).to_contain_text("Added when you continue")
     expect(summary).to_contain_text("Total before shipping")
     expect(page.get_by_role("button", name="Continue to payment")).to_have_text(
         "Continue to payment")
