@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.support import BANK_SETTINGS, SCREENSHOTS, Screenshots
+from tests.e2e.support import BANK_SETTINGS, SCREENSHOTS, TIMEOUT_MS, Screenshots
 from tests.served_support import ServedShop, serve_shop
 
 INSTALL_HINT = ("The browser tests need Chromium: apt-get install chromium "
@@ -58,7 +58,7 @@ def shop(tmp_path_factory) -> Iterator[ServedShop]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context()
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     yield page
     context.close()

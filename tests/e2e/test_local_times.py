@@ -10,14 +10,14 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.support import buy
+from tests.e2e.support import TIMEOUT_MS, buy
 from tests.served_support import ServedShop
 
 
 @pytest.fixture
 def tokyo(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(timezone_id="Asia/Tokyo", locale="en-GB")
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(TIMEOUT_MS)
     yield context.new_page()
     context.close()
 

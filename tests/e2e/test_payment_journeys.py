@@ -17,6 +17,7 @@ from tests.e2e.support import (
     DECLINED_CARD,
     GOOD_CARD,
     THREE_D_SECURE_CARD,
+    TIMEOUT_MS,
     add_to_cart,
     eventually,
     fill_address,
@@ -294,7 +295,7 @@ def test_change_my_order_puts_the_items_back(page: Page, shop: ServedShop, shots
 
 def _shopper(browser: Browser) -> Page:
     context = browser.new_context()
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(TIMEOUT_MS)
     return context.new_page()
 
 

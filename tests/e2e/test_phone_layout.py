@@ -6,11 +6,13 @@ stick out, so one run says everything that is wrong.
 """
 
 import re
+from decimal import Decimal
 
 from playwright.sync_api import Browser, Page, expect
 
 from checkout.extensions import db
-from tests.e2e.support import pay_by_card, sign_in
+from checkout.services import discounts
+from tests.e2e.support import TIMEOUT_MS, buy, pay_by_card, sign_in
 from tests.e2e.walk import walk_every_shopper_page
 from tests.factories import ProductFactory
 from tests.served_support import ServedShop
@@ -57,7 +59,7 @@ class Ruler:
 
 def _phone(browser: Browser) -> Page:
     context = browser.new_context(viewport=PHONE)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(TIMEOUT_MS)
     return context.new_page()
 
 
@@ -162,4 +164,50 @@ def test_every_page_of_the_accessibility_walk_fits_at_375_px(browser: Browser, s
     ruler = Ruler()
     walk_every_shopper_page(browser, shop, ruler.check, viewport=PHONE)
     assert len(ruler.measured) > 35, ruler.measured
+    assert ruler.too_wide == [], "\n".join(ruler.too_wide)
+
+
+# The staff pages the first test does not open: accounts, bank transfers, a discount and the
+# new-discount form, a product, its stock and the new-product form, the webhook log and one event.
+def test_the_other_staff_pages_fit_at_375_px(browser: Browser, shop: ServedShop):
+    with shop.app.app_context():
+        discounts.create(discounts.DiscountTerms(code="AUDIT-PHONE-10",
+                                                 percent_off=Decimal("10")))
+    shopper = browser.new_context(viewport=PHONE).new_page()
+    buy(shopper, shop, email="audit.phone@example.com")
+    buy(shopper, shop, email="audit.phone@example.com", product="linen-notebook",
+        bank_transfer=True)
+
+    ruler = Ruler()
+    staff = _phone(browser)
+    sign_in(staff, shop)
+    base = shop.base
+    for what, path in (("staff accounts", "/staff/accounts/"),
+                       ("staff bank transfers", "/staff/bank-transfers/"),
+                       ("staff new discount", "/staff/discounts/new"),
+                       ("staff new product", "/staff/products/new"),
+                       ("staff webhook log", "/staff/webhooks/")):
+        response = staff.goto(base + path)
+        assert response is not None and response.status == 200, (path, response and response.status)
+        ruler.check(staff, what)
+
+    # Detail pages, reached as staff reach them: from their lists.
+    for what, listing, link in (
+            ("staff discount", "/staff/discounts/", "a[href^='/staff/discounts/']"),
+            ("staff product", "/staff/products/", "a[href^='/staff/products/']"),
+            ("staff webhook event", "/staff/webhooks/", "a[href^='/staff/webhooks/']")):
+        staff.goto(base + listing)
+        hrefs = staff.locator(link).evaluate_all("els => els.map(e => e.getAttribute('href'))")
+        detail = [h for h in hrefs if h.rstrip("/").split("/")[-1].split("?")[0] not in (
+            "", "discounts", "products", "new", "webhooks")]
+        assert detail, (listing, hrefs)
+        response = staff.goto(base + detail[0])
+        assert response is not None and response.status == 200, (detail[0], response.status)
+        ruler.check(staff, what)
+        if what == "staff product":
+            staff.goto(base + detail[0].split("?")[0].rstrip("/") + "/stock")
+            expect(staff.locator("h1")).to_be_visible()
+            ruler.check(staff, "staff product stock")
+
+    assert len(ruler.measured) == 9, ruler.measured
     assert ruler.too_wide == [], "\n".join(ruler.too_wide)

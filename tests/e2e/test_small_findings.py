@@ -141,3 +141,10 @@ def test_the_success_page_in_another_browser_names_no_order(
             assert private not in text, private
     finally:
         stranger.close()
+
+
+def test_the_cart_badge_counts_in_the_right_number(page: Page, shop: ServedShop):
+    add_to_cart(page, shop, "wooden-chopping-board")
+    expect(page.get_by_label("1 item", exact=True)).to_be_visible()
+    add_to_cart(page, shop, "glass-water-bottle")
+    expect(page.get_by_label("2 items", exact=True)).to_be_visible()

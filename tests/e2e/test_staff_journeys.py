@@ -17,6 +17,7 @@ from sqlalchemy import select
 from checkout.extensions import db
 from checkout.models import Order, Refund
 from tests.e2e.support import (
+    TIMEOUT_MS,
     assert_accessible,
     buy,
     eventually,
@@ -34,7 +35,7 @@ TRACKING = "1Z999AA10123456784"
 def staff(browser: Browser, shop: ServedShop) -> Iterator[Page]:
     """A browser context of its own for the staff member, signed in."""
     context = browser.new_context()
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     sign_in(page, shop)
     yield page

@@ -26,6 +26,7 @@ from checkout.services.staff_accounts import INVITATION
 from tests.e2e.support import (
     DECLINED_CARD,
     THREE_D_SECURE_CARD,
+    TIMEOUT_MS,
     fill_address,
     fill_card,
     link_in_mail,
@@ -110,7 +111,7 @@ def walk_every_shopper_page(browser: Browser, shop: ServedShop, look: Look,
     expired_order, restore = _set_up_catalogue(shop)
     base = shop.base
     page = browser.new_context(viewport=viewport).new_page()
-    page.context.set_default_timeout(15_000)
+    page.context.set_default_timeout(TIMEOUT_MS)
 
     # Browsing, and a cart in each of its states.
     page.goto(f"{base}/")
@@ -198,7 +199,7 @@ def walk_every_shopper_page(browser: Browser, shop: ServedShop, look: Look,
 
     # Accounts: sign in with an error, register, forgot/reset password.
     shopper = browser.new_context(viewport=viewport).new_page()
-    shopper.context.set_default_timeout(15_000)
+    shopper.context.set_default_timeout(TIMEOUT_MS)
     sign_in(shopper, shop, SHOPPER_EMAIL, "not the password")
     look(shopper, "sign in with an error")
     shopper.goto(f"{base}/account/register")
@@ -249,7 +250,7 @@ def walk_every_shopper_page(browser: Browser, shop: ServedShop, look: Look,
     page.goto(_invitation_link(shop))
     look(page, "staff invitation")
     staff = browser.new_context(viewport=viewport).new_page()
-    staff.context.set_default_timeout(15_000)
+    staff.context.set_default_timeout(TIMEOUT_MS)
     sign_in(staff, shop)
     staff.goto(f"{base}/staff/orders/")
     look(staff, "staff orders")
