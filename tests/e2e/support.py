@@ -97,6 +97,15 @@ def sign_in(page: Page, shop: ServedShop, email: str = ADMIN_EMAIL,
     page.wait_for_load_state()
 
 
+def register(page: Page, email: str, password: str) -> None:
+    """Fill the open sign-up form and create the account; registering signs nobody in."""
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Repeat password").fill(password)
+    page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(re.compile("/account/login"))
+
+
 def fill_address(page: Page, *, email: str | None, name: str = "Ada Lovelace") -> None:
     """Fill the checkout form's contact and address fields (a US address, standard shipping)."""
     if email is not None:

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from checkout.extensions import db
 from checkout.services import discounts
-from tests.e2e.support import TIMEOUT_MS, buy, pay_by_card, sign_in
+from tests.e2e.support import TIMEOUT_MS, buy, pay_by_card, register, sign_in
 from tests.e2e.walk import walk_every_shopper_page
 from tests.factories import ProductFactory
 from tests.served_support import ServedShop
@@ -88,11 +88,7 @@ def test_no_page_scrolls_sideways_at_375_px(browser: Browser, shop: ServedShop):
     # A shopper's account, made and signed into as a shopper would.
     page.goto(f"{base}/account/register")
     ruler.check(page, "register")
-    page.get_by_label("Email").fill(SHOPPER_EMAIL)
-    page.get_by_label("Password", exact=True).fill(SHOPPER_PASSWORD)
-    page.get_by_label("Repeat password").fill(SHOPPER_PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    expect(page).to_have_url(re.compile("/account/login"))
+    register(page, SHOPPER_EMAIL, SHOPPER_PASSWORD)
     page.goto(f"{base}/account/forgot")
     ruler.check(page, "forgot password")
     page.goto(f"{base}/account/login")
