@@ -10,6 +10,7 @@ from typing import TypeVar
 from flask import current_app
 from sqlalchemy import case, func, insert, select, update
 
+from checkout import metrics
 from checkout.db import now_utc
 from checkout.domain.errors import OutOfStock, Shortage
 from checkout.domain.payment_status import PaymentMethod
@@ -150,6 +151,7 @@ def hold_stock(order: Order, expires_at: datetime, lines: Iterable | None = None
             for line in lines
         ],
     )
+    metrics.note_holds_written(db.session(), len(lines))
 
 
 def active_holds(order: Order) -> list[StockHold]:
