@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     from checkout import models  # noqa: F401  (every model is known to the metadata)
     from checkout.db import configure_engine_events
     from checkout.extensions import csrf, db, login_manager, migrate
+    from checkout.web.read_only import init_read_only, request_only_reads
 
     # A failing statement's text carries its bound values (session tokens, password hashes,
     # webhook payloads) into the error log, the webhook log and staff alerts: keep them out.
@@ -64,7 +65,8 @@ def register_extensions(app: Flask) -> None:
             "connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
     db.init_app(app)
     with app.app_context():
-        configure_engine_events(db.engine)
+        configure_engine_events(db.engine, read_only=request_only_reads)
+    init_read_only(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -1,8 +1,9 @@
 """Declarative base with a naming convention, a UTC datetime type and the clock."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -45,17 +46,34 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def configure_engine_events(engine) -> None:
+# Statements that change the database (what a read-only transaction must never send).
+WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
+
+
+class WriteInReadOnlyTransaction(RuntimeError):
+    """A unit of work declared read-only (a GET) tried to write: it must declare that it writes."""
+
+
+def is_write(statement: str) -> bool:
+    """Say whether a SQL statement changes the database (by its leading verb)."""
+    verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+    return verb in WRITE_VERBS
+
+
+def configure_engine_events(engine, read_only: Callable[[], bool] = lambda: False) -> None:
     """Make SQLite behave for a web shop: WAL, foreign keys, and write-ahead transactions.
 
     SQLite lets a deferred transaction read and then fail to upgrade to a write lock when
-    another writer got there first (SQLITE_BUSY without waiting). Every transaction therefore
-    starts with BEGIN IMMEDIATE, so writers queue on the busy timeout instead of failing.
-    PostgreSQL needs none of this: its row locks and conditional UPDATEs do the work.
+    another writer got there first (SQLITE_BUSY without waiting). Every transaction that may
+    write therefore starts with BEGIN IMMEDIATE, so writers queue on the busy timeout instead
+    of failing. A transaction `read_only()` vouches for (a page that only reads) starts a
+    plain deferred BEGIN instead: it reads a WAL snapshot beside the writer and never queues
+    behind it. Such a transaction cannot upgrade safely, so a write in it raises
+    WriteInReadOnlyTransaction at once, under load or not, rather than SQLITE_BUSY now and
+    then. PostgreSQL needs none of this: its row locks and conditional UPDATEs do the work.
     """
     if engine.dialect.name != "sqlite":
         return
-    from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -68,4 +86,14 @@ def configure_engine_events(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = read_only()
+        connection.info["read_only"] = reading
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _refuse_writes_when_reading(connection, _cursor, statement, *_args) -> None:
+        if connection.info.get("read_only") and connection.in_transaction() and is_write(statement):
+            raise WriteInReadOnlyTransaction(
+                "a read-only request tried to write; mark its view with @writes: "
+                + statement.split("(", 1)[0][:80]
+            )

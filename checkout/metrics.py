@@ -168,6 +168,11 @@ def _note_flush(session: Session, _context) -> None:
                 pending[("refund", obj.currency, obj.amount)] += 1
 
 
+def note_holds_written(session: Session, count: int) -> None:
+    """Count holds written in one bulk INSERT (no ORM objects to see) at the commit keeping them."""
+    session.info.setdefault(_PENDING, Tally())["holds_created"] += count
+
+
 def _count_committed(session: Session) -> None:
     pending: Tally | None = session.info.pop(_PENDING, None)
     if not pending:

@@ -69,8 +69,8 @@ def test_a_checkout_chosen_as_deadlock_victim_after_taking_its_holds_is_placed_o
     real = inventory.hold_stock
     tries = []
 
-    def hold_then_lose_once(order, expires_at):
-        real(order, expires_at)
+    def hold_then_lose_once(order, expires_at, *lines):
+        real(order, expires_at, *lines)
         tries.append(order.id)
         if len(tries) == 1:
             raise _deadlock()

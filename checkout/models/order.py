@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from checkout.db import UTCDateTime, now_utc
@@ -116,7 +116,7 @@ class Order(db.Model):
         if not checked_move(TRANSITIONS, f"order {self.number}", current, new):
             return False
         self.status = new
-        self.events.append(
+        self._add_event(
             OrderEvent(
                 kind=EventKind.STATUS,
                 actor=actor,
@@ -127,6 +127,20 @@ class Order(db.Model):
             )
         )
         return True
+
+    def _add_event(self, event: "OrderEvent") -> None:
+        """Put a row on the timeline without reading the timeline first.
+
+        Appending to an order's events that were never loaded would load every one of them
+        (a SELECT per change on the webhook and checkout paths); the row is added beside
+        them instead, and the timeline, when read, includes it.
+        """
+        state = inspect(self)
+        if state.persistent and "events" in state.unloaded:
+            event.order_id = self.id
+            state.session.add(event)
+        else:
+            self.events.append(event)
 
     def record(
         self,
@@ -142,7 +156,7 @@ class Order(db.Model):
         An amount is kept as minor units in the order's currency; `{amount}` in the message
         is where it is shown.
         """
-        self.events.append(
+        self._add_event(
             OrderEvent(
                 kind=kind,
                 actor=actor,

@@ -3,8 +3,10 @@
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from checkout.domain.errors import (
     BelowMinimumCharge,
@@ -31,13 +33,36 @@ from checkout.services.pricing import store_context
 
 def find_cart(token: str | None, user_id: int | None) -> Cart | None:
     """Return the signed-in shopper's cart, else the guest cart the cookie names."""
+    # Every page shows the cart's count and most read its lines: one statement loads them all.
+    query = select(Cart).options(joinedload(Cart.lines))
     if user_id is not None:
-        cart = db.session.scalar(select(Cart).where(Cart.user_id == user_id))
+        cart = db.session.scalars(query.where(Cart.user_id == user_id)).unique().one_or_none()
         if cart is not None:
             return cart
     if token and "\x00" not in token:  # a forged cookie PostgreSQL could not compare
-        return db.session.scalar(select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
+        return db.session.scalars(
+            query.where(Cart.token == token, Cart.user_id.is_(None))
+        ).unique().one_or_none()
     return None
+
+
+def take_lines(cart: Cart) -> set[tuple[int, int, int]]:
+    """Delete every line of the cart in one statement; return what was deleted (flush only).
+
+    (line id, product id, quantity) of each row the DELETE removed: on PostgreSQL a concurrent
+    DELETE of the same rows waits for this transaction, then finds them gone.
+    """
+    taken = db.session.execute(
+        delete(CartLine)
+        .where(CartLine.cart_id == cart.id)
+        .returning(CartLine.id, CartLine.product_id, CartLine.quantity)
+        .execution_options(synchronize_session=False)
+    ).tuples().all()
+    # The deleted rows must not linger in the session as if they were still in the cart.
+    for line in list(cart.lines):
+        db.session.expunge(line)
+    set_committed_value(cart, "lines", [])
+    return set(taken)
 
 
 def _new_cart(user_id: int | None) -> Cart:
@@ -61,11 +86,12 @@ def _product_for_sale(product_id: int) -> Product:
     return product
 
 
-def retired_lines(cart: Cart) -> list[Shortage]:
-    """The cart's lines whose product is no longer for sale, as shortages of everything."""
+def retired_lines(cart: Cart, lines: list[CartLine] | None = None) -> list[Shortage]:
+    """The cart's lines (or `lines` taken from it) whose product is no longer for sale, as
+    shortages of everything."""
     return [
         Shortage(line.product.sku, line.product.title, line.quantity, 0)
-        for line in cart.lines
+        for line in (cart.lines if lines is None else lines)
         if not line.product.for_sale
     ]
 
@@ -239,9 +265,9 @@ def summarize(
     )
 
 
-def priced_lines(cart: Cart) -> list[PricedLine]:
-    """The cart's lines at today's database prices."""
+def priced_lines(cart: Cart, lines: list[CartLine] | None = None) -> list[PricedLine]:
+    """The cart's lines (or `lines` taken from it) at today's database prices."""
     return [
         PricedLine(line.product.sku, line.product.title, line.product.price, line.quantity)
-        for line in cart.lines
+        for line in (cart.lines if lines is None else lines)
     ]

@@ -4,9 +4,10 @@ The Checkout Session itself (start, resend, renew, expire) is `payment_sessions`
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.errors import (
@@ -21,7 +22,7 @@ from checkout.domain.order_status import UNPAID_STATUSES, OrderStatus
 from checkout.domain.payment_status import PaymentMethod
 from checkout.domain.pricing import PricingContext, context_to_dict, price
 from checkout.extensions import db
-from checkout.models import Cart, Order, OrderLine
+from checkout.models import Cart, CartLine, CheckoutAttempt, Order, OrderLine
 from checkout.models.order import EventKind
 from checkout.payments import gateway
 from checkout.services import (
@@ -35,6 +36,7 @@ from checkout.services import (
 )
 from checkout.services import cart as carts
 from checkout.services.orders import lock_order
+from checkout.services.payment_sessions import ReturnUrls
 from checkout.services.transactions import retry_once_on_conflict
 
 # Orders whose Checkout Session may still change them: no money yet, or a bank debit settling.
@@ -54,7 +56,25 @@ class ShippingDetails:
     shipping_method: str | None = None
 
 
-@retry_once_on_conflict
+@dataclass(frozen=True)
+class Placed:
+    """An order just placed, with its first payment page request when it has one to send."""
+
+    order: Order
+    # Written with the order (card payments, when asked for): payment_sessions.start sends it.
+    attempt: CheckoutAttempt | None = None
+
+
+@dataclass(frozen=True)
+class _LineSnapshot:
+    product_id: int
+    sku: str
+    title: str
+    unit_price: int
+    quantity: int
+    line_total: int
+
+
 def place_order(
     cart: Cart | None,
     details: ShippingDetails,
@@ -65,6 +85,24 @@ def place_order(
 ) -> Order:
     """Create the order, its line snapshots and its stock holds, and empty the cart: one commit.
 
+    See place_order_to_pay, which this is without the payment page request.
+    """
+    return place_order_to_pay(cart, details, checkout_token, user_id, context=context,
+                              payment_method=payment_method).order
+
+
+@retry_once_on_conflict
+def place_order_to_pay(
+    cart: Cart | None,
+    details: ShippingDetails,
+    checkout_token: str,
+    user_id: int | None,
+    context: PricingContext | None = None,
+    payment_method: PaymentMethod = PaymentMethod.CARD,
+    urls_for: Callable[[Order], ReturnUrls] | None = None,
+) -> Placed:
+    """Create the order, its line snapshots and its stock holds, and empty the cart: one commit.
+
     The checkout form carries a one-time token: a second submit of the same form (double
     click, back button, retry) finds the first order instead of placing another. `context`
     prices it (default: the store's context for the destination, the shipping method chosen
@@ -73,41 +111,33 @@ def place_order(
     A total Stripe would refuse to charge (above zero, below its minimum) is BelowMinimumCharge.
     The destination's tax rates are made at the provider first, with no transaction open.
     A bank transfer order holds its stock for days and gets its payment instructions by
-    e-mail in the same transaction.
+    e-mail in the same transaction. With `urls_for`, a card order's first payment page
+    request is written in the same transaction too (Placed.attempt), ready to send.
+    The statements are the same for one line or fifty: one DELETE takes the cart's lines,
+    one INSERT writes the order's, one conditional UPDATE holds the stock, one INSERT the holds.
     """
-    pricing.publish_tax_rates(details.country)
-    existing = _order_placed_with(checkout_token)
-    if existing is not None:
-        return existing
-    if cart is not None:
-        # Two tabs checking out one cart at once: the second waits, then finds it empty.
-        cart = db.session.execute(
-            select(Cart)
-            .where(Cart.id == cart.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one()
-        db.session.expire(cart, ["lines"])
-    if cart is None or not cart.lines:
+    tax_rates = pricing.publish_tax_rates(details.country)
+    lines = _take_cart_lines(cart)
+    if not lines:
         # A simultaneous submit of this same form may have just placed it and emptied the cart.
         existing = _order_placed_with(checkout_token)
         if existing is not None:
-            return existing
+            return Placed(existing)
         raise EmptyCart("Your cart is empty.")
-    lines = carts.priced_lines(cart)
-    retired = carts.retired_lines(cart)
+    retired = carts.retired_lines(cart, lines)
     if retired:
         db.session.rollback()
         raise OutOfStock(retired)
+    priced_lines = carts.priced_lines(cart, lines)
     try:
         context = context or pricing.store_context(
             details.country, details.shipping_method, cart.discount_code, details.email,
-            subtotal=sum(line.line_total for line in lines),
+            subtotal=sum(line.line_total for line in priced_lines), tax_rates=tax_rates,
         )
     except Exception:
         db.session.rollback()
         raise
-    totals = price(lines, context)
+    totals = price(priced_lines, context)
     try:
         refuse_below_minimum_charge(totals.total, totals.currency,
                                     discounted=totals.discount > 0)
@@ -134,23 +164,29 @@ def place_order(
         pricing=json.dumps(context_to_dict(context), sort_keys=True),
         payment_method=payment_method,
     )
-    for cart_line, priced in zip(cart.lines, totals.lines, strict=True):
-        order.lines.append(
-            OrderLine(
-                product_id=cart_line.product_id,
-                sku=priced.line.sku,
-                title=priced.line.title,
-                unit_price=priced.line.unit_price,
-                quantity=priced.line.quantity,
-                line_total=priced.subtotal,
-            )
+    snapshots = [
+        _LineSnapshot(
+            product_id=cart_line.product_id,
+            sku=priced.line.sku,
+            title=priced.line.title,
+            unit_price=priced.line.unit_price,
+            quantity=priced.line.quantity,
+            line_total=priced.subtotal,
         )
+        for cart_line, priced in zip(lines, totals.lines, strict=True)
+    ]
     order.record(EventKind.STATUS, "Order placed; awaiting payment.", actor="shopper",
                  user_id=user_id)
     db.session.add(order)
+    attempt = None
     try:
         db.session.flush()
-        inventory.hold_stock(order, inventory.hold_deadline(payment_method))
+        # One INSERT for every line; order.lines loads them when first read.
+        db.session.execute(insert(OrderLine), [
+            {"order_id": order.id, **snapshot.__dict__} for snapshot in snapshots
+        ])
+        deadline = inventory.hold_deadline(payment_method)
+        inventory.hold_stock(order, deadline, snapshots)
         discounts.redeem(order, context.discount, details.email)
         if user_id is not None:
             addresses.remember(
@@ -159,7 +195,8 @@ def place_order(
             )
         if payment_method == PaymentMethod.BANK_TRANSFER:
             bank_transfers.enqueue_instructions(order)
-        cart.lines.clear()
+        elif urls_for is not None:
+            attempt = payment_sessions.first_attempt(order, deadline, urls_for(order), snapshots)
         cart.discount_code = None
         db.session.commit()
     except IntegrityError:
@@ -168,11 +205,30 @@ def place_order(
         existing = _order_placed_with(checkout_token)
         if existing is None:
             raise
-        return existing
+        return Placed(existing)
     except Exception:
         db.session.rollback()
         raise
-    return order
+    return Placed(order, attempt)
+
+
+def _take_cart_lines(cart: Cart | None) -> list[CartLine]:
+    """Take the cart's lines out of it for the order being placed (flush only); [] if empty.
+
+    The lines read with the cart are deleted with one DELETE … RETURNING, which is also the
+    claim: two tabs checking out one cart at once both read its lines, the second's DELETE
+    waits for the first to commit and finds them gone. When what came back differs from what
+    was read (the cart changed in between), the cart is read again, once.
+    """
+    for _ in range(2):
+        if cart is None or not cart.lines:
+            return []
+        lines = list(cart.lines)
+        taken = carts.take_lines(cart)
+        if taken == {(line.id, line.product_id, line.quantity) for line in lines}:
+            return lines
+        db.session.rollback()  # every loaded row is read afresh, the cart's lines too
+    return []
 
 
 def _order_placed_with(checkout_token: str) -> Order | None:

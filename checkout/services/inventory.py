@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, insert, select, update
 
+from checkout import metrics
 from checkout.db import now_utc
 from checkout.domain.errors import OutOfStock, Shortage
 from checkout.domain.payment_status import PaymentMethod
@@ -56,11 +57,53 @@ def _update_stock(product_id: int, *conditions, **values) -> bool:
     return result.rowcount == 1
 
 
-def _take(product_id: int, quantity: int) -> bool:
-    """Raise `held` by `quantity` only if that many units are free; say whether it did."""
-    return _update_stock(
-        product_id, Stock.on_hand - Stock.held >= quantity, held=Stock.held + quantity
+def _in_product_order(product_ids: Iterable[int]):
+    """The stock rows of `product_ids`, to be locked in product order (a subquery).
+
+    One UPDATE over several rows locks each as its scan meets it, which on PostgreSQL need not
+    be product order; selecting them FOR UPDATE in product order inside the same statement
+    keeps the one global order (see by_product). SQLite's write lock serialises writers anyway.
+    """
+    return (
+        select(Stock.product_id)
+        .where(Stock.product_id.in_(sorted(set(product_ids))))
+        .order_by(Stock.product_id)
+        .with_for_update()
     )
+
+
+def _per_product(quantities: dict[int, int]):
+    """A SQL value that is each stock row's own quantity from `quantities`."""
+    return case(quantities, value=Stock.product_id, else_=0)
+
+
+def _update_stocks(quantities: dict[int, int], *conditions, **values) -> set[int]:
+    """Run one UPDATE over the stock rows of `quantities`; return the product ids it matched.
+
+    Each row is changed by its own quantity (`values` are built with _per_product) and only if
+    `conditions` hold for it: as many conditional UPDATEs in one statement, one round trip.
+    """
+    matched = set(
+        db.session.scalars(
+            update(Stock)
+            .where(Stock.product_id.in_(_in_product_order(quantities)), *conditions)
+            .values(**values)
+            .returning(Stock.product_id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for product_id in quantities:
+        loaded = db.session.identity_map.get(db.session.identity_key(Stock, product_id))
+        if loaded is not None:
+            db.session.expire(loaded)
+    return matched
+
+
+def _totals(pairs: Iterable[tuple[int, int]]) -> dict[int, int]:
+    totals: dict[int, int] = {}
+    for product_id, quantity in pairs:
+        totals[product_id] = totals.get(product_id, 0) + quantity
+    return totals
 
 
 def by_product(lines: Iterable[T]) -> list[T]:
@@ -72,31 +115,43 @@ def by_product(lines: Iterable[T]) -> list[T]:
     return sorted(lines, key=lambda line: (line.product_id or 0, getattr(line, "id", 0) or 0))
 
 
-def hold_stock(order: Order, expires_at: datetime) -> None:
+def hold_stock(order: Order, expires_at: datetime, lines: Iterable | None = None) -> None:
     """Hold every line of the order until `expires_at`, or raise OutOfStock naming the short ones.
 
-    The caller rolls back on OutOfStock, so the holds already taken for other lines go too.
+    One conditional UPDATE takes every product's units at once, each row only if that many
+    are free, and one INSERT writes the holds: the same statements for one line or fifty.
+    `lines` (product_id, sku, title, quantity) default to the order's; the caller rolls back
+    on OutOfStock, so the units already taken for other lines go too.
     """
-    shortages = []
-    for line in by_product(order.lines):
-        if line.product_id is not None and _take(line.product_id, line.quantity):
-            db.session.add(
-                StockHold(
-                    order_id=order.id,
-                    product_id=line.product_id,
-                    quantity=line.quantity,
-                    expires_at=expires_at,
-                )
-            )
-        else:
-            available = db.session.scalar(
-                select(Stock.on_hand - Stock.held).where(Stock.product_id == line.product_id)
-            )
-            shortages.append(Shortage(line.sku, line.title, line.quantity, max(available or 0, 0)))
-    if shortages:
-        order_of = {line.sku: n for n, line in enumerate(order.lines)}
+    given = list(order.lines if lines is None else lines)
+    lines = by_product(given)
+    wanted = _totals((line.product_id, line.quantity) for line in lines
+                     if line.product_id is not None)
+    taken = _update_stocks(
+        wanted,
+        Stock.on_hand - Stock.held >= _per_product(wanted),
+        held=Stock.held + _per_product(wanted),
+    ) if wanted else set()
+    short = [line for line in lines if line.product_id not in taken]
+    if short:
+        available = dict(db.session.execute(
+            select(Stock.product_id, Stock.on_hand - Stock.held)
+            .where(Stock.product_id.in_([line.product_id for line in short
+                                         if line.product_id is not None]))
+        ).tuples().all())
+        shortages = [Shortage(line.sku, line.title, line.quantity,
+                              max(available.get(line.product_id) or 0, 0)) for line in short]
+        order_of = {line.sku: n for n, line in enumerate(given)}
         raise OutOfStock(sorted(shortages, key=lambda s: order_of.get(s.sku, 0)))
-    db.session.flush()
+    db.session.execute(
+        insert(StockHold),
+        [
+            {"order_id": order.id, "product_id": line.product_id, "quantity": line.quantity,
+             "status": HoldStatus.ACTIVE, "expires_at": expires_at}
+            for line in lines
+        ],
+    )
+    metrics.note_holds_written(db.session(), len(lines))
 
 
 def active_holds(order: Order) -> list[StockHold]:
@@ -120,68 +175,75 @@ def set_hold_expiry(order: Order, expires_at: datetime | None) -> None:
 
 def release_holds(order: Order, *, actor: str, user_id: int | None = None) -> int:
     """Give the order's held units back; return how many units were released."""
-    released = 0
-    for hold in active_holds(order):
-        _update_stock(hold.product_id, held=Stock.held - hold.quantity)
+    holds = active_holds(order)
+    if not holds:
+        return 0
+    quantities = _totals((hold.product_id, hold.quantity) for hold in holds)
+    _update_stocks(quantities, held=Stock.held - _per_product(quantities))
+    for hold in holds:
         hold.status = HoldStatus.RELEASED
-        released += hold.quantity
-    if released:
-        order.record(
-            EventKind.STOCK, f"Stock hold released ({plural(released, 'unit')}).", actor=actor,
-            user_id=user_id,
-        )
+    released = sum(quantities.values())
+    order.record(
+        EventKind.STOCK, f"Stock hold released ({plural(released, 'unit')}).", actor=actor,
+        user_id=user_id,
+    )
     db.session.flush()
     return released
 
 
-def _sell(order: Order, product_id: int, quantity: int) -> None:
-    db.session.add(
-        StockMovement(
-            product_id=product_id,
-            delta=-quantity,
-            reason=MovementReason.SALE,
-            order_id=order.id,
-            note=f"order {order.number}",
+def _sell(order: Order, sold: dict[int, int]) -> None:
+    """Write the ledger's sale rows for the units the order took, one INSERT for them all."""
+    if sold:
+        db.session.execute(
+            insert(StockMovement),
+            [
+                {"product_id": product_id, "delta": -quantity, "reason": MovementReason.SALE,
+                 "order_id": order.id, "note": f"order {order.number}"}
+                for product_id, quantity in sorted(sold.items())
+            ],
         )
-    )
 
 
 def convert_holds(order: Order, *, actor: str, user_id: int | None = None) -> bool:
     """Turn the order's holds into a firm reservation, or re-reserve lapsed ones if stock allows.
 
     Return False when some line could not be reserved any more (the stock was sold meanwhile);
-    whatever could be reserved stays reserved, and the shortfall is left to staff.
+    whatever could be reserved stays reserved, and the shortfall is left to staff. The held
+    lines are converted in one UPDATE; lapsed ones are reserved again in one conditional UPDATE.
     """
     holds = {h.product_id: h for h in active_holds(order)}
-    complete = True
-    for line in by_product(order.lines):
-        hold = holds.get(line.product_id)
-        if hold is not None and hold.quantity == line.quantity:
-            # on_hand and held drop together: the units leave the free pool and the hold at once.
-            _update_stock(
-                hold.product_id,
-                on_hand=Stock.on_hand - hold.quantity,
-                held=Stock.held - hold.quantity,
-            )
-            hold.status = HoldStatus.CONVERTED
-            _sell(order, line.product_id, line.quantity)
-            continue
-        # No active hold (it lapsed and was released): reserve again from free stock, if any.
-        reserved = line.product_id is not None and _update_stock(
-            line.product_id,
-            Stock.on_hand - Stock.held >= line.quantity,
-            on_hand=Stock.on_hand - line.quantity,
-        )
-        if reserved:
-            _sell(order, line.product_id, line.quantity)
+    lines = by_product(order.lines)
+    firm = [line for line in lines
+            if (hold := holds.get(line.product_id)) is not None and hold.quantity == line.quantity]
+    lapsed = [line for line in lines if line not in firm]
+    sold: dict[int, int] = {}
+    if firm:
+        # on_hand and held drop together: the units leave the free pool and the hold at once.
+        converted = _totals((line.product_id, line.quantity) for line in firm)
+        _update_stocks(converted, on_hand=Stock.on_hand - _per_product(converted),
+                       held=Stock.held - _per_product(converted))
+        for line in firm:
+            holds[line.product_id].status = HoldStatus.CONVERTED
+        sold.update(converted)
+    # No active hold (it lapsed and was released): reserve again from free stock, if any.
+    again = _totals((line.product_id, line.quantity) for line in lapsed
+                    if line.product_id is not None)
+    reserved = _update_stocks(
+        again,
+        Stock.on_hand - Stock.held >= _per_product(again),
+        on_hand=Stock.on_hand - _per_product(again),
+    ) if again else set()
+    for line in lapsed:
+        if line.product_id in reserved:
+            sold[line.product_id] = again[line.product_id]
             order.record(
                 EventKind.STOCK,
                 f"Hold had lapsed; {line.quantity} × {line.title} reserved again.",
                 actor=actor,
                 user_id=user_id,
             )
-        else:
-            complete = False
+    _sell(order, sold)
+    complete = all(line.product_id in reserved for line in lapsed)
     if complete:
         order.record(
             EventKind.STOCK, "Stock reserved for shipping.", actor=actor, user_id=user_id

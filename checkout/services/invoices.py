@@ -8,7 +8,7 @@ series per kind and calendar year (UTC), each starting at 1 and never skipping o
 """
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from weasyprint import HTML, URLFetcher
@@ -126,19 +126,18 @@ def issue_invoice(order: Order, *, payment: Payment) -> Invoice:
         tax_included=order.tax_included,
         tax_included_name=order.pricing_context.included_tax_name or "",
         total=order.total,
-        lines=[
-            InvoiceLine(
-                sku=line.sku,
-                title=line.title,
-                unit_price=line.unit_price,
-                quantity=line.quantity,
-                line_total=line.line_total,
-            )
-            for line in order.lines
-        ],
     )
     db.session.add(invoice)
     db.session.flush()
+    # One INSERT for every line (the ORM would send one per line to learn each id on SQLite);
+    # invoice.lines loads them when first read.
+    rows = [
+        {"invoice_id": invoice.id, "sku": line.sku, "title": line.title,
+         "unit_price": line.unit_price, "quantity": line.quantity, "line_total": line.line_total}
+        for line in order.lines
+    ]
+    if rows:
+        db.session.execute(insert(InvoiceLine), rows)
     return invoice
 
 

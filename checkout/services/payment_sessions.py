@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from checkout.db import now_utc
 from checkout.domain.errors import GatewayUnavailable, OrderNotPayable
+from checkout.domain.order_status import OrderStatus
 from checkout.domain.payment_status import AttemptStatus
 from checkout.domain.shopper_timeline import PAYMENT_PAGE_OPENED
 from checkout.extensions import db
@@ -102,15 +104,18 @@ def adopt_session(session: CheckoutSessionInfo) -> Order | None:
     return order
 
 
-def start(order: Order, urls: ReturnUrls) -> str:
+def start(order: Order, urls: ReturnUrls, prepared: CheckoutAttempt | None = None) -> str:
     """Return the URL where the shopper pays: the open session, or a new one.
 
     An order never has two payable sessions: an open one is reused, and one that cannot be
     reused is expired before a new one is made. A request that failed is sent again with the
     same idempotency key and parameters, so a session the provider made but we never heard of
     is the one we get back. Raises OrderNotPayable, GatewayUnavailable or PaymentDeclined.
+    `prepared` is the first request of an order placed in this same request (first_attempt),
+    committed with it: there is nothing to decide, it is sent as it is.
     """
-    while True:
+    attempt = prepared
+    while attempt is None:
         # Two submits of one form arrive together: the second waits here until the first
         # has recorded its request, then sends that same request instead of making another.
         order = lock_order(order.id)
@@ -160,6 +165,9 @@ def start(order: Order, urls: ReturnUrls) -> str:
             db.session.commit()
             raise
 
+    if attempt is prepared and _record_first_answer(order, attempt, session):
+        db.session.commit()
+        return session.url or ReturnUrls(**_return_urls(attempt)).success_for(session.id)
     # Look again under the lock: a cancel in another tab may have closed the order meanwhile.
     order = lock_order(order.id)
     db.session.refresh(attempt)
@@ -285,6 +293,63 @@ def _attempt_of_session(session_id: str) -> CheckoutAttempt | None:
     )
 
 
+def _record_first_answer(order: Order, attempt: CheckoutAttempt,
+                         session: CheckoutSessionInfo) -> bool:
+    """Record the answer to a request nobody else has answered, if its order still waits.
+
+    One conditional UPDATE does what the lock, the fresh read and the update do otherwise: it
+    takes the order's row lock inside it (queueing behind a cancel, the sweeper or a webhook)
+    and matches only while the order waits for payment and the request is still unanswered.
+    False, with nothing changed, sends the caller down the path that sorts every other case.
+    """
+    status = SESSION_STATUS[session.status]
+    waiting = (
+        select(Order.id)
+        .where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
+        .with_for_update()
+    )
+    url = session.url if status == AttemptStatus.OPEN else None
+    recorded = db.session.execute(
+        update(CheckoutAttempt)
+        .where(
+            CheckoutAttempt.id == attempt.id,
+            CheckoutAttempt.status == AttemptStatus.CREATING,
+            CheckoutAttempt.session_id.is_(None),
+            CheckoutAttempt.order_id.in_(waiting),
+        )
+        .values(session_id=session.id, status=status, url=url, last_error=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if not recorded:
+        return False
+    for name, value in (("session_id", session.id), ("status", status), ("url", url),
+                        ("last_error", None)):
+        set_committed_value(attempt, name, value)
+    order.record(EventKind.PAYMENT, PAYMENT_PAGE_OPENED, actor="shopper")
+    db.session.flush()
+    return True
+
+
+def first_attempt(order: Order, expires_at: datetime, urls: ReturnUrls,
+                  lines: list) -> CheckoutAttempt:
+    """Write the first payment page request of an order being placed (flush only).
+
+    Written in the order's own transaction, so the request is on record before it is sent;
+    `lines` are the order's line snapshots (sku, title, unit_price, quantity), as just written.
+    """
+    key = f"checkout-session-{order.number}-1"
+    attempt = CheckoutAttempt(
+        order_id=order.id,
+        number=1,
+        idempotency_key=key,
+        params=json.dumps(_session_params(order, expires_at, key, urls, lines), sort_keys=True),
+        expires_at=expires_at,
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    return attempt
+
+
 def _remember_session(order: Order, attempt: CheckoutAttempt, session: CheckoutSessionInfo):
     if attempt.session_id is None:
         order.record(EventKind.PAYMENT, PAYMENT_PAGE_OPENED, actor="shopper")
@@ -320,7 +385,8 @@ def _return_urls(attempt: CheckoutAttempt) -> dict[str, str]:
     return {"success": params["success_url"], "cancel": params["cancel_url"]}
 
 
-def _session_params(order: Order, expires_at: datetime, key: str, urls: ReturnUrls) -> dict:
+def _session_params(order: Order, expires_at: datetime, key: str, urls: ReturnUrls,
+                    lines: list | None = None) -> dict:
     """The Checkout Session request for an order: amounts from its snapshot, never the browser.
 
     The discount, shipping and tax go as Stripe's own coupon, shipping option and tax rates,
@@ -349,7 +415,7 @@ def _session_params(order: Order, expires_at: datetime, key: str, urls: ReturnUr
                 "quantity": line.quantity,
                 **({"tax_rates": tax_rate_ids} if tax_rate_ids else {}),
             }
-            for line in order.lines
+            for line in (order.lines if lines is None else lines)
         ],
         "customer_email": order.email,
         "client_reference_id": order.number,

@@ -29,12 +29,14 @@ def store_context(
     email: str | None = None,
     *,
     subtotal: int = 0,
+    tax_rates: tuple[TaxRate, ...] | None = None,
 ) -> PricingContext:
     """The context a cart of this items' `subtotal` is priced in.
 
     Raises DiscountRefused for a code that may not be used (the message says why) and
     ShippingUnavailable for a method that does not serve the country. With no method chosen
-    yet, shipping is not priced; with no country, no tax.
+    yet, shipping is not priced; with no country, no tax. `tax_rates`, when given, are the
+    country's as publish_tax_rates just read them in this transaction.
     """
     currency = current_app.config["STORE_CURRENCY"]
     discount = None
@@ -46,7 +48,7 @@ def store_context(
         country=country,
         shipping=shipping_for(shipping_code, country, subtotal) if shipping_code else None,
         discount=discount,
-        tax_rates=tax_rates_for(country),
+        tax_rates=tax_rates_for(country) if tax_rates is None else tax_rates,
     )
 
 
@@ -80,10 +82,13 @@ def tax_rates_for(country: str | None) -> tuple[TaxRate, ...]:
     """The destination's rates, all inclusive or all exclusive by PRICES_INCLUDE_TAX."""
     if not country:
         return ()
-    inclusive = current_app.config["PRICES_INCLUDE_TAX"]
-    rules = db.session.scalars(
+    return _rates(db.session.scalars(
         select(TaxRule).where(TaxRule.country == country).order_by(TaxRule.id)
-    )
+    ))
+
+
+def _rates(rules) -> tuple[TaxRate, ...]:
+    inclusive = current_app.config["PRICES_INCLUDE_TAX"]
     return tuple(
         TaxRate(rule.name, Decimal(rule.percentage), inclusive,
                 rule.provider_id if rule.has_provider_rate(inclusive) else None)
@@ -91,22 +96,29 @@ def tax_rates_for(country: str | None) -> tuple[TaxRate, ...]:
     )
 
 
-def publish_tax_rates(country: str | None) -> None:
-    """Make at the provider the destination's tax rates it does not have yet; keep their ids.
+def publish_tax_rates(country: str | None) -> tuple[TaxRate, ...]:
+    """Make at the provider the destination's tax rates it does not have yet; return its rates.
 
     A rule whose percentage or inclusiveness changed since its rate was made gets a new rate
-    (the provider's are immutable). Commits what was read, calls with no transaction open, and
-    records each id in its own commit. The idempotency key names the rule's terms, so a lost
-    answer retried (or two shoppers at once) gets the same rate back, never a second one.
+    (the provider's are immutable). When every rate is made already (the usual case) nothing
+    is committed and the rates read are returned, for the caller's transaction to price with.
+    Otherwise it commits what was read, calls with no transaction open, records each id in
+    its own commit and reads the rates again. The idempotency key names the rule's terms, so
+    a lost answer retried (or two shoppers at once) gets the same rate back, never a second.
     """
     if not country:
-        return
+        return ()
     inclusive = current_app.config["PRICES_INCLUDE_TAX"]
+    rules = list(db.session.scalars(
+        select(TaxRule).where(TaxRule.country == country).order_by(TaxRule.id)
+    ))
     missing = [
         (rule.id, rule.name, rule.percentage)
-        for rule in db.session.scalars(select(TaxRule).where(TaxRule.country == country))
+        for rule in rules
         if not rule.has_provider_rate(inclusive)
     ]
+    if not missing:
+        return _rates(rules)
     db.session.commit()
     for rule_id, name, percentage in missing:
         kind = "inclusive" if inclusive else "exclusive"
@@ -121,6 +133,7 @@ def publish_tax_rates(country: str | None) -> None:
                     provider_percentage=percentage)
         )
         db.session.commit()
+    return tax_rates_for(country)
 
 
 def publish_coupon(order: Order) -> None:

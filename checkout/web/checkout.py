@@ -49,6 +49,7 @@ from checkout.services import checkout as checkouts
 from checkout.web.links import bank_transfer_page_url, order_link, payment_page_url, return_urls
 from checkout.web.order_links import refuse_expired_link
 from checkout.web.rate_limits import may_ask_provider
+from checkout.web.read_only import writes
 from checkout.web.shopper import current_cart, remember_cart, user_id
 from checkout.web.waiting_orders import PLACED_ORDERS, placed_here, waiting_for_payment
 
@@ -193,8 +194,9 @@ def place():
     )
     method = PaymentMethod(form.payment_method.data)
     try:
-        order = checkouts.place_order(
-            current_cart(), details, form.checkout_token.data, user_id(), payment_method=method
+        placed = checkouts.place_order_to_pay(
+            current_cart(), details, form.checkout_token.data, user_id(), payment_method=method,
+            urls_for=return_urls,
         )
     except EmptyCart:
         _keep_typed(form)
@@ -222,17 +224,18 @@ def place():
         return _review(form, 503)
     session.pop(TYPED_KEY, None)
     # This browser placed it: the success page may show it the order's private link.
-    placed = [n for n in placed_here() if n != order.number][-19:]
-    session[PLACED_ORDERS] = [*placed, order.number]
-    return _pay(order)
+    order = placed.order
+    earlier = [n for n in placed_here() if n != order.number][-19:]
+    session[PLACED_ORDERS] = [*earlier, order.number]
+    return _pay(order, placed.attempt)
 
 
-def _pay(order: Order):
+def _pay(order: Order, prepared=None):
     if bank_transfers.is_bank_transfer(order):
         # Nothing to pay online: the shopper wires the money with the reference shown.
         return redirect(bank_transfer_page_url(order), 303)
     try:
-        url = payment_sessions.start(order, return_urls(order))
+        url = payment_sessions.start(order, return_urls(order), prepared=prepared)
     except OrderNotPayable as exc:
         flash(str(exc), "info")
         return redirect(order_link(order), 303)
@@ -386,6 +389,7 @@ def _placed_here(order: Order) -> bool:
 
 
 @bp.get("/success")
+@writes
 def success():
     """Confirm the payment from the session right away, or wait for it to be confirmed."""
     session_id = request.args.get("session_id", "")
