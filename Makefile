@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint install install-dev db demo clean
+.PHONY: run serve bench test lint install install-dev db demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,17 @@ run: demo
 	PORT=$(PORT) $(BIN)/flask worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	PORT=$(PORT) $(BIN)/flask run --host 127.0.0.1 --port $(PORT) --with-threads
+
+# The production server as README recommends it: gunicorn with gthread workers, one process per
+# core (GUNICORN_WORKERS) with GUNICORN_THREADS threads each and a database pool of the same size
+# (gunicorn.conf.py and checkout/config.py read them). Workers share metrics through one folder.
+BIND ?= 127.0.0.1:$(PORT)
+PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/instance/prometheus
+serve: export PROMETHEUS_MULTIPROC_DIR := $(PROMETHEUS_MULTIPROC_DIR)
+serve: install
+	mkdir -p $(PROMETHEUS_MULTIPROC_DIR)
+	$(BIN)/flask db upgrade
+	exec $(BIN)/gunicorn --bind $(BIND) wsgi:app
 
 test: install-dev
 	scripts/test
