@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run serve bench test lint install install-dev db demo clean
+.PHONY: run serve bench test lint install install-dev install-bench db demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,13 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+$(VENV)/.bench: requirements-bench.txt $(VENV)/.dev
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	touch $@
+
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
+install-bench: $(VENV)/.bench
 
 db: install
 	$(BIN)/flask db upgrade
@@ -47,7 +52,12 @@ serve: install
 	$(BIN)/flask db upgrade
 	exec $(BIN)/gunicorn --bind $(BIND) wsgi:app
 
-test: install-dev
+# Minutes of load on every core, so not part of `make test` (which runs its smoke test).
+# BENCH_QUICK=1 for a short run; the other BENCH_* settings are in README "Performance".
+bench: install-bench
+	$(BIN)/python -m bench
+
+test: install-bench
 	scripts/test
 
 lint: install-dev
