@@ -61,8 +61,11 @@ def ensure_wrk() -> str:
         return found
     if os.geteuid() != 0:
         raise RuntimeError("wrk is not installed: run `apt-get install wrk` (as root)")
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True,
-                   stdout=subprocess.DEVNULL)
+    install = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, stdout=subprocess.DEVNULL).returncode != 0:
+        # A machine whose package lists were never fetched knows no wrk yet.
+        subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(install, check=True, stdout=subprocess.DEVNULL)
     found = shutil.which("wrk")
     if not found:
         raise RuntimeError("apt-get installed no wrk")
