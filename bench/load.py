@@ -217,10 +217,6 @@ def closed_loop(base: str, flow: Flow, *, concurrency: int, seconds: float,
     return asyncio.run(_closed_loop(base, flow, concurrency, seconds, prepare, time_flows))
 
 
-async def gather_loads(*loads: Awaitable[Load]) -> list[Load]:
-    return list(await asyncio.gather(*loads))
-
-
 def closed_loop_async(base: str, flow: Flow, *, concurrency: int, seconds: float,
                       prepare: Prepare | None = None, time_flows: bool = False
                       ) -> Awaitable[Load]:

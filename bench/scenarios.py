@@ -214,8 +214,10 @@ def product(ctx: Context) -> Measured:
 
 
 def cart(ctx: Context) -> Measured:
-    token = ctx.state.setdefault("cart_token", shopdata.carts(
-        ctx.app, 1, [product_id for product_id, _ in ctx.state["products"]])[0])
+    token = ctx.state.get("cart_token")
+    if token is None:
+        token = ctx.state["cart_token"] = shopdata.carts(
+            ctx.app, 1, [product_id for product_id, _ in ctx.state["products"]])[0]
     return _wrk_scenario(ctx, ctx.stack.shop.base + "/cart/",
                          headers={"Cookie": f"{CART_COOKIE}={token}"})
 
