@@ -65,6 +65,7 @@ def markdown(report: dict[str, Any]) -> str:
         problems = half.get("log_problems", {})
         lines += ["", f"Server logs: {problems.get('tracebacks', 0)} tracebacks, "
                       f"{problems.get('database_locked', 0)} \"database is locked\"."]
+        lines += [f"- `{error}`" for error in problems.get("errors", [])]
     return "\n".join(lines) + "\n"
 
 
@@ -82,6 +83,8 @@ def _notes(row: dict[str, Any]) -> str:
         notes.append(", ".join(f"{k} {v}" for k, v in sorted(extra["outcomes"].items())))
     if "orders" in extra and "oversell" not in extra:
         notes.append(f"{extra['orders']:,} orders in the shop")
+    if extra.get("shop_tracebacks"):
+        notes.append(f"{extra['shop_tracebacks']} tracebacks in the shop's log")
     if "page_bytes" in extra:
         notes.append(f"{extra['page_bytes']:,} bytes")
     bad = {k: v for k, v in row["statuses"].items() if not str(k).startswith(("2", "3"))

@@ -5,6 +5,7 @@ import platform
 import statistics
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,7 +99,9 @@ def _summary(scenario: Scenario, measured: list[Measured], loads: list[tuple[flo
         "p99_ms": round(statistics.median(p99s), 2) if p99s else None,
         "baseline_p99_ms": None, "statements": statements, "commits": commits,
         "peak_rss_mib": rss, "load_before": loads[0][0], "load_after": loads[-1][1],
-        "statuses": {str(k): v for k, v in middle.load.statuses.items()},
+        # Every run's answers: a failure in any run shows.
+        "statuses": {str(k): v for k, v in sum((m.load.statuses for m in measured),
+                                               Counter()).items()},
         "runs": [round(rate, 2) for rate in rates], "extra": middle.extra,
     }
 
@@ -140,6 +143,7 @@ def run_database(kind: str, settings: Settings, folder: Path, log=print) -> dict
                 if scenario.setup is not None:
                     scenario.setup(ctx)
                 measured, loads = [], []
+                logged = served.shop.log_problems()["tracebacks"]
                 for _ in range(settings.runs):
                     before = os.getloadavg()[0]
                     opened = (connections_opened(served.dbs.admin, "bench_shop")
@@ -152,6 +156,9 @@ def run_database(kind: str, settings: Settings, folder: Path, log=print) -> dict
                     measured.append(result)
                 server = served.baseline if scenario.is_baseline else served.shop
                 row = _summary(scenario, measured, loads, server.peak_rss_mib())
+                # Which scenario's requests failed in the shop (any run, set-up included).
+                row["extra"]["shop_tracebacks"] = (
+                    served.shop.log_problems()["tracebacks"] - logged)
                 rows.append(row)
                 log(f"  {kind:10} {scenario.name:20} {row['throughput']:>9.1f} {scenario.unit}"
                     f"  p99 {row['p99_ms'] if row['p99_ms'] is not None else '–'} ms")

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import requests
@@ -88,11 +89,16 @@ class Server:
                 peaks.append(int(found.group(1)) / 1024)
         return round(max(peaks), 1) if peaks else None
 
-    def log_problems(self) -> dict[str, int]:
-        """How often the log says something went wrong (never expected)."""
+    def log_problems(self) -> dict[str, Any]:
+        """How often the log says something went wrong (never expected), and what: the
+        distinct exception lines that end its tracebacks."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        errors = []
+        for line in re.findall(r"^[A-Za-z_][\w.]*(?:Error|Exception)\b.*$", text, re.MULTILINE):
+            if line[:200] not in errors:
+                errors.append(line[:200])
         return {"tracebacks": text.count("Traceback"),
-                "database_locked": text.count("database is locked")}
+                "database_locked": text.count("database is locked"), "errors": errors[:10]}
 
 
 def start(name: str, command: list[str], env: dict[str, str], folder: Path, base: str,

@@ -43,7 +43,9 @@ def test_a_quick_bench_run_writes_a_complete_report(tmp_path):
     assert set(added["statuses"]) == {"303"}, added["statuses"]
     assert added["statements"] > 0 and added["commits"] >= 1
     assert added["peak_rss_mib"] > 0
-    assert result["databases"][kind]["log_problems"] == {"tracebacks": 0, "database_locked": 0}
+    problems = result["databases"][kind]["log_problems"]
+    assert (problems["tracebacks"], problems["database_locked"], problems["errors"]) == (0, 0, [])
+    assert added["extra"]["shop_tracebacks"] == 0
 
     table = written["md"].read_text()
     assert f"## {kind}" in table and "| add to cart |" in table
