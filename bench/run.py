@@ -37,8 +37,17 @@ class Settings:
         quick = environ.get("BENCH_QUICK", "0").lower() in ("1", "true", "yes")
         sizes = Sizes.quick() if quick else Sizes.full()
         if environ.get("BENCH_SECONDS"):
-            sizes = Sizes(**{**sizes.__dict__, "seconds": float(environ["BENCH_SECONDS"])})
-        runs = int(environ.get("BENCH_RUNS") or (1 if quick else 3))
+            try:
+                seconds = float(environ["BENCH_SECONDS"])
+            except ValueError:
+                seconds = 0
+            if not 1 <= seconds <= 600:
+                raise SystemExit("BENCH_SECONDS must be a number of seconds from 1 to 600")
+            sizes = Sizes(**{**sizes.__dict__, "seconds": seconds})
+        try:
+            runs = int(environ.get("BENCH_RUNS") or (1 if quick else 3))
+        except ValueError:
+            runs = 0
         if not 1 <= runs <= 15:
             raise SystemExit("BENCH_RUNS must be between 1 and 15")
         databases = tuple(d.strip() for d in (environ.get("BENCH_DATABASES")
