@@ -83,6 +83,14 @@ def _notes(row: dict[str, Any]) -> str:
         notes.append(", ".join(f"{k} {v}" for k, v in sorted(extra["outcomes"].items())))
     if "orders" in extra and "oversell" not in extra:
         notes.append(f"{extra['orders']:,} orders in the shop")
+    if "by_lines" in extra:
+        sizes = list(extra["by_lines"])
+        for request in ("cart", "checkout_post", "webhook", "order_page"):
+            figures = [extra["by_lines"][size][request] for size in sizes]
+            notes.append(f"{request.replace('_', ' ')}: "
+                         + " / ".join(f"{s}" for s, _ in figures) + " statements, "
+                         + " / ".join(f"{c}" for _, c in figures) + " commits")
+        notes[-4] = f"{' / '.join(sizes)} lines: " + notes[-4]
     if extra.get("shop_tracebacks"):
         notes.append(f"{extra['shop_tracebacks']} tracebacks in the shop's log")
     if "page_bytes" in extra:

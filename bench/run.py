@@ -103,7 +103,10 @@ def _summary(scenario: Scenario, measured: list[Measured], loads: list[tuple[flo
     return {
         "name": scenario.name, "title": scenario.title, "unit": scenario.unit,
         "is_baseline": scenario.is_baseline, "baseline": scenario.baseline,
-        "throughput": round(statistics.median(rates), 2), "ratio": None,
+        # None for a scenario that counts and puts no load on (sql_by_lines).
+        "throughput": (round(statistics.median(rates), 2)
+                       if any(m.load.seconds for m in measured) else None),
+        "ratio": None,
         "p50_ms": round(statistics.median(p50s), 2) if p50s else None,
         "p99_ms": round(statistics.median(p99s), 2) if p99s else None,
         "baseline_p99_ms": None, "statements": statements, "commits": commits,
@@ -169,7 +172,8 @@ def run_database(kind: str, settings: Settings, folder: Path, log=print) -> dict
                 row["extra"]["shop_tracebacks"] = (
                     served.shop.log_problems()["tracebacks"] - logged)
                 rows.append(row)
-                log(f"  {kind:10} {scenario.name:20} {row['throughput']:>9.1f} {scenario.unit}"
+                rate = "–" if row["throughput"] is None else f"{row['throughput']:.1f}"
+                log(f"  {kind:10} {scenario.name:20} {rate:>9} {scenario.unit}"
                     f"  p99 {row['p99_ms'] if row['p99_ms'] is not None else '–'} ms")
             problems = served.shop.log_problems()
     finally:

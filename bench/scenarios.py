@@ -435,6 +435,71 @@ def flash_sale(ctx: Context) -> Measured:
     return Measured(load, extra)
 
 
+CART_SIZES = (1, 10, 50)
+
+
+def setup_sql_by_lines(ctx: Context) -> None:
+    """Products enough for a 50-line cart, each with plenty in stock."""
+    tag = f"{ctx.stack.dbs.kind}-{secrets.token_hex(3)}"
+    ctx.state["many_products"] = [
+        shopdata.new_product(ctx.app, 1_000_000, f"lines-{tag}-{n}")
+        for n in range(max(CART_SIZES))]
+
+
+def _counts(answer: requests.Response, what: str) -> list[int]:
+    if "X-SQL-Statements" not in answer.headers:
+        raise RuntimeError(f"{what} answered {answer.status_code} without SQL counts")
+    return [int(answer.headers["X-SQL-Statements"]), int(answer.headers["X-SQL-Commits"])]
+
+
+def _completed_event(ctx: Context, number: str) -> dict:
+    listed = requests.get(ctx.stack.sandbox.base + "/v1/events", timeout=30, params={
+        "type": "checkout.session.completed", "limit": 100},
+        headers={"Authorization": f"Bearer {STRIPE_KEY}"}).json()
+    for event in listed["data"]:
+        if event["data"]["object"].get("client_reference_id") == number:
+            return event
+    raise RuntimeError(f"no checkout.session.completed event for order {number}")
+
+
+def _counts_for_lines(ctx: Context, lines: int) -> dict[str, list[int]]:
+    """One shopper with a cart of `lines` lines: cart page, checkout POST, payment, webhook,
+    order page; the shop's statements and commits for each."""
+    base = ctx.stack.shop.base
+    products = ctx.state["many_products"][:lines]
+    token = shopdata.carts(ctx.app, 1, products)[0]
+    counts = {}
+    with requests.Session() as browser:
+        browser.cookies.set(CART_COOKIE, token, domain="127.0.0.1")
+        counts["cart"] = _counts(browser.get(base + "/cart/", timeout=60), "the cart")
+        page = browser.get(base + "/account/login", timeout=60)
+        placed = browser.post(base + "/checkout/", timeout=60, allow_redirects=False, data={
+            "csrf_token": CSRF.search(page.text).group(1),
+            "checkout_token": secrets.token_urlsafe(24), **ADDRESS})
+        if placed.status_code != 303:
+            raise RuntimeError(f"a {lines}-line checkout answered {placed.status_code}")
+        counts["checkout_post"] = _counts(placed, "the checkout POST")
+        paid = browser.post(placed.headers["Location"], data=CARD, timeout=60,
+                            allow_redirects=False)
+        if paid.status_code != 303:
+            raise RuntimeError(f"the sandbox's payment page answered {paid.status_code}")
+    number = shopdata.latest_order_number(ctx.app)
+    payload, signature = _signed(_completed_event(ctx, number))
+    delivered = requests.post(base + "/webhooks/stripe", data=payload, timeout=60, headers={
+        "Stripe-Signature": signature, "Content-Type": "application/json"})
+    counts["webhook"] = _counts(delivered, "the webhook")
+    path = shopdata.order_page_path(ctx.app, number)
+    counts["order_page"] = _counts(requests.get(base + path, timeout=60), "the order page")
+    return counts
+
+
+def sql_by_lines(ctx: Context) -> Measured:
+    """No load: the statements and commits of one cart page, checkout POST, webhook and order
+    page with carts of 1, 10 and 50 lines (the issue wants them not to grow)."""
+    return Measured(Load(done=0, seconds=0.0),
+                    {"by_lines": {str(n): _counts_for_lines(ctx, n) for n in CART_SIZES}})
+
+
 def _with_provider_delay(ctx: Context, milliseconds: int) -> Measured:
     """Checkout flows and, beside them, product pages (wrk): what a slow provider costs."""
     product_id, slug = ctx.state["products"][0]
@@ -551,6 +616,8 @@ def all_scenarios(sizes: Sizes) -> list[Scenario]:
                  webhooks, "base_insert", setup=setup_webhooks),
         Scenario("refund", "staff refund (refund page + POST)", "refunds/s", refund,
                  "base_insert"),
+        Scenario("sql_by_lines", "SQL per request for carts of 1, 10 and 50 lines (no load)",
+                 "", sql_by_lines, setup=setup_sql_by_lines),
         Scenario("flash_sale", f"flash sale, {sizes.flash_units} units, "
                  f"{sizes.flash_shoppers} shoppers", "orders/s", flash_sale, "base_decrement"),
         Scenario("provider_fast", "checkout flow beside product pages, provider 0 ms",
