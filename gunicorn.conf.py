@@ -9,11 +9,21 @@ from dotenv import load_dotenv
 # once, at import, and the workers inherit that choice from this master process.
 load_dotenv(Path(__file__).resolve().parent / ".env")
 
+from checkout.config import DEFAULT_WEB_THREADS  # noqa: E402
 from checkout.gunicorn_support import (  # noqa: E402
     RedactingLogger,
     empty_metrics_directory,
     worker_exited,
 )
+
+# Threads, not more processes: a request spends most of its time waiting on the database or
+# on Stripe, and a thread waiting lets the others run; a sync worker waiting on Stripe holds
+# its whole process. One process per core keeps the GIL from being the queue. The app sizes
+# its database pool to GUNICORN_THREADS (DATABASE_POOL_SIZE), so no thread opens and closes
+# connections of its own.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS") or os.cpu_count() or 2)
+threads = int(os.environ.get("GUNICORN_THREADS") or DEFAULT_WEB_THREADS)
 
 logger_class = RedactingLogger
 # Access lines on stdout; gunicorn's own messages and the app's logs on stderr.

@@ -51,13 +51,19 @@ def register_extensions(app: Flask) -> None:
     from checkout import models  # noqa: F401  (every model is known to the metadata)
     from checkout.db import configure_engine_events
     from checkout.extensions import csrf, db, login_manager, migrate
+    from checkout.sql_counts import count_sql_per_request
     from checkout.web.read_only import init_read_only, request_only_reads
 
     # A failing statement's text carries its bound values (session tokens, password hashes,
     # webhook payloads) into the error log, the webhook log and staff alerts: keep them out.
     engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     engine_options.setdefault("hide_parameters", True)
-    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+    uri = str(app.config["SQLALCHEMY_DATABASE_URI"])
+    if uri.startswith("postgresql") or (uri.startswith("sqlite:///") and ":memory:" not in uri):
+        # A pooled engine (an in-memory SQLite database has one connection, no pool to size).
+        engine_options.setdefault("pool_size", app.config["DATABASE_POOL_SIZE"])
+        engine_options.setdefault("max_overflow", app.config["DATABASE_MAX_OVERFLOW"])
+    if uri.startswith("postgresql"):
         # libpq waits for ever on a host that takes the connection and never answers (a
         # blackholed route): every request, and the /readyz probe, held its worker until
         # gunicorn killed it. Give up and answer 5xx/503 instead.
@@ -66,6 +72,8 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine_events(db.engine, read_only=request_only_reads)
+        if app.config.get("SQL_COUNTS"):
+            count_sql_per_request(app, db.engine)
     init_read_only(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

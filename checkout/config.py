@@ -10,6 +10,8 @@ from limits import parse_many
 SANDBOX_SECRET_KEY = "sk_test_sandbox_checkout"
 SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_checkout"
 LATE_PAYMENT_POLICIES = ("flag", "refund")
+# Threads per gunicorn worker (gunicorn.conf.py), and so the database pool's size by default.
+DEFAULT_WEB_THREADS = 8
 
 
 class ConfigError(RuntimeError):
@@ -153,6 +155,20 @@ def from_environment(instance_path: Path) -> dict:
     if not 0 <= trusted_proxies <= 5:
         raise ConfigError("TRUSTED_PROXY_COUNT must be between 0 and 5")
 
+    # One connection per gunicorn thread: a smaller pool makes the spare threads open and close
+    # overflow connections on every busy second (churn); a larger one holds idle connections.
+    pool_size = _int("DATABASE_POOL_SIZE", _int("GUNICORN_THREADS", DEFAULT_WEB_THREADS))
+    if not 1 <= pool_size <= 100:
+        raise ConfigError("DATABASE_POOL_SIZE must be between 1 and 100")
+    max_overflow = _int("DATABASE_MAX_OVERFLOW", 10)
+    if not 0 <= max_overflow <= 100:
+        raise ConfigError("DATABASE_MAX_OVERFLOW must be between 0 and 100")
+    sql_counts = _flag("SQL_COUNTS")
+    if sql_counts and env == "production":
+        # A benchmark's instrument: it costs every statement a little and tells any client
+        # how the shop queries.
+        raise ConfigError("SQL_COUNTS is for benchmarks: refused when CHECKOUT_ENV=production")
+
     port = _int("PORT", 5000)
     database_url = os.environ.get("DATABASE_URL") or (
         f"sqlite:///{instance_path / 'checkout.sqlite'}"
@@ -168,6 +184,11 @@ def from_environment(instance_path: Path) -> dict:
         "CHECKOUT_ENV": env,
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        "DATABASE_POOL_SIZE": pool_size,
+        "DATABASE_MAX_OVERFLOW": max_overflow,
+        # Each response says how many SQL statements and commits it took (X-SQL-Statements,
+        # X-SQL-Commits): `make bench` reads them. Off unless asked for; refused in production.
+        "SQL_COUNTS": sql_counts,
         "PAYMENTS": payments,
         "STRIPE_SECRET_KEY": stripe_key,
         "STRIPE_WEBHOOK_SECRET": webhook_secret,

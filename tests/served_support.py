@@ -166,7 +166,8 @@ def _serve(folder: Path, with_worker: bool, settings: dict[str, str] | None, wor
     log_files = [log_file or folder / "server.log", folder / "worker.log"]
     logs = [path.open("ab") for path in log_files]
     processes = [subprocess.Popen(
-        [BIN / "gunicorn", "--workers", str(workers), "--worker-class", "sync", "--timeout",
+        [BIN / "gunicorn", "--workers", str(workers), "--worker-class", "sync", "--threads", "1",
+         "--timeout",
          "20", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=logs[0],
     )]

@@ -3,6 +3,7 @@
 import pytest
 
 from checkout.config import (
+    DEFAULT_WEB_THREADS,
     SANDBOX_SECRET_KEY,
     SANDBOX_WEBHOOK_SECRET,
     ConfigError,
@@ -126,3 +127,39 @@ def test_bank_transfer_is_off_by_default_and_needs_an_account_when_on(env, tmp_p
     assert config["BANK_TRANSFER"] is True
     assert config["BANK_TRANSFER_IBAN"] == "GB33BUKB20201555555555"
     assert config["BANK_TRANSFER_HOLD_HOURS"] == 96
+
+
+def test_the_database_pool_has_one_connection_per_gunicorn_thread(env, tmp_path):
+    for name in ("DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW", "GUNICORN_THREADS"):
+        env.delenv(name, raising=False)
+    assert from_environment(tmp_path)["DATABASE_POOL_SIZE"] == DEFAULT_WEB_THREADS
+    env.setenv("GUNICORN_THREADS", "12")
+    assert from_environment(tmp_path)["DATABASE_POOL_SIZE"] == 12
+    # Said outright, the pool size wins over the thread count.
+    env.setenv("DATABASE_POOL_SIZE", "4")
+    env.setenv("DATABASE_MAX_OVERFLOW", "0")
+    config = from_environment(tmp_path)
+    assert (config["DATABASE_POOL_SIZE"], config["DATABASE_MAX_OVERFLOW"]) == (4, 0)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("DATABASE_POOL_SIZE", "0"), ("DATABASE_POOL_SIZE", "many"), ("DATABASE_MAX_OVERFLOW", "-1"),
+])
+def test_a_pool_size_out_of_range_refuses_to_start(env, tmp_path, name, value):
+    env.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        from_environment(tmp_path)
+
+
+def test_sql_counts_are_off_by_default_and_refused_in_production(env, tmp_path):
+    env.delenv("SQL_COUNTS", raising=False)
+    assert from_environment(tmp_path)["SQL_COUNTS"] is False
+    env.setenv("SQL_COUNTS", "1")
+    assert from_environment(tmp_path)["SQL_COUNTS"] is True
+    env.setenv("CHECKOUT_ENV", "production")
+    env.setenv("PAYMENTS", "stripe")
+    env.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    env.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
+    env.setenv("SECRET_KEY", "k" * 32)
+    with pytest.raises(ConfigError, match="SQL_COUNTS"):
+        from_environment(tmp_path)

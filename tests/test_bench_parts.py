@@ -1,0 +1,72 @@
+"""The bench's own parts that need no server: reading wrk, reading its settings, choosing
+scenarios with the baselines they are held against."""
+
+from pathlib import Path
+
+import pytest
+
+from bench.load import Load, parse_wrk
+from bench.run import Settings, selected
+from bench.scenarios import Sizes
+
+WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:49751/staff/orders/
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   232.32ms  376.53ms   1.90s    88.06%
+    Req/Sec    34.55     31.89   125.00     82.76%
+  Latency Distribution
+     50%   74.79ms
+     75%  294.63ms
+     90%  727.59ms
+     99%    1.82s~
+  116 requests in 2.03s, 3.14MB read
+  Socket errors: connect 0, read 0, write 0, timeout 3
+  Non-2xx or 3xx responses: 6
+Requests/sec:     57.28
+Transfer/sec:      1.55MB
+""".replace("~", " ")  # wrk pads a one-letter unit with a space: the line ends in one
+
+
+def test_wrk_reports_are_read_with_their_units_and_failures():
+    load = parse_wrk(WRK_OUTPUT, 2)
+    assert load.done == 110  # the six non-2xx answers are not work done
+    assert load.rate == 55
+    assert (load.percentile(50), load.percentile(99)) == (74.79, 1820.0)
+    assert load.statuses == {"2xx/3xx": 110, "other": 6, "socket errors": 3}
+
+
+def test_a_wrk_report_without_requests_says_what_wrk_said():
+    with pytest.raises(RuntimeError, match="unable to connect"):
+        parse_wrk("unable to connect to 127.0.0.1:1 Connection refused\n", 2)
+
+
+def test_percentiles_of_a_client_load_come_from_its_latencies():
+    load = Load(done=5, seconds=1.0, latencies_ms=[5.0, 1.0, 3.0, 2.0, 4.0])
+    assert (load.percentile(50), load.percentile(99)) == (3.0, 5.0)
+
+
+def test_quick_mode_cuts_the_sizes_and_runs_once():
+    settings = Settings.from_environment({"BENCH_QUICK": "1"})
+    assert settings.quick and settings.runs == 1 and settings.sizes == Sizes.quick()
+    assert settings.databases == ("sqlite", "postgresql")
+    full = Settings.from_environment({"BENCH_RUNS": "5", "BENCH_DATABASES": "postgresql",
+                                      "BENCH_RESULTS": "/tmp/elsewhere"})
+    assert (full.runs, full.databases, full.results) == (5, ("postgresql",),
+                                                         Path("/tmp/elsewhere"))
+    assert full.sizes.staff_orders_large == 100_000 and full.sizes.seconds == 10
+
+
+@pytest.mark.parametrize("environ", [
+    {"BENCH_DATABASES": "mysql"}, {"BENCH_RUNS": "0"}, {"BENCH_RUNS": "three"},
+    {"BENCH_SECONDS": "soon"}, {"BENCH_SCENARIOS": "catalog,nonsense"},
+])
+def test_settings_it_cannot_run_with_are_refused_saying_why(environ):
+    with pytest.raises(SystemExit, match="BENCH_|unknown scenarios"):
+        Settings.from_environment(environ)
+
+
+def test_a_scenario_asked_for_brings_every_baseline_it_is_held_against():
+    settings = Settings.from_environment({"BENCH_SCENARIOS": "staff_list_large,flash_sale"})
+    # The large list is held against the small one, which is held against the template page.
+    assert [s.name for s in selected(settings)] == [
+        "base_page", "base_decrement", "staff_list_small", "staff_list_large", "flash_sale"]
