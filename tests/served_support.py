@@ -115,11 +115,14 @@ def _databases(folder: Path, on_suite_server: bool) -> Iterator[tuple[str, str]]
 
 @contextmanager
 def serve_shop(folder: Path, *, with_worker: bool = False,
-               settings: dict[str, str] | None = None, workers: int = 1,
+               settings: dict[str, str] | None = None, workers: int = 1, threads: int = 1,
                on_suite_database: bool = False,
                log_file: Path | None = None) -> Iterator[ServedShop]:
     """Migrate, seed the demo shop (admin ADMIN_EMAIL), serve it; stop it and check its log.
 
+    `threads` above 1 serves with gunicorn's gthread workers, as production does: a browser
+    opens connections ahead of need and leaves them idle, and a sync worker waits on such a
+    socket until its timeout kills it (the request queued behind it then gets a 500).
     `on_suite_database`: on PostgreSQL when the suite runs on PostgreSQL (a concurrency proof
     must hold on both), else on SQLite files like every other served shop. gunicorn's stderr
     (its own and the app's log lines) and the job worker's go to files (`log_file`, else
@@ -128,14 +131,16 @@ def serve_shop(folder: Path, *, with_worker: bool = False,
     """
     with (
         _databases(folder, on_suite_database) as (shop_url, sandbox_url),
-        _serve(folder, with_worker, settings, workers, shop_url, sandbox_url, log_file) as shop,
+        _serve(folder, with_worker, settings, workers, threads, shop_url, sandbox_url,
+               log_file) as shop,
     ):
         yield shop
 
 
 @contextmanager
 def _serve(folder: Path, with_worker: bool, settings: dict[str, str] | None, workers: int,
-           shop_url: str, sandbox_url: str, log_file: Path | None) -> Iterator[ServedShop]:
+           threads: int, shop_url: str, sandbox_url: str,
+           log_file: Path | None) -> Iterator[ServedShop]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -166,9 +171,9 @@ def _serve(folder: Path, with_worker: bool, settings: dict[str, str] | None, wor
     log_files = [log_file or folder / "server.log", folder / "worker.log"]
     logs = [path.open("ab") for path in log_files]
     processes = [subprocess.Popen(
-        [BIN / "gunicorn", "--workers", str(workers), "--worker-class", "sync", "--threads", "1",
-         "--timeout",
-         "20", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        [BIN / "gunicorn", "--workers", str(workers),
+         "--worker-class", "gthread" if threads > 1 else "sync", "--threads", str(threads),
+         "--timeout", "20", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=logs[0],
     )]
     shop.server_pid = processes[0].pid

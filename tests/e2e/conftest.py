@@ -50,7 +50,8 @@ def browser(chromium: str) -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory) -> Iterator[ServedShop]:
-    with serve_shop(tmp_path_factory.mktemp("served"), with_worker=True,
+    # Threads, as production serves: a browser's idle preconnections must not stall the shop.
+    with serve_shop(tmp_path_factory.mktemp("served"), with_worker=True, threads=4,
                     settings=BANK_SETTINGS) as served:
         yield served
 

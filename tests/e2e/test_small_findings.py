@@ -8,7 +8,10 @@ phone name their columns; and the success page opened in another browser names n
 """
 
 import re
+import socket
+from urllib.parse import urlsplit
 
+import requests
 from playwright.sync_api import Browser, Page, Response, expect
 
 from tests.e2e.support import (
@@ -43,6 +46,16 @@ def test_a_first_visit_asks_for_nothing_missing_and_static_files_are_kept_a_year
     # The icon the page names is there (a browser asks for it on its own time).
     icon = page.locator("link[rel~='icon']").first.get_attribute("href")
     assert icon and page.request.get(f"{shop.base}{icon}").status == 200, icon
+
+
+def test_a_connection_opened_ahead_and_left_idle_stalls_no_one(shop: ServedShop):
+    # Chromium opens connections before it needs them and may leave them idle. A single sync
+    # worker waited on such a socket until its 20 s timeout killed it, and the request behind
+    # it (the favicon, once) got a 500: the browser's shop is served by threads.
+    address = urlsplit(shop.base)
+    with socket.create_connection((address.hostname, address.port)):
+        response = requests.get(f"{shop.base}/", timeout=10)
+    assert response.status_code == 200
 
 
 def test_a_page_with_personal_data_is_never_stored(page: Page, shop: ServedShop):
