@@ -61,3 +61,8 @@ def follow_success(client: FlaskClient, redirect_url: str):
     parts = urlsplit(redirect_url)
     assert f"{parts.scheme}://{parts.netloc}" == BASE_URL
     return client.get(parts.path, query_string=parse_qs(parts.query))
+
+
+def post_form(client: FlaskClient, path: str):
+    """POST a form that carries nothing but its CSRF token (a button: resume, cancel...)."""
+    return client.post(path, data={"csrf_token": csrf_token(client)})

@@ -14,8 +14,7 @@ from checkout.extensions import db
 from checkout.models import CheckoutAttempt, StockHold
 from checkout.models.inventory import HoldStatus
 from checkout.payments import StripeGateway
-from tests.conftest import csrf_token
-from tests.shop import add_to_cart, place_and_get_session, submit_checkout
+from tests.shop import add_to_cart, place_and_get_session, post_form, submit_checkout
 from tests.state import guest_token, only_order, stock_of, text_of
 
 GATEWAY_DOWN = "We could not reach the payment provider."
@@ -39,10 +38,6 @@ def local(url: str) -> str:
     """A URL on the shop as the path and query the test client asks for."""
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
-
-
-def post(client, path: str):
-    return client.post(path, data={"csrf_token": csrf_token(client)})
 
 
 @pytest.fixture
@@ -77,7 +72,7 @@ def test_stripes_cancel_url_shows_the_order_with_resume_and_cancel(app, client, 
 def test_resume_goes_back_to_the_same_open_session(app, client, sandbox, placed):
     session = sandbox.retrieve_session(placed["session_id"])
     for _ in range(2):
-        response = post(client, placed["resume"])
+        response = post_form(client, placed["resume"])
         assert response.status_code == 303
         assert response.headers["Location"] == session["url"]
     [attempt] = attempts(app)
@@ -88,7 +83,7 @@ def test_cancel_expires_the_session_releases_the_hold_and_refills_the_cart(
     app, client, sandbox, products, placed
 ):
     assert stock_of(app, products["PEN"]) == (3, 2)
-    response = post(client, placed["cancel"])
+    response = post_form(client, placed["cancel"])
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/cart/")
 
@@ -106,12 +101,12 @@ def test_cancel_expires_the_session_releases_the_hold_and_refills_the_cart(
     assert only_order(app).status == OrderStatus.CANCELLED
     assert stock_of(app, products["PEN"]) == (3, 0)
     # A cancelled order can be neither resumed nor cancelled again; its page says why.
-    again = post(client, placed["resume"])
+    again = post_form(client, placed["resume"])
     assert again.status_code == 303 and f"/orders/{placed['number']}?t=" in again.headers[
         "Location"]
     assert "This order is not waiting for payment." in text_of(client.get(
         again.headers["Location"]))
-    twice = post(client, placed["cancel"])
+    twice = post_form(client, placed["cancel"])
     assert twice.status_code == 303
     assert "This order is no longer waiting for payment, so it was not cancelled." in text_of(
         client.get(twice.headers["Location"]))
@@ -156,12 +151,12 @@ def test_a_failed_session_request_keeps_the_order_and_try_again_reuses_its_key(
     assert first.last_error
 
     # Trying again while the provider is still down changes nothing.
-    still_down = post(client, pay_page)
+    still_down = post_form(client, pay_page)
     assert local(still_down.headers["Location"]) == pay_page
     assert [a.idempotency_key for a in attempts(app)] == [first.idempotency_key]
 
     gateway_down()
-    retried = post(client, pay_page)
+    retried = post_form(client, pay_page)
     assert retried.status_code == 303
     session_id = retried.headers["Location"].rsplit("/", 1)[1]
     assert sandbox.retrieve_session(session_id)["status"] == "open"
@@ -195,7 +190,7 @@ def test_an_order_never_has_two_payable_sessions(app, client, sandbox, placed, p
         attempt.expires_at = now_utc()
         db.session.commit()
 
-    response = post(client, placed["resume"])
+    response = post_form(client, placed["resume"])
     assert response.status_code == 303
     new_id = response.headers["Location"].rsplit("/", 1)[1]
     assert new_id != placed["session_id"]

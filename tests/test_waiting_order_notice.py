@@ -19,6 +19,7 @@ from tests.shop import (
     checkout_form,
     follow_success,
     place_and_get_session,
+    post_form,
     submit_checkout,
 )
 from tests.state import guest_token, only_order, stock_of, text_of
@@ -32,10 +33,6 @@ BANK_ACCOUNT = {
     "BANK_TRANSFER_BIC": "BUKBGB22",
     "BANK_TRANSFER_BANK_NAME": "Example Bank",
 }
-
-
-def post(client, path: str):
-    return client.post(path, data={"csrf_token": csrf_token(client)})
 
 
 @pytest.fixture
@@ -75,7 +72,7 @@ def test_the_checkout_page_says_so_too(client, products, waiting):
 
 
 def test_resume_from_the_notice_goes_back_to_the_open_session(client, sandbox, waiting):
-    response = post(client, waiting["resume"])
+    response = post_form(client, waiting["resume"])
     assert response.status_code == 303
     assert response.headers["Location"] == sandbox.retrieve_session(waiting["session_id"])["url"]
 
@@ -96,7 +93,7 @@ def test_change_my_order_cancels_it_and_puts_the_items_back_in_the_cart(
     app, client, sandbox, products, waiting
 ):
     add_to_cart(client, products["MUG"], 2)
-    response = post(client, waiting["cancel"])
+    response = post_form(client, waiting["cancel"])
     assert response.status_code == 303 and response.headers["Location"].endswith("/cart/")
     assert only_order(app).status == OrderStatus.CANCELLED
     assert stock_of(app, products["VASE"]) == (1, 0)
@@ -141,7 +138,7 @@ def test_a_signed_in_shopper_sees_their_waiting_orders_on_any_browser(app, sandb
     assert page.count(">Change my order</button>") == 2
     assert "In your order waiting for payment" in text_of(phone.get("/products/vase"))
     # Signed out, that browser knows nothing of them.
-    post(phone, "/account/logout")
+    post_form(phone, "/account/logout")
     assert "waiting for payment" not in text_of(phone.get("/cart/"))
 
 
@@ -176,7 +173,7 @@ def test_change_my_order_puts_the_discount_code_back_on_the_cart_too(app, client
                                                "code": "TENOFF"}).status_code == 303
     place_and_get_session(client, products["MUG"], 1)
     number = only_order(app).number
-    post(client, f"/checkout/orders/{number}/cancel?t={guest_token(app, number)}")
+    post_form(client, f"/checkout/orders/{number}/cancel?t={guest_token(app, number)}")
     cart = text_of(client.get("/cart/"))
     assert "Code TENOFF is on your cart." in " ".join(re.sub(r"<[^>]+>", " ", cart).split())
     assert "−$10.00" in cart
@@ -194,7 +191,7 @@ def test_an_order_paid_by_bank_transfer_offers_its_bank_details_instead(app, cli
         assert f"{NOTICE}: {number}, total $12.50." in page
         assert f'action="{pay}"' in page and ">See how to pay</button>" in page
         assert ">Resume payment</button>" not in page
-        response = post(client, pay)
+        response = post_form(client, pay)
         assert response.status_code == 303
         assert f"/checkout/orders/{number}/bank-transfer?t=" in response.headers["Location"]
     finally:
@@ -212,7 +209,7 @@ def test_signing_out_leaves_nothing_of_the_account_on_this_browser(app, sandbox,
     assert submit_checkout(laptop, hidden, name="Grace Hopper").status_code == 409
     assert NOTICE in text_of(laptop.get("/cart/"))
 
-    post(laptop, "/account/logout")
+    post_form(laptop, "/account/logout")
     assert "waiting for payment" not in text_of(laptop.get("/cart/"))
     assert "waiting for payment" not in text_of(laptop.get("/products/vase"))
     add_to_cart(laptop, products["MUG"], 1)
