@@ -13,6 +13,7 @@ from checkout.config import DEFAULT_WEB_THREADS  # noqa: E402
 from checkout.gunicorn_support import (  # noqa: E402
     RedactingLogger,
     empty_metrics_directory,
+    limit_malloc_arenas,
     worker_exited,
 )
 
@@ -35,10 +36,17 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 # Behind a load balancer's keep-alive connections.
 keepalive = 5
+# A safety net for memory (README "Performance notes"): a worker is replaced, between
+# requests, after this many; the jitter keeps the workers from restarting at the same time.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "500"))
+# glibc malloc arenas per process (checkout.gunicorn_support.limit_malloc_arenas says why).
+MALLOC_ARENAS = int(os.environ.get("GUNICORN_MALLOC_ARENAS", "2"))
 
 
 def on_starting(server) -> None:
     empty_metrics_directory()
+    limit_malloc_arenas(MALLOC_ARENAS)
 
 
 def child_exit(server, worker) -> None:

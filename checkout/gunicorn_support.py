@@ -7,6 +7,7 @@ gone since a previous run are removed when the server starts (their counters wou
 into this run's), and each dead worker's live gauges are dropped.
 """
 
+import ctypes
 import json
 import logging
 import os
@@ -21,6 +22,9 @@ from checkout.config import log_format_from_environment
 from checkout.logs import REDACTED, JsonFormatter, redact, redact_query
 
 # Request headers that are credentials themselves: never written, even redacted in part.
+# glibc's mallopt() parameter for the most malloc arenas a process may have (malloc.h).
+M_ARENA_MAX = -8
+
 _CREDENTIAL_HEADERS = ("{authorization}i", "{cookie}i", "{stripe-signature}i",
                        "{proxy-authorization}i")
 
@@ -111,3 +115,20 @@ def worker_exited(pid: int) -> None:
     """Drop a dead worker's live gauges (its counters stay: they were counted)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(pid)
+
+
+def limit_malloc_arenas(count: int) -> bool:
+    """Cap glibc's malloc arenas for this process and the workers it forks; say if it took.
+
+    glibc gives each thread that meets contention an arena of its own, up to 8 per core, and
+    memory freed in one arena is not given back to the others or to the system: a gthread
+    worker's 8 threads each grew their own, and a worker's peak RSS with them. Python code
+    runs one thread at a time under the GIL, so more arenas than a couple buy almost nothing.
+    Set in the master before any worker or thread exists, as MALLOC_ARENA_MAX would be.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False  # not glibc (musl, macOS): their allocators have no such setting
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return mallopt(M_ARENA_MAX, count) == 1
