@@ -7,14 +7,17 @@ import os
 import runpy
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import argon2._password_hasher as password_hasher
 import pytest
 from PIL import Image
 from pypdf import PdfReader
 
 from checkout import pdf
 from checkout.gunicorn_support import limit_malloc_arenas
+from checkout.models.user import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
@@ -111,3 +114,36 @@ def test_the_master_caps_malloc_arenas_before_forking(env):
     assert runpy.run_path(str(GUNICORN_CONF))["MALLOC_ARENAS"] == 2
     # This machine's C library is glibc: the cap takes (mallopt answers 1).
     assert limit_malloc_arenas(2) is True
+
+
+def test_argon2_work_takes_turns_within_a_process(monkeypatch):
+    # Every Argon2 hash fills 64 MiB: a worker's threads signing in at once must not each hold
+    # one. Two computations inside at the same time would meet at the barrier.
+    inside, most = [0], [0]
+    lock = threading.Lock()
+    meeting = threading.Barrier(2, timeout=0.5)
+    real_hash_secret = password_hasher.hash_secret
+
+    def counting_hash_secret(*args, **kwargs):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            meeting.wait()
+        except threading.BrokenBarrierError:
+            pass
+        finally:
+            with lock:
+                inside[0] -= 1
+        return real_hash_secret(*args, **kwargs)
+
+    monkeypatch.setattr(password_hasher, "hash_secret", counting_hash_secret)
+    hashed = []
+    threads = [threading.Thread(target=lambda: hashed.append(hash_password("password-one")))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(hashed) == 3 and all(h.startswith("$argon2id$") for h in hashed)
+    assert most[0] == 1
