@@ -12,11 +12,14 @@ from pathlib import Path
 
 import argon2._password_hasher as password_hasher
 import pytest
+from huey import SqliteHuey
 from PIL import Image
 from pypdf import PdfReader
+from sqlalchemy import text
 
 from checkout import pdf
-from checkout.gunicorn_support import limit_malloc_arenas
+from checkout.extensions import db
+from checkout.gunicorn_support import give_worker_its_own_connections, limit_malloc_arenas
 from checkout.models.user import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +93,7 @@ def _pdf_text(data: bytes) -> str:
 @pytest.fixture
 def env(monkeypatch):
     for name in ("GUNICORN_MAX_REQUESTS", "GUNICORN_MAX_REQUESTS_JITTER",
-                 "GUNICORN_MALLOC_ARENAS"):
+                 "GUNICORN_MALLOC_ARENAS", "GUNICORN_PRELOAD"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -147,3 +150,39 @@ def test_argon2_work_takes_turns_within_a_process(monkeypatch):
         thread.join()
     assert len(hashed) == 3 and all(h.startswith("$argon2id$") for h in hashed)
     assert most[0] == 1
+
+
+def test_gunicorn_preloads_the_app_by_default_and_can_be_told_not_to(env):
+    assert runpy.run_path(str(GUNICORN_CONF))["preload_app"] is True
+    env.setenv("GUNICORN_PRELOAD", "0")
+    assert runpy.run_path(str(GUNICORN_CONF))["preload_app"] is False
+
+
+def test_a_forked_worker_drops_the_masters_connections_without_closing_them(
+        app, monkeypatch, tmp_path):
+    # The test app runs jobs inline; a served one keeps its queue in SQLite.
+    huey = SqliteHuey("memory-test", filename=str(tmp_path / "huey.sqlite"))
+    monkeypatch.setitem(app.extensions, "huey", huey)
+    with app.app_context():
+        pooled = db.engine.raw_connection()
+        masters = pooled.driver_connection
+        pooled.close()  # back into the pool, as the master leaves it after loading the app
+        assert db.engine.pool.checkedin() == 1
+        sandbox = app.extensions["sandbox"]
+        with sandbox.store.read():
+            pass
+        assert sandbox.store.engine.pool.checkedin() >= 1
+        huey.storage.sql("SELECT 1", results=True)
+        assert huey.storage._conn is not None
+
+        give_worker_its_own_connections(app)
+
+        # The worker's pools are empty: it opens its own connections on first use…
+        assert db.engine.pool.checkedin() == 0
+        assert sandbox.store.engine.pool.checkedin() == 0
+        assert huey.storage._conn is None
+        # …and the master's are still open, for the master (close=False).
+        assert masters.execute("SELECT 1").fetchone()[0] == 1
+        masters.close()
+        assert db.session.execute(text("SELECT 1")).scalar() == 1
+        db.session.remove()
