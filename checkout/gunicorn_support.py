@@ -22,7 +22,6 @@ from gunicorn.glogging import Logger
 from prometheus_client import multiprocess
 
 from checkout.config import log_format_from_environment
-from checkout.extensions import db
 from checkout.logs import REDACTED, JsonFormatter, redact, redact_query
 
 # Request headers that are credentials themselves: never written, even redacted in part.
@@ -154,9 +153,12 @@ def give_worker_its_own_connections(app: Flask) -> None:
     and queue connection the master may have opened, without closing them (they are the
     master's), so that no socket or SQLite file handle is shared by two processes. An app
     without them (the bench's baseline, served with these settings too) is left alone."""
-    if "sqlalchemy" in app.extensions:
+    # Reached through the app, not imported: gunicorn.conf.py imports this module, and the
+    # bench's baseline, served with it too, must not load the shop's extensions.
+    sqlalchemy = app.extensions.get("sqlalchemy")
+    if sqlalchemy is not None:
         with app.app_context():
-            for engine in db.engines.values():
+            for engine in sqlalchemy.engines.values():
                 engine.dispose(close=False)
     huey = app.extensions.get("huey")
     if huey is not None:
