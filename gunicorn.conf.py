@@ -48,7 +48,7 @@ MALLOC_ARENAS = int(os.environ.get("GUNICORN_MALLOC_ARENAS", "2"))
 limit_malloc_arenas(MALLOC_ARENAS)
 # The master imports the app once and forks the workers from it: the modules, templates and
 # data the app loads at start are shared copy-on-write by the workers instead of loaded again
-# in each (README "Performance notes": a worker's proportional share fell from ~90 to ~45 MiB
+# in each (README "Performance notes": a worker's proportional share fell from ~90 to ~35 MiB
 # at start). Each worker then opens its own database connections (post_fork).
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 
