@@ -1,6 +1,6 @@
 """HTML to PDF in a short-lived process of its own (`checkout.pdf_process`), never in the caller.
 
-WeasyPrint brings Pango, HarfBuzz, fontTools and Pillow: importing it added ~40 MiB to every
+WeasyPrint brings Pango, HarfBuzz, fontTools and Pillow: importing it added ~25 MiB to every
 gunicorn worker, and rendering a document a few MiB more that the worker kept for its whole
 life, although PDFs are a rare download beside the pages every shopper loads. A child process
 gives all of it back when the document is done, at the price of its start (about half a
