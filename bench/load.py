@@ -143,7 +143,7 @@ class Client:
         url = path if path.startswith("http") else self.base + path
         started = time.perf_counter()
         async with self.session.request(method, url, allow_redirects=False, **kwargs) as got:
-            text = await got.text()
+            text = await got.text(errors="replace")  # a PDF too
             return Answer(got.status, text, dict(got.headers),
                           (time.perf_counter() - started) * 1000)
 

@@ -384,6 +384,29 @@ def webhooks(ctx: Context) -> Measured:
     return Measured(load, {"outcomes": dict(outcomes), "events": len(fresh)})
 
 
+def invoice_pdf(ctx: Context) -> Measured:
+    """Shoppers download the invoice PDFs of the orders the webhooks paid (each its link)."""
+    paths = ctx.state.get("invoice_paths")
+    if paths is None:
+        if not ctx.state.get("paid"):
+            raise RuntimeError("invoice_pdf downloads the invoices of the orders that `webhooks`"
+                               " paid: select webhooks too")
+        paths = ctx.state["invoice_paths"] = [
+            shopdata.order_page_path(ctx.app, number).replace("?", "/invoice.pdf?", 1)
+            for number in list(ctx.state["paid"])[:ctx.sizes.webhook_events]]
+    count = [0]
+
+    async def download(client: Client) -> Answer:
+        count[0] += 1
+        answer = await client.get(paths[count[0] % len(paths)])
+        if answer.status == 200 and not answer.text.startswith("%PDF"):
+            raise RuntimeError("the invoice download is not a PDF")
+        return answer
+
+    return Measured(closed_loop(ctx.stack.shop.base, download, concurrency=ctx.sizes.concurrency,
+                                seconds=ctx.sizes.seconds))
+
+
 async def _staff_sign_in(client: Client) -> None:
     await _fetch_csrf(client)
     signed = await client.post("/account/login", data={
@@ -614,6 +637,7 @@ def all_scenarios(sizes: Sizes) -> list[Scenario]:
                  "base_insert", setup=setup_checkout_post),
         Scenario("webhooks", "signed webhook deliveries, a fifth duplicates", "events/s",
                  webhooks, "base_insert", setup=setup_webhooks),
+        Scenario("invoice_pdf", "invoice PDF downloads", "req/s", invoice_pdf),
         Scenario("refund", "staff refund (refund page + POST)", "refunds/s", refund,
                  "base_insert"),
         Scenario("sql_by_lines", "SQL per request for carts of 1, 10 and 50 lines (no load)",

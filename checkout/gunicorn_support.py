@@ -7,6 +7,9 @@ gone since a previous run are removed when the server starts (their counters wou
 into this run's), and each dead worker's live gauges are dropped.
 """
 
+import contextlib
+import ctypes
+import gc
 import json
 import logging
 import os
@@ -14,6 +17,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flask import Flask
 from gunicorn.glogging import Logger
 from prometheus_client import multiprocess
 
@@ -21,6 +25,9 @@ from checkout.config import log_format_from_environment
 from checkout.logs import REDACTED, JsonFormatter, redact, redact_query
 
 # Request headers that are credentials themselves: never written, even redacted in part.
+# glibc's mallopt() parameter for the most malloc arenas a process may have (malloc.h).
+M_ARENA_MAX = -8
+
 _CREDENTIAL_HEADERS = ("{authorization}i", "{cookie}i", "{stripe-signature}i",
                        "{proxy-authorization}i")
 
@@ -111,3 +118,53 @@ def worker_exited(pid: int) -> None:
     """Drop a dead worker's live gauges (its counters stay: they were counted)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(pid)
+
+
+def limit_malloc_arenas(count: int) -> bool:
+    """Cap glibc's malloc arenas for this process and the workers it forks; say if it took.
+
+    glibc gives each thread that meets contention an arena of its own, up to 8 per core, and
+    memory freed in one arena is not given back to the others or to the system: a gthread
+    worker's 8 threads each grew their own, and a worker's peak RSS with them. Python code
+    runs one thread at a time under the GIL, so more arenas than a couple buy almost nothing.
+    Set in the master before any worker or thread exists, as MALLOC_ARENA_MAX would be.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False  # not glibc (musl, macOS): their allocators have no such setting
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return mallopt(M_ARENA_MAX, count) == 1
+
+
+def settle_memory_before_fork() -> None:
+    """In the master, before forking a worker from the preloaded app: free the garbage of
+    loading, give the free heap back to the system (a worker would otherwise start with it
+    counted in its resident size), and move every object left out of the collector's reach
+    (a collection in a worker would write to, and so copy, every page holding one)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim this way
+        ctypes.CDLL(None).malloc_trim(0)
+    gc.freeze()
+
+
+def give_worker_its_own_connections(app: Flask) -> None:
+    """In a worker forked from a master that loaded the app (preload_app): drop every database
+    and queue connection the master may have opened, without closing them (they are the
+    master's), so that no socket or SQLite file handle is shared by two processes. An app
+    without them (the bench's baseline, served with these settings too) is left alone."""
+    # Reached through the app, not imported: gunicorn.conf.py imports this module, and the
+    # bench's baseline, served with it too, must not load the shop's extensions.
+    sqlalchemy = app.extensions.get("sqlalchemy")
+    if sqlalchemy is not None:
+        with app.app_context():
+            for engine in sqlalchemy.engines.values():
+                engine.dispose(close=False)
+    huey = app.extensions.get("huey")
+    if huey is not None:
+        # SqliteHuey keeps one connection, opened on first use; closing the child's copy of a
+        # SQLite handle releases no lock of the master's (POSIX locks are per process).
+        huey.storage.close()
+    sandbox = app.extensions.get("sandbox")
+    if sandbox is not None:
+        sandbox.after_fork()

@@ -285,6 +285,12 @@ class Sandbox:
         """Say whether this process runs the delivery thread."""
         return self._worker.thread is not None
 
+    def after_fork(self) -> None:
+        """In a process forked from this one (a preloading server's worker): its own database
+        connections. The delivery thread never crosses a fork; the child starts its own on
+        its first request (ensure_worker)."""
+        self.store.after_fork()
+
     def close(self) -> None:
         """Stop the worker and release the database."""
         self._worker.stop()

@@ -187,6 +187,12 @@ class Store:
             self._engine.dispose()
             self._engine = None
 
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's pooled connections without closing them
+        (they are the parent's), so the child opens its own."""
+        if self._engine is not None:
+            self._engine.dispose(close=False)
+
     # Small helpers shared by the service code.
 
     @staticmethod

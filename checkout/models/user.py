@@ -1,6 +1,7 @@
 """Accounts: shoppers who sign up, and staff who run the shop."""
 
 import secrets
+import threading
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -19,8 +20,28 @@ from checkout.extensions import db
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 
+# Each Argon2 hash or verification fills memory_cost (64 MiB with the defaults) with 4 lanes:
+# a worker's threads signing people in at once each held their own buffer, so anyone posting
+# the sign-in form from 8 connections put half a GiB in a worker. One at a time per process
+# keeps a worker's peak at one buffer; on this 2-core machine two processes hashing 4 lanes
+# each already keep every core busy, so the queue costs no throughput.
+_ARGON2_AT_ONCE = threading.BoundedSemaphore(1)
+
+
+class _OneAtATimeHasher(PasswordHasher):
+    """PasswordHasher whose hashing and verifying take turns within the process."""
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        with _ARGON2_AT_ONCE:
+            return super().hash(password, salt=salt)
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+        with _ARGON2_AT_ONCE:
+            return super().verify(hash, password)
+
+
 # Argon2id with the library's current defaults (RFC 9106's second recommendation).
-_hasher = PasswordHasher()
+_hasher = _OneAtATimeHasher()
 
 
 @cache

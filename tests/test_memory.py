@@ -1,0 +1,188 @@
+"""What keeps a web worker's memory small (README "Performance notes"): the heavy libraries stay
+out of the app, PDFs are rendered in a process of their own, gunicorn recycles its workers."""
+
+import io
+import json
+import os
+import runpy
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import argon2._password_hasher as password_hasher
+import pytest
+from huey import SqliteHuey
+from PIL import Image
+from pypdf import PdfReader
+from sqlalchemy import text
+
+from checkout import pdf
+from checkout.extensions import db
+from checkout.gunicorn_support import give_worker_its_own_connections, limit_malloc_arenas
+from checkout.models.user import hash_password
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
+# Loaded only by the PDF renderer's own process (weasyprint and what it brings; Pillow is the
+# shop's too, for uploads) and by the bench's chart (matplotlib): never in a web worker.
+HEAVY = ("weasyprint", "fontTools", "pydyf", "pyphen", "tinycss2", "matplotlib", "numpy")
+
+IMPORT_THE_APP = """
+import json, sys
+import wsgi
+wsgi.app.test_client().get("/")
+print(json.dumps(sorted(name for name in sys.modules)))
+"""
+
+
+def test_the_served_app_does_not_import_the_pdf_or_chart_libraries(tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "GUNICORN_"))},
+        "CHECKOUT_ENV": "development",
+        "SECRET_KEY": "memory-test-secret-key-long-enough-to-sign-with",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite'}",
+        "PAYMENTS": "sandbox",
+        "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite'}",
+        "SANDBOX_BACKGROUND": "0",
+        "HUEY_DATABASE": str(tmp_path / "huey.sqlite"),
+        "MAIL_DIR": str(tmp_path / "mail"),
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    done = subprocess.run([sys.executable, "-c", IMPORT_THE_APP], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "checkout.services.invoices" in modules  # the PDF's caller is loaded…
+    loaded = sorted({name.split(".")[0] for name in modules} & set(HEAVY))
+    assert loaded == []  # …and nothing it renders with
+
+
+def test_a_pdf_is_rendered_in_its_own_process_from_the_html_alone(tmp_path):
+    picture = tmp_path / "picture.png"
+    Image.new("RGB", (40, 40), "red").save(picture)
+    html = (f'<html><body><h1>Invoice INV-1 Ünïcode €</h1>'
+            f'<img src="file://{picture}"></body></html>')
+    rendered = pdf.html_to_pdf(html)
+    assert rendered.startswith(b"%PDF") and b"%%EOF" in rendered[-32:]
+    assert "Ünïcode €" in _pdf_text(rendered)
+    # The picture is on disk and readable, but a document loads nothing from outside.
+    assert b"/Image" not in rendered
+
+
+def test_a_renderer_that_takes_too_long_is_an_error_not_a_hang(monkeypatch):
+    monkeypatch.setattr(pdf, "RENDER_TIMEOUT_SECONDS", 0.001)
+    with pytest.raises(pdf.PdfRenderingFailed, match="took longer"):
+        pdf.html_to_pdf("<p>slow</p>")
+
+
+def test_a_renderer_that_fails_is_an_error_with_its_reason(monkeypatch, tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise SystemExit('no fonts here')\n")
+    monkeypatch.setattr(pdf, "_RENDERER", broken)
+    with pytest.raises(pdf.PdfRenderingFailed, match="exited with 1: no fonts here"):
+        pdf.html_to_pdf("<p>x</p>")
+
+
+def _pdf_text(data: bytes) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in ("GUNICORN_MAX_REQUESTS", "GUNICORN_MAX_REQUESTS_JITTER",
+                 "GUNICORN_MALLOC_ARENAS", "GUNICORN_PRELOAD"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_gunicorn_recycles_workers_at_staggered_times_by_default(env):
+    settings = runpy.run_path(str(GUNICORN_CONF))
+    assert settings["max_requests"] > 0
+    assert 0 < settings["max_requests_jitter"] < settings["max_requests"]
+
+
+def test_gunicorn_memory_settings_come_from_the_environment(env):
+    env.setenv("GUNICORN_MAX_REQUESTS", "0")
+    env.setenv("GUNICORN_MAX_REQUESTS_JITTER", "0")
+    env.setenv("GUNICORN_MALLOC_ARENAS", "4")
+    settings = runpy.run_path(str(GUNICORN_CONF))
+    assert (settings["max_requests"], settings["max_requests_jitter"],
+            settings["MALLOC_ARENAS"]) == (0, 0, 4)
+
+
+def test_the_master_caps_malloc_arenas_before_forking(env):
+    assert runpy.run_path(str(GUNICORN_CONF))["MALLOC_ARENAS"] == 2
+    # This machine's C library is glibc: the cap takes (mallopt answers 1).
+    assert limit_malloc_arenas(2) is True
+
+
+def test_argon2_work_takes_turns_within_a_process(monkeypatch):
+    # Every Argon2 hash fills 64 MiB: a worker's threads signing in at once must not each hold
+    # one. Two computations inside at the same time would meet at the barrier.
+    inside, most = [0], [0]
+    lock = threading.Lock()
+    meeting = threading.Barrier(2, timeout=0.5)
+    real_hash_secret = password_hasher.hash_secret
+
+    def counting_hash_secret(*args, **kwargs):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            meeting.wait()
+        except threading.BrokenBarrierError:
+            pass
+        finally:
+            with lock:
+                inside[0] -= 1
+        return real_hash_secret(*args, **kwargs)
+
+    monkeypatch.setattr(password_hasher, "hash_secret", counting_hash_secret)
+    hashed = []
+    threads = [threading.Thread(target=lambda: hashed.append(hash_password("password-one")))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(hashed) == 3 and all(h.startswith("$argon2id$") for h in hashed)
+    assert most[0] == 1
+
+
+def test_gunicorn_preloads_the_app_by_default_and_can_be_told_not_to(env):
+    assert runpy.run_path(str(GUNICORN_CONF))["preload_app"] is True
+    env.setenv("GUNICORN_PRELOAD", "0")
+    assert runpy.run_path(str(GUNICORN_CONF))["preload_app"] is False
+
+
+def test_a_forked_worker_drops_the_masters_connections_without_closing_them(
+        app, monkeypatch, tmp_path):
+    # The test app runs jobs inline; a served one keeps its queue in SQLite.
+    huey = SqliteHuey("memory-test", filename=str(tmp_path / "huey.sqlite"))
+    monkeypatch.setitem(app.extensions, "huey", huey)
+    with app.app_context():
+        pooled = db.engine.raw_connection()
+        masters = pooled.driver_connection
+        pooled.close()  # back into the pool, as the master leaves it after loading the app
+        assert db.engine.pool.checkedin() == 1
+        sandbox = app.extensions["sandbox"]
+        with sandbox.store.read():
+            pass
+        assert sandbox.store.engine.pool.checkedin() >= 1
+        huey.storage.sql("SELECT 1", results=True)
+        assert huey.storage._conn is not None
+
+        give_worker_its_own_connections(app)
+
+        # The worker's pools are empty: it opens its own connections on first use…
+        assert db.engine.pool.checkedin() == 0
+        assert sandbox.store.engine.pool.checkedin() == 0
+        assert huey.storage._conn is None
+        # …and the master's are still open, for the master (close=False).
+        assert masters.execute("SELECT 1").fetchone()[0] == 1
+        masters.close()
+        assert db.session.execute(text("SELECT 1")).scalar() == 1
+        db.session.remove()
