@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from sqlalchemy import case, exists, func, or_, select, tuple_
+from sqlalchemy import and_, case, exists, func, or_, select, tuple_
 
 from checkout.domain.order_status import OrderStatus
 from checkout.domain.payment_status import PaymentStatus
 from checkout.extensions import db
 from checkout.models import Order, OrderFlag, Payment
+from checkout.models.order_search_index import order_search
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 500
@@ -207,12 +208,26 @@ def decode_cursor(query: OrderQuery, cursor: str) -> tuple:
 
 
 def _search(q: str):
+    """Match orders whose number, e-mail or name contains `q`, whatever the case.
+
+    From three characters on, the match goes through the trigram index
+    (checkout/models/order_search_index.py): on PostgreSQL the GIN indexes answer the LIKE
+    itself; on SQLite the FTS5 table names the candidate orders, and the LIKE decides among
+    them, so the index narrows the search without changing what it finds. A shorter needle
+    has no trigram to look up, and is compared with every order.
+    """
     needle = q.strip().lower()
-    return or_(
+    matches = or_(
         func.lower(Order.number).contains(needle, autoescape=True),
         func.lower(Order.email).contains(needle, autoescape=True),
         func.lower(Order.ship_name).contains(needle, autoescape=True),
     )
+    if len(needle) < 3 or db.session.get_bind().dialect.name != "sqlite":
+        return matches
+    # An FTS5 phrase of the trigram tokenizer matches the text anywhere in a column.
+    phrase = '"' + needle.replace('"', '""') + '"'
+    candidates = select(order_search.c.rowid).where(order_search.c.order_search.op("MATCH")(phrase))
+    return and_(Order.id.in_(candidates), matches)
 
 
 def _filters(query: OrderQuery) -> list:
@@ -235,7 +250,8 @@ def _filters(query: OrderQuery) -> list:
     return conditions
 
 
-def _rows(query: OrderQuery, after: tuple | None, limit: int) -> list[OrderRow]:
+def page_statement(query: OrderQuery, after: tuple | None, limit: int):
+    """Return the SELECT of one page's rows (the tests read its plan)."""
     columns = _sort_columns(query.sort)
     descending = query.direction == SortDirection.DESC
     conditions = _filters(query)
@@ -254,7 +270,11 @@ def _rows(query: OrderQuery, after: tuple | None, limit: int) -> list[OrderRow]:
         .order_by(*ordering)
         .limit(limit)
     )
-    found = db.session.execute(stmt).all()
+    return stmt
+
+
+def _rows(query: OrderQuery, after: tuple | None, limit: int) -> list[OrderRow]:
+    found = db.session.execute(page_statement(query, after, limit)).all()
     flags: dict[int, list[str]] = {}
     if found:
         open_flags = db.session.execute(
