@@ -1,4 +1,4 @@
-"""the staff orders search reads a trigram index instead of every order
+"""the staff orders search reads a trigram index instead of every order; payments by status
 
 Revision ID: 3a7c9e1f2b84
 Revises: 2e145aa2bd2f
@@ -21,6 +21,7 @@ depends_on = None
 
 
 def upgrade():
+    op.create_index('ix_payment_status_order_id', 'payment', ['status', 'order_id'], unique=False)
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         op.execute(SQLITE_VIRTUAL_TABLE)
@@ -42,6 +43,7 @@ def downgrade():
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute("DROP TABLE IF EXISTS order_search")
     elif dialect == "postgresql":
-        # The extension stays: other databases objects may use it, and it costs nothing idle.
+        # The extension stays: other database objects may use it, and it costs nothing idle.
         for name in POSTGRESQL_INDEXES:
             op.execute(f"DROP INDEX IF EXISTS {name}")
+    op.drop_index('ix_payment_status_order_id', table_name='payment')
