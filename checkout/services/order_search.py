@@ -5,7 +5,8 @@ the database walks an index from where the last page ended instead of counting p
 rows, so page 2,000 costs what page 1 costs, and rows inserted meanwhile neither repeat nor
 vanish. A page is one query for its rows (with their payment state computed per row by
 correlated subqueries on the indexed payment.order_id) and one for their open flags: two
-statements whether the shop has 100 orders or 100,000.
+statements whether the shop has 100 orders or 100,000 (on SQLite a search whose needle the
+newest orders do not fill a page with takes one more: see _found).
 """
 
 import base64
