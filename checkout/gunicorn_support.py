@@ -13,6 +13,7 @@ import gc
 import json
 import logging
 import os
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,11 @@ _CREDENTIAL_HEADERS = ("{authorization}i", "{cookie}i", "{stripe-signature}i",
                        "{proxy-authorization}i")
 
 
+# The atoms the JSON line reads (below), whatever the text format names.
+_JSON_ATOMS = frozenset({"h", "m", "U", "s", "B", "M", "f", "a", "{x-request-id}o"})
+_ATOM = re.compile(r"%\(([^)]+)\)")
+
+
 class RedactingLogger(Logger):
     """gunicorn's logger with secrets taken out of every access line; JSON when asked."""
 
@@ -47,14 +53,28 @@ class RedactingLogger(Logger):
 
     def atoms(self, resp, req, environ, request_time) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
+        # Every request and response header is an atom; the line shows a handful. Only those
+        # are worth the redacting regexes: the others are blanked, so none is written whole.
+        shown = self._shown_atoms()
         for name, value in atoms.items():
             if name in _CREDENTIAL_HEADERS:
                 atoms[name] = REDACTED
+            elif name not in shown:
+                if isinstance(value, str):
+                    atoms[name] = REDACTED
             elif name == "q":
                 atoms[name] = redact_query(value or "")
             elif isinstance(value, str):
                 atoms[name] = redact(value)
         return atoms
+
+    def _shown_atoms(self) -> frozenset[str]:
+        fmt = self.cfg.access_log_format
+        if getattr(self, "_shown_for", None) != fmt:
+            named = (n.lower() if n.startswith("{") else n for n in _ATOM.findall(fmt))
+            self._shown = frozenset(named) | _JSON_ATOMS
+            self._shown_for = fmt
+        return self._shown
 
     def access(self, resp, req, environ, request_time) -> None:
         if not self.json:

@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from checkout.models.order_search_index import include_name
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -101,6 +103,7 @@ def run_migrations_online():
             # a transaction, so it goes straight to the driver's connection.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         try:
+            conf_args.setdefault("include_name", include_name)
             context.configure(
                 connection=connection,
                 target_metadata=get_metadata(),

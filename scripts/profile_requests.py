@@ -1,6 +1,7 @@
 """Profile the shop's hot request paths under pyinstrument, through the Flask test client.
 
     .venv/bin/python scripts/profile_requests.py [--lines 10] [--rounds 20] [--html DIR]
+    .venv/bin/python scripts/profile_requests.py --reads [--rounds 200]
 
 Plays `rounds` shoppers, each with a cart of `lines` products, on a throw-away SQLite shop
 with the sandbox (as the tests do), and profiles each path across every shopper: the cart page,
@@ -8,12 +9,17 @@ the checkout POST, the checkout.session.completed webhook and the order page. Pr
 the shop's SQL statements and commits per request (tests/sql_support.py counts them the way
 tests/test_sql_counts.py does) and pyinstrument's call tree; `--html` also writes one page per
 path. This is how issue 11's profile-driven fixes were found (README, "Performance notes").
+
+`--reads` profiles the read pages instead, as `make bench` loads them: the catalog, a product
+page, a 3-line cart and a guest order page, each GET `rounds` times unprofiled (the CPU
+milliseconds per request it prints) and `rounds` times under the profiler (the call tree).
 """
 
 import argparse
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from flask_migrate import upgrade
@@ -24,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from checkout import create_app  # noqa: E402
 from checkout.extensions import db  # noqa: E402
-from checkout.models import Cart, CartLine, Order  # noqa: E402
+from checkout.models import Cart, CartLine, Order, Product  # noqa: E402
 from checkout.services.orders import access_token  # noqa: E402
 from tests.conftest import BASE_URL  # noqa: E402
 from tests.factories import ProductFactory  # noqa: E402
@@ -33,6 +39,7 @@ from tests.sql_support import statements  # noqa: E402
 from tests.test_webhooks import sign  # noqa: E402
 
 PATHS = ("cart page", "checkout POST", "webhook", "order page")
+READ_PATHS = ("catalog", "product page", "cart, 3 lines", "order page")
 
 
 def make_app(folder: Path):
@@ -107,23 +114,69 @@ def run(app, clients, profilers, counts) -> None:
         assert measured("order page", lambda c=client, u=url: c.get(u)).status_code == 200
 
 
+def read_pages(app, rounds: int, profilers, counts) -> dict[str, float]:
+    """GET each read page `rounds` times under its profiler; return CPU ms per request."""
+    client, shopper = fill_carts(app, 2, 3)
+    session_id = session_id_of(submit_checkout(client, checkout_form(client)))
+    assert app.extensions["sandbox"].pay(session_id).ok
+    with app.app_context():
+        order = db.session.scalars(select(Order).order_by(Order.id.desc())).first()
+        order_url = f"/orders/{order.number}?t={access_token(order)}"
+        slug = db.session.scalars(select(Product.slug).order_by(Product.id)).first()
+        db.session.remove()
+    urls = {"catalog": "/", "product page": f"/products/{slug}", "cart, 3 lines": "/cart/",
+            "order page": order_url}
+    cpu = {}
+    for path, url in urls.items():
+        guest = shopper if path.startswith("cart") else app.test_client()
+        assert guest.get(url).status_code == 200  # warm: templates compiled, caches filled
+        # CPU per request without the profiler first (it adds its own), then the profile.
+        started = time.process_time()
+        for _ in range(rounds):
+            assert guest.get(url).status_code == 200
+        cpu[path] = (time.process_time() - started) * 1000 / rounds
+        for _ in range(rounds):
+            with statements(app) as log:
+                profilers[path].start()
+                try:
+                    response = guest.get(url)
+                finally:
+                    profilers[path].stop()
+            assert response.status_code == 200, (url, response.status_code)
+            counts[path].append((log.count, log.commits))
+    return cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--html", type=Path)
+    parser.add_argument("--reads", action="store_true", help="profile the read pages instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         app = make_app(Path(tmp))
+        if args.reads:
+            profilers = {path: Profiler(interval=0.0005) for path in READ_PATHS}
+            counts = {path: [] for path in READ_PATHS}
+            cpu = read_pages(app, args.rounds, profilers, counts)
+            app.extensions["sandbox"].close()
+            _print(READ_PATHS, profilers, counts, args, cpu)
+            return
         clients = fill_carts(app, args.rounds, args.lines)
         profilers = {path: Profiler(interval=0.0005) for path in PATHS}
         counts = {path: [] for path in PATHS}
         run(app, clients, profilers, counts)
         app.extensions["sandbox"].close()
-    for path in PATHS:
+    _print(PATHS, profilers, counts, args)
+
+
+def _print(paths, profilers, counts, args, cpu=None) -> None:
+    for path in paths:
         seen = sorted(set(counts[path]))
-        print(f"== {path}: {args.rounds} requests, {args.lines} lines; "
-              f"(statements, commits) per request: {seen}")
+        spent = f"; CPU {cpu[path]:.2f} ms per request (without the profiler)" if cpu else ""
+        print(f"== {path}: {args.rounds} requests; "
+              f"(statements, commits) per request: {seen}{spent}")
         print(profilers[path].output_text(unicode=True, color=False, show_all=False))
         if args.html:
             args.html.mkdir(parents=True, exist_ok=True)

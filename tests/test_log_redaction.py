@@ -1,9 +1,14 @@
 """Bearer secrets, keys and card numbers are taken out of every log record."""
 
 import logging
+from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from gunicorn.config import Config
 
+from checkout import gunicorn_support
+from checkout.gunicorn_support import RedactingLogger
 from checkout.logs import redact
 
 CASES = [
@@ -47,3 +52,43 @@ def test_the_development_servers_request_log_is_redacted(app, caplog):
                                        "HTTP/1.1", "200", "-")
     assert "cs_test_a1b2c3d4" not in caplog.text
     assert "GET /checkout/success?session_id=[redacted] HTTP/1.1" in caplog.text
+
+
+def _access_atoms(monkeypatch, access_log_format: str) -> tuple[dict, list[str]]:
+    """gunicorn's atoms for one request with secrets everywhere, and what was redacted."""
+    config = Config()
+    config.set("access_log_format", access_log_format)
+    logger = RedactingLogger(config)
+    redacted = []
+    real = gunicorn_support.redact
+    monkeypatch.setattr(gunicorn_support, "redact",
+                        lambda text: redacted.append(text) or real(text))
+    secret_path = "/orders/AB12-CD34?t=Ik.secret-token"
+    environ = {
+        "REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": "GET", "RAW_URI": secret_path,
+        "SERVER_PROTOCOL": "HTTP/1.1", "PATH_INFO": "/orders/AB12-CD34",
+        "QUERY_STRING": "t=Ik.secret-token", "HTTP_REFERER": f"http://shop{secret_path}",
+        "HTTP_USER_AGENT": "probe", "HTTP_X_FORWARDED_FOR": "key sk_live_51Habc_def secret",
+    }
+    request = SimpleNamespace(headers=[("X-Note", "card 4242 4242 4242 4242"),
+                                       ("Cookie", "session=secret")])
+    response = SimpleNamespace(status="200 OK", sent=10,
+                               headers=[("X-Request-ID", "abc"), ("Location", secret_path)])
+    atoms = logger.atoms(response, request, environ, timedelta(milliseconds=5))
+    return atoms, redacted
+
+
+def test_the_access_line_redacts_what_it_shows_and_blanks_the_rest(monkeypatch):
+    fmt = '%(h)s "%(r)s" %(s)s "%(f)s" %({location}o)s rid=%({x-request-id}o)s'
+    atoms, redacted = _access_atoms(monkeypatch, fmt)
+    line = fmt % atoms
+    assert "secret" not in line and "[redacted]" in line, line
+    assert "rid=abc" in line
+    # No atom carries a secret, shown or not: the unshown ones are blanked without the regexes.
+    for name, value in atoms.items():
+        assert "secret" not in str(value) and "4242" not in str(value), (name, value)
+    assert atoms["{x-note}i"] == "[redacted]"
+    # The regexes ran on the atoms the text or JSON line shows, not on every header and
+    # environ entry of the request (dozens).
+    assert len(redacted) <= 12, redacted
+    assert {"127.0.0.1", "http://shop/orders/AB12-CD34?t=Ik.secret-token"} <= set(redacted)

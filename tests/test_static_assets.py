@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from checkout.extensions import db
+from checkout.web import static_files
 from tests.factories import ProductFactory
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -55,3 +56,36 @@ def test_a_product_without_an_image_shows_the_placeholder(app, client):
         assert response.status_code == 200, path
         assert "/static/img/products/placeholder.svg?v=" in response.get_data(as_text=True)
     assert product is not None
+
+
+def test_each_static_file_is_hashed_once_per_process_not_per_url(app, client, products,
+                                                                  monkeypatch):
+    looked_at = []
+    real = static_files._hash_now
+
+    def counting(folder, filename):
+        looked_at.append(filename)
+        return real(folder, filename)
+
+    monkeypatch.setattr(static_files, "_hash_now", counting)
+    app.extensions["static_hashes"].clear()
+    first = client.get("/").get_data(as_text=True)
+    assert "css/shop.css" in looked_at
+    assert len(looked_at) == len(set(looked_at)), looked_at
+    once = len(looked_at)
+    for path in ("/", "/", f"/static/css/shop.css?v={digest('css/shop.css')}"):
+        with client.get(path) as response:
+            assert response.status_code == 200
+    assert len(looked_at) == once, looked_at[once:]
+    assert f'href="/static/css/shop.css?v={digest("css/shop.css")}"' in first
+
+
+def test_the_debug_server_hashes_an_edited_file_again(app, client, monkeypatch):
+    looked_at = []
+    real = static_files._hash_now
+    monkeypatch.setattr(static_files, "_hash_now",
+                        lambda folder, name: looked_at.append(name) or real(folder, name))
+    monkeypatch.setattr(app, "debug", True)
+    for _ in range(2):
+        client.get("/")
+    assert looked_at.count("css/shop.css") == 2

@@ -33,6 +33,8 @@ from checkout.services.pricing import store_context
 
 def find_cart(token: str | None, user_id: int | None) -> Cart | None:
     """Return the signed-in shopper's cart, else the guest cart the cookie names."""
+    if user_id is None and not token:
+        return None  # a guest without a cart: every catalog visitor's first page
     # Every page shows the cart's count and most read its lines: one statement loads them all.
     query = select(Cart).options(joinedload(Cart.lines))
     if user_id is not None:

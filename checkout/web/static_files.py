@@ -13,6 +13,7 @@ from werkzeug.security import safe_join
 
 bp = Blueprint("static_files", __name__)
 IMMUTABLE = "public, max-age=31536000, immutable"
+MAX_KNOWN_FILES = 1024
 
 
 @lru_cache(maxsize=512)
@@ -22,12 +23,28 @@ def _digest(path: str, mtime_ns: int) -> str:
         return hashlib.sha256(file.read()).hexdigest()[:12]
 
 
-def content_hash(filename: str) -> str | None:
-    """The short hash of a file under static/, or None if there is no such file."""
-    path = safe_join(current_app.static_folder, filename)
+def _hash_now(folder: str | None, filename: str) -> str | None:
+    path = safe_join(folder, filename) if folder else None
     if path is None or not os.path.isfile(path):
         return None
     return _digest(path, os.stat(path).st_mtime_ns)
+
+
+def content_hash(filename: str) -> str | None:
+    """The short hash of a file under static/, or None if there is no such file.
+
+    A page builds a dozen static URLs, and a released app's files do not change: each file
+    is looked at once per process (the debug server looks again each time, for edits).
+    """
+    app = current_app._get_current_object()
+    known = app.extensions["static_hashes"]
+    if not app.debug and filename in known:
+        return known[filename]
+    digest = _hash_now(app.static_folder, filename)
+    # Bounded: a request may name a file in endless spellings ("./css/shop.css", …).
+    if digest is not None and len(known) < MAX_KNOWN_FILES:
+        known[filename] = digest
+    return digest
 
 
 def is_current(filename: str, version: str | None) -> bool:
@@ -61,4 +78,5 @@ def _favicon(static_folder: str) -> bytes:
 
 def init_static_files(app: Flask) -> None:
     """Add the content hash to every static URL the app builds."""
+    app.extensions["static_hashes"] = {}
     app.url_defaults(_hash_static_urls)
