@@ -25,10 +25,10 @@ from prometheus_client import multiprocess
 from checkout.config import log_format_from_environment
 from checkout.logs import REDACTED, JsonFormatter, redact, redact_query
 
-# Request headers that are credentials themselves: never written, even redacted in part.
 # glibc's mallopt() parameter for the most malloc arenas a process may have (malloc.h).
 M_ARENA_MAX = -8
 
+# Request headers that are credentials themselves: never written, even redacted in part.
 _CREDENTIAL_HEADERS = ("{authorization}i", "{cookie}i", "{stripe-signature}i",
                        "{proxy-authorization}i")
 
