@@ -20,6 +20,19 @@ from aiohttp import ClientSession, ClientTimeout, CookieJar, TCPConnector
 
 from checkout.sql_counts import COMMITS_HEADER, STATEMENTS_HEADER
 
+# The CPU seconds used so far by the server a scenario loads; the runner sets it around each
+# scenario (bench.servers.Server.cpu_seconds). Each load reads it when its timed part starts
+# and ends: CPU per unit of work does not depend on what else the machine is doing.
+cpu_meter: Callable[[], float] | None = None
+
+
+def _cpu_now() -> float | None:
+    return cpu_meter() if cpu_meter is not None else None
+
+
+def _cpu_since(started: float | None) -> float | None:
+    return None if started is None else _cpu_now() - started
+
 
 class WorkDone(Exception):
     """A flow has nothing left to do (no cart, event or order left): its worker stops."""
@@ -36,6 +49,8 @@ class Load:
     # wrk reports percentiles itself and no list of latencies.
     p50_ms: float | None = None
     p99_ms: float | None = None
+    # The loaded server's CPU seconds over the timed part (see `cpu_meter`), if metered.
+    cpu_seconds: float | None = None
 
     @property
     def rate(self) -> float:
@@ -47,6 +62,11 @@ class Load:
             return given
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+    def cpu_ms_per_unit(self) -> float | None:
+        if self.cpu_seconds is None or not self.done:
+            return None
+        return self.cpu_seconds * 1000 / self.done
 
     def sql(self) -> tuple[float | None, float | None]:
         """The median statements and commits per measured request."""
@@ -108,9 +128,12 @@ def wrk(url: str, seconds: float, connections: int = 16, threads: int = 2,
                "--latency", "--timeout", "10s"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
+    cpu = _cpu_now()
     done = subprocess.run([*command, url], capture_output=True, text=True,
                           timeout=seconds + 60, check=True)
-    return parse_wrk(done.stdout, max(1, round(seconds)))
+    load = parse_wrk(done.stdout, max(1, round(seconds)))
+    load.cpu_seconds = _cpu_since(cpu)
+    return load
 
 
 @dataclass
@@ -179,6 +202,7 @@ async def _closed_loop(base: str, flow: Flow, concurrency: int, seconds: float,
     try:
         if prepare is not None:
             await asyncio.gather(*(prepare(client) for client in clients))
+        cpu = _cpu_now()
         started = time.perf_counter()
         deadline = started + seconds
         finished = [started]
@@ -203,6 +227,7 @@ async def _closed_loop(base: str, flow: Flow, concurrency: int, seconds: float,
                     load.commits.append(counted[1])
 
         await asyncio.gather(*(worker(client) for client in clients))
+        load.cpu_seconds = _cpu_since(cpu)
         # A flow that ran out of work ends early: the rate is over the time work was done.
         load.seconds = max(finished[0] - started, 1e-6)
     finally:

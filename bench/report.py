@@ -17,8 +17,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # Every scenario entry of the JSON report carries these keys (the smoke test holds it to that).
 SCENARIO_KEYS = (
     "name", "title", "unit", "is_baseline", "baseline", "throughput", "ratio", "p50_ms",
-    "p99_ms", "baseline_p99_ms", "statements", "commits", "peak_rss_mib", "load_before",
-    "load_after", "statuses", "runs", "extra",
+    "p99_ms", "baseline_p99_ms", "statements", "commits", "cpu_ms", "cpu_ratio",
+    "peak_rss_mib", "load_before", "load_after", "statuses", "runs", "extra",
 )
 
 
@@ -44,14 +44,18 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "Ratio: the scenario's throughput over its baseline's in the same run. SQL: the shop's "
         "statements / commits for the scenario's request (X-SQL-Statements, X-SQL-Commits; "
-        "the payment sandbox not counted). RSS: the largest peak resident size of a gunicorn "
-        "worker so far. Load: the 1-minute load average before → after.",
+        "the payment sandbox not counted). CPU ms: the server's CPU time (every gunicorn "
+        "process, user and system; not the database server's) per unit of work while the "
+        "load ran, and its ratio: the baseline's CPU per unit over the scenario's, the "
+        "throughput ratio a machine with nothing else to do would give. RSS: the largest "
+        "peak resident size of a gunicorn worker so far. Load: the 1-minute load average "
+        "before → after.",
     ]
     for kind, half in report["databases"].items():
         lines += ["", f"## {kind}", "",
-                  "| scenario | throughput | ratio | against | p50 ms | p99 ms | SQL | RSS MiB "
-                  "| load | notes |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "| scenario | throughput | ratio | against | p50 ms | p99 ms | SQL | CPU ms "
+                  "| CPU ratio | RSS MiB | load | notes |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for row in half["scenarios"]:
             sql = ("–" if row["statements"] is None
                    else f"{row['statements']:g} / {row['commits']:g}")
@@ -60,7 +64,9 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {row['title']} | {_number(row['throughput'], 1)} {row['unit']} "
                 f"| {_number(row['ratio'], 2)}{'×' if row['ratio'] is not None else ''} "
                 f"| {against} | {_number(row['p50_ms'], 1)} | {_number(row['p99_ms'], 1)} "
-                f"| {sql} | {_number(row['peak_rss_mib'], 0)} "
+                f"| {sql} | {_number(row['cpu_ms'], 2)} "
+                f"| {_number(row['cpu_ratio'], 2)}{'×' if row['cpu_ratio'] is not None else ''} "
+                f"| {_number(row['peak_rss_mib'], 0)} "
                 f"| {row['load_before']:.2f} → {row['load_after']:.2f} | {_notes(row)} |")
         problems = half.get("log_problems", {})
         lines += ["", f"Server logs: {problems.get('tracebacks', 0)} tracebacks, "

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import bench.load
 from bench import report, shopdata
 from bench.load import Client, closed_loop
 from bench.scenarios import Context, Measured, Scenario, Sizes, all_scenarios, start_sink
@@ -100,6 +101,7 @@ def _summary(scenario: Scenario, measured: list[Measured], loads: list[tuple[flo
     p50s = [p for m in measured if (p := m.load.percentile(50)) is not None]
     p99s = [p for m in measured if (p := m.load.percentile(99)) is not None]
     statements, commits = middle.load.sql()
+    cpu = [c for m in measured if (c := m.load.cpu_ms_per_unit()) is not None]
     return {
         "name": scenario.name, "title": scenario.title, "unit": scenario.unit,
         "is_baseline": scenario.is_baseline, "baseline": scenario.baseline,
@@ -110,6 +112,7 @@ def _summary(scenario: Scenario, measured: list[Measured], loads: list[tuple[flo
         "p50_ms": round(statistics.median(p50s), 2) if p50s else None,
         "p99_ms": round(statistics.median(p99s), 2) if p99s else None,
         "baseline_p99_ms": None, "statements": statements, "commits": commits,
+        "cpu_ms": round(statistics.median(cpu), 3) if cpu else None, "cpu_ratio": None,
         "peak_rss_mib": rss, "load_before": loads[0][0], "load_after": loads[-1][1],
         # Every run's answers: a failure in any run shows.
         "statuses": {str(k): v for k, v in sum((m.load.statuses for m in measured),
@@ -125,6 +128,8 @@ def _ratios(rows: list[dict[str, Any]]) -> None:
         if baseline and baseline["throughput"]:
             row["ratio"] = round(row["throughput"] / baseline["throughput"], 3)
             row["baseline_p99_ms"] = baseline["p99_ms"]
+        if baseline and baseline["cpu_ms"] and row["cpu_ms"]:
+            row["cpu_ratio"] = round(baseline["cpu_ms"] / row["cpu_ms"], 3)
 
 
 def _warm_up(served, ctx: Context) -> None:
@@ -156,6 +161,8 @@ def run_database(kind: str, settings: Settings, folder: Path, log=print) -> dict
                     scenario.setup(ctx)
                 measured, loads = [], []
                 logged = served.shop.log_problems()["tracebacks"]
+                server = served.baseline if scenario.is_baseline else served.shop
+                bench.load.cpu_meter = server.cpu_seconds
                 for _ in range(settings.runs):
                     before = os.getloadavg()[0]
                     opened = (connections_opened(served.dbs.admin, "bench_shop")
@@ -166,7 +173,7 @@ def run_database(kind: str, settings: Settings, folder: Path, log=print) -> dict
                             connections_opened(served.dbs.admin, "bench_shop") - opened)
                     loads.append((round(before, 2), round(os.getloadavg()[0], 2)))
                     measured.append(result)
-                server = served.baseline if scenario.is_baseline else served.shop
+                bench.load.cpu_meter = None
                 row = _summary(scenario, measured, loads, server.peak_rss_mib())
                 # Which scenario's requests failed in the shop (any run, set-up included).
                 row["extra"]["shop_tracebacks"] = (

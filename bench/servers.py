@@ -76,6 +76,23 @@ class Server:
         return [pid for pid, (ppid, is_gunicorn) in group.items()
                 if is_gunicorn and group.get(ppid, (0, False))[1]]
 
+    def cpu_seconds(self) -> float:
+        """The CPU time the server's processes have used so far, user and system: every live
+        process of its group (the master, the workers, a PDF renderer) and every child they
+        have waited for (a worker recycled after its max_requests, a renderer that ended)."""
+        ticks = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # After the name: state, ppid, pgrp, ... utime (14th field), stime, cutime, cstime.
+            if int(fields[2]) == self.process.pid:
+                ticks += sum(int(value) for value in fields[11:15])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mib(self) -> float | None:
         """The largest peak resident size (VmHWM) among the workers, in MiB."""
         peaks = []

@@ -52,20 +52,23 @@ class RedactingLogger(Logger):
             handler.setFormatter(logging.Formatter("%(message)s"))
 
     def atoms(self, resp, req, environ, request_time) -> dict:
-        atoms = super().atoms(resp, req, environ, request_time)
-        # Every request and response header is an atom; the line shows a handful. Only those
-        # are worth the redacting regexes: the others are blanked, so none is written whole.
+        """The atoms the line shows, redacted. gunicorn makes one of every request and
+        response header and environ entry (some 60 a request) though the line shows a
+        handful: the others are dropped unread, so none is written, and gunicorn's SafeAtoms
+        (which escapes every atom it is given) writes "-" for a header the request lacks."""
         shown = self._shown_atoms()
-        for name, value in atoms.items():
+        atoms = {}
+        for name, value in super().atoms(resp, req, environ, request_time).items():
+            if name not in shown:
+                continue
             if name in _CREDENTIAL_HEADERS:
                 atoms[name] = REDACTED
-            elif name not in shown:
-                if isinstance(value, str):
-                    atoms[name] = REDACTED
             elif name == "q":
                 atoms[name] = redact_query(value or "")
             elif isinstance(value, str):
                 atoms[name] = redact(value)
+            else:
+                atoms[name] = value
         return atoms
 
     def _shown_atoms(self) -> frozenset[str]:

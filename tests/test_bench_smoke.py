@@ -58,6 +58,9 @@ def test_a_quick_bench_run_writes_a_complete_report(tmp_path):
     assert set(added["statuses"]) == {"303"}, added["statuses"]
     assert added["statements"] > 0 and added["commits"] >= 1
     assert added["peak_rss_mib"] > 0
+    # The servers' CPU per unit was metered for both, and the CPU ratio is theirs.
+    assert added["cpu_ms"] > 0 and rows["base_insert"]["cpu_ms"] > 0
+    assert added["cpu_ratio"] == round(rows["base_insert"]["cpu_ms"] / added["cpu_ms"], 3)
     problems = result["databases"][kind]["log_problems"]
     assert (problems["tracebacks"], problems["database_locked"], problems["errors"]) == (0, 0, [])
     assert added["extra"]["shop_tracebacks"] == 0
