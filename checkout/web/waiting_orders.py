@@ -64,7 +64,7 @@ def held_for_you(product_id: int) -> Reminder | None:
 
 
 def init_waiting_orders(app: Flask) -> None:
-    """Let templates ask for the reminders; nothing is queried until one does."""
-    @app.context_processor
-    def _waiting_orders() -> dict:
-        return {"waiting_orders": waiting_for_payment, "held_for_you": held_for_you}
+    """Let templates ask for the reminders; nothing is queried until one does. Globals, not a
+    context processor: imported macros (the availability badge) see them too."""
+    app.add_template_global(waiting_for_payment, "waiting_orders")
+    app.add_template_global(held_for_you, "held_for_you")
