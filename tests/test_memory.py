@@ -164,6 +164,8 @@ def test_a_forked_worker_drops_the_masters_connections_without_closing_them(
     huey = SqliteHuey("memory-test", filename=str(tmp_path / "huey.sqlite"))
     monkeypatch.setitem(app.extensions, "huey", huey)
     with app.app_context():
+        # The app is shared with the tests before: its pool may hold their connections.
+        db.engine.dispose()
         pooled = db.engine.raw_connection()
         masters = pooled.driver_connection
         pooled.close()  # back into the pool, as the master leaves it after loading the app
