@@ -3,7 +3,7 @@
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -30,21 +30,24 @@ from checkout.models import Cart, CartLine, DiscountCode, Product
 from checkout.services import catalog, discounts
 from checkout.services.pricing import store_context
 
+# Every page shows the cart's count and most read its lines: one statement loads them all.
+# Built once, as the catalog's are (services/catalog.py says why).
+_CART_OF_USER = (select(Cart).options(joinedload(Cart.lines))
+                 .where(Cart.user_id == bindparam("user_id")))
+_GUEST_CART = (select(Cart).options(joinedload(Cart.lines))
+               .where(Cart.token == bindparam("token"), Cart.user_id.is_(None)))
+
 
 def find_cart(token: str | None, user_id: int | None) -> Cart | None:
     """Return the signed-in shopper's cart, else the guest cart the cookie names."""
     if user_id is None and not token:
         return None  # a guest without a cart: every catalog visitor's first page
-    # Every page shows the cart's count and most read its lines: one statement loads them all.
-    query = select(Cart).options(joinedload(Cart.lines))
     if user_id is not None:
-        cart = db.session.scalars(query.where(Cart.user_id == user_id)).unique().one_or_none()
+        cart = db.session.scalars(_CART_OF_USER, {"user_id": user_id}).unique().one_or_none()
         if cart is not None:
             return cart
     if token and "\x00" not in token:  # a forged cookie PostgreSQL could not compare
-        return db.session.scalars(
-            query.where(Cart.token == token, Cart.user_id.is_(None))
-        ).unique().one_or_none()
+        return db.session.scalars(_GUEST_CART, {"token": token}).unique().one_or_none()
     return None
 
 

@@ -8,7 +8,7 @@ series per kind and calendar year (UTC), each starting at 1 and never skipping o
 """
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -79,9 +79,13 @@ def _numbered(series: str):
     return issued_at, format_number(series, issued_at.year, next_number(series, issued_at.year))
 
 
+# Built once (services/catalog.py says why): every order page asks.
+_INVOICE_OF_ORDER = select(Invoice).where(Invoice.order_id == bindparam("order_id"))
+
+
 def invoice_of(order: Order) -> Invoice | None:
     """The order's invoice, if it has been issued."""
-    return db.session.scalar(select(Invoice).where(Invoice.order_id == order.id))
+    return db.session.scalar(_INVOICE_OF_ORDER, {"order_id": order.id})
 
 
 def credit_note(invoice: Invoice, number: str) -> CreditNote | None:

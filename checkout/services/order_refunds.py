@@ -9,7 +9,7 @@ the refund is then sent with no transaction open; the provider's events move it 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from checkout.domain.errors import RefundNotAllowed
 from checkout.domain.payment_status import COUNTED_REFUND_STATUSES, RefundStatus, refund_label
@@ -75,20 +75,30 @@ def line_words(order: Order, quantities: Mapping[int, int]) -> str:
                      for line_id, units in quantities.items())
 
 
+# The order page's statements, built once (services/catalog.py says why).
+_PAYMENTS_OF_ORDER = (select(Payment).where(Payment.order_id == bindparam("order_id"))
+                      .order_by(Payment.id))
+_REFUNDS_OF_ORDER = (select(Refund).where(Refund.order_id == bindparam("order_id"))
+                     .order_by(Refund.id))
+_UNITS_REFUNDED = (
+    select(RefundLine.order_line_id, func.sum(RefundLine.quantity))
+    .join(Refund, Refund.id == RefundLine.refund_id)
+    .where(Refund.order_id == bindparam("order_id"),
+           Refund.status.in_(COUNTED_REFUND_STATUSES))
+    .group_by(RefundLine.order_line_id)
+)
+
+
 def captured_payments(order: Order) -> list[Payment]:
     """The order's payments whose money was captured, oldest first."""
-    payments = db.session.scalars(
-        select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)
-    )
+    payments = db.session.scalars(_PAYMENTS_OF_ORDER, {"order_id": order.id})
     return [p for p in payments if p.status in refunds.CAPTURED]
 
 
 def refund_state(order: Order) -> RefundState:
     """The order's refund state from the payment ledger (for the shopper's and staff pages)."""
     payments = captured_payments(order)
-    rows = tuple(db.session.scalars(
-        select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)
-    ))
+    rows = tuple(db.session.scalars(_REFUNDS_OF_ORDER, {"order_id": order.id}))
     target = _target_payment(payments)
     bank_payments = {p.id for p in payments if refunds.by_bank(p)}
     return RefundState(
@@ -135,12 +145,7 @@ def _back_on_shelf_unrefunded(order: Order) -> dict[int, int]:
 
 def _units_refunded(order: Order) -> dict[int, int]:
     """Per line, the units refunds still pending or made took (a failed one gives them back)."""
-    return dict(db.session.execute(
-        select(RefundLine.order_line_id, func.sum(RefundLine.quantity))
-        .join(Refund, Refund.id == RefundLine.refund_id)
-        .where(Refund.order_id == order.id, Refund.status.in_(COUNTED_REFUND_STATUSES))
-        .group_by(RefundLine.order_line_id)
-    ).tuples().all())
+    return dict(db.session.execute(_UNITS_REFUNDED, {"order_id": order.id}).tuples().all())
 
 
 def refundable_lines(order: Order) -> list[RefundableLine]:

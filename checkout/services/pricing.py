@@ -52,12 +52,14 @@ def store_context(
     )
 
 
+# Built once (services/catalog.py says why): the cart and checkout pages list them.
+_SHIPPING_CHOICES = (select(ShippingOption).where(ShippingOption.active.is_(True))
+                     .order_by(ShippingOption.position, ShippingOption.id))
+
+
 def shipping_choices() -> list[ShippingOption]:
     """The active shipping methods, in the order the checkout page lists them."""
-    return list(db.session.scalars(
-        select(ShippingOption).where(ShippingOption.active.is_(True))
-        .order_by(ShippingOption.position, ShippingOption.id)
-    ))
+    return list(db.session.scalars(_SHIPPING_CHOICES))
 
 
 def shipping_for(code: str, country: str | None, subtotal: int) -> ShippingMethod:

@@ -33,8 +33,6 @@ def show(discount_form: DiscountForm | None = None, discount_error: str | None =
         short=carts.short_lines(cart),
         totals=summary.totals,
         pricing_context=summary.context,
-        update_form=UpdateLineForm(),
-        remove_form=EmptyForm(),
         discount_form=discount_form or DiscountForm(formdata=None),
         discount_code=cart.discount_code if cart else None,
         discount_note=summary.discount_note,
