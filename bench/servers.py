@@ -265,6 +265,7 @@ def stack(kind: str, folder: Path) -> Iterator[Stack]:
             "HUEY_DATABASE": str(folder / "huey.sqlite"),
             "MAIL_DIR": str(folder / "mail"),
             "UPLOAD_FOLDER": str(folder / "uploads"),
+            "PDF_CACHE_DIR": str(folder / "pdf-cache"),
             "DEMO_STAFF_PASSWORD": ADMIN_PASSWORD,
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             # Every shopper of a load test comes from 127.0.0.1.

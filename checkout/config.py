@@ -244,6 +244,8 @@ def from_environment(instance_path: Path) -> dict:
         in ("1", "true", "yes"),
         # Product images staff upload (re-encoded, random names), and the largest one taken.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
+        # Invoice and credit-note PDFs, each rendered once and kept here (empty: never kept).
+        "PDF_CACHE_DIR": os.environ.get("PDF_CACHE_DIR", str(instance_path / "pdf-cache")),
         "PRODUCT_IMAGE_MAX_BYTES": _int("PRODUCT_IMAGE_MAX_BYTES", 4_000_000),
         # A second payment method at checkout: the shopper wires the money to this account
         # and staff record it; the order's stock is held for BANK_TRANSFER_HOLD_HOURS.

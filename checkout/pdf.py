@@ -8,9 +8,15 @@ second of CPU per PDF). Nothing else in the shop imports weasyprint
 (tests/test_memory.py holds the app to that).
 """
 
+import hashlib
+import logging
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 # Run as a file in isolated mode (-I): no `checkout` package (and Flask) to import first, and
 # the checkout/ folder is not put on sys.path where its modules could shadow others.
@@ -41,3 +47,33 @@ def html_to_pdf(html: str) -> bytes:
         raise PdfRenderingFailed(
             f"the PDF renderer exited with {done.returncode}: {problem[0][:300]}")
     return done.stdout
+
+
+def cached_html_to_pdf(html: str, folder: str | Path | None) -> bytes:
+    """The PDF of this HTML: read from `folder` if it was rendered before, else rendered and
+    kept there (no folder: rendered every time).
+
+    A document's HTML says everything its PDF shows, so the HTML's hash names the file: a
+    document that changes (a template edited, a credit note issued) gets a new one, and a
+    download of one already rendered costs a file read instead of a renderer process. Files
+    appear whole (written beside, then renamed); one that is not a PDF is rendered again.
+    """
+    if not folder:
+        return html_to_pdf(html)
+    path = Path(folder) / f"{hashlib.sha256(html.encode('utf-8')).hexdigest()}.pdf"
+    try:
+        kept = path.read_bytes()
+        if kept.startswith(b"%PDF") and kept.rstrip().endswith(b"%%EOF"):
+            return kept
+    except OSError:
+        pass  # not rendered yet, or unreadable: render it
+    document = html_to_pdf(html)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as part:
+            part.write(document)
+        os.replace(part.name, path)
+    except OSError as exc:
+        # A full disk or a read-only folder costs speed, never the download.
+        log.warning("could not keep the rendered PDF in %s: %s", folder, exc)
+    return document

@@ -53,6 +53,7 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
             "JOBS_IMMEDIATE": True,
             "MAIL_DIR": str(tmp_path_factory.mktemp("mail")),
             "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
+            "PDF_CACHE_DIR": str(tmp_path_factory.mktemp("pdf-cache")),
             "SMTP_HOST": None,
             "PUBLIC_BASE_URL": BASE_URL,
             "SANDBOX_WEBHOOK_URL": f"{BASE_URL}/webhooks/stripe",

@@ -155,6 +155,7 @@ def _serve(folder: Path, with_worker: bool, settings: dict[str, str] | None, wor
         "FLASK_APP": "wsgi",
         "HUEY_DATABASE": str(folder / "huey.sqlite"),
         "MAIL_DIR": str(folder / "mail"),
+        "PDF_CACHE_DIR": str(folder / "pdf-cache"),
         "DEMO_STAFF_PASSWORD": ADMIN_PASSWORD,
         # Served tests post many times from one address (a flash sale: hundreds of checkouts).
         "RATELIMIT_ENABLED": "0",

@@ -25,7 +25,7 @@ from checkout.models import (
     Refund,
 )
 from checkout.models.payment import RefundReason
-from checkout.pdf import html_to_pdf
+from checkout.pdf import cached_html_to_pdf
 
 INVOICE_SERIES = "invoice"
 CREDIT_NOTE_SERIES = "credit_note"
@@ -194,5 +194,6 @@ def render_html(doc: Invoice | CreditNote, *, style_nonce: str | None = None) ->
 
 def render_pdf(doc: Invoice | CreditNote) -> bytes:
     """Render an invoice or credit note as a PDF, from the same HTML as the page."""
-    # In a process of its own (checkout.pdf says why), from HTML rendered here with the app.
-    return html_to_pdf(render_html(doc))
+    # In a process of its own (checkout.pdf says why), from HTML rendered here with the app,
+    # once per document: later downloads read the file kept under PDF_CACHE_DIR.
+    return cached_html_to_pdf(render_html(doc), current_app.config.get("PDF_CACHE_DIR"))
