@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from checkout.extensions import db
-from checkout.models import Cart, CartLine, Order
+from checkout.models import Cart, CartLine, Order, ShippingOption, TaxRule
+from checkout.services import pricing
 from checkout.services.orders import access_token
 from tests.conftest import TABLES_CHILD_FIRST
 from tests.factories import ProductFactory
@@ -34,11 +35,23 @@ class Journey:
 
 
 def _play(app, client, sandbox, lines: int) -> Journey:
-    """Fill a cart with `lines` products, check out, pay, deliver the webhook, see the order."""
+    """Fill a cart with `lines` products, check out, pay, deliver the webhook, see the order.
+
+    The shop is priced as a real one is (and as `make bench`'s demo shop): a shipping method
+    the shopper picks and a sales tax for their country.
+    """
     with app.app_context():
+        db.session.add_all([
+            ShippingOption(code="standard", name="Standard", amount=595, countries="US"),
+            TaxRule(country="US", name="Sales tax", percentage="8.875"),
+        ])
         products = [ProductFactory(sku=f"L{lines}-{i}", price=500 + i, on_hand=100)
                     for i in range(lines)]
         ids = [p.id for p in products]
+        db.session.commit()
+        # The shop's first checkout to a country makes its tax rate at the provider: once,
+        # not per order (pricing.publish_tax_rates). The orders after it are what is counted.
+        pricing.publish_tax_rates("US")
         db.session.remove()
     added = add_to_cart(client, ids[0], 2)
     assert added.status_code == 303
@@ -55,7 +68,7 @@ def _play(app, client, sandbox, lines: int) -> Journey:
 
     hidden = checkout_form(client)
     with statements(app) as placing:
-        placed = submit_checkout(client, hidden)
+        placed = submit_checkout(client, hidden, shipping_method="standard")
     session_id = session_id_of(placed)
 
     assert sandbox.pay(session_id).ok

@@ -4,7 +4,7 @@ The Checkout Session itself (start, resend, renew, expire) is `payment_sessions`
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
@@ -22,7 +22,7 @@ from checkout.domain.order_status import UNPAID_STATUSES, OrderStatus
 from checkout.domain.payment_status import PaymentMethod
 from checkout.domain.pricing import PricingContext, context_to_dict, price
 from checkout.extensions import db
-from checkout.models import Cart, CartLine, CheckoutAttempt, Order, OrderLine
+from checkout.models import Cart, CartLine, CheckoutAttempt, Order, OrderLine, ShippingOption
 from checkout.models.order import EventKind
 from checkout.payments import gateway
 from checkout.services import (
@@ -100,6 +100,7 @@ def place_order_to_pay(
     context: PricingContext | None = None,
     payment_method: PaymentMethod = PaymentMethod.CARD,
     urls_for: Callable[[Order], ReturnUrls] | None = None,
+    shipping_options: Sequence[ShippingOption] | None = None,
 ) -> Placed:
     """Create the order, its line snapshots and its stock holds, and empty the cart: one commit.
 
@@ -113,6 +114,8 @@ def place_order_to_pay(
     A bank transfer order holds its stock for days and gets its payment instructions by
     e-mail in the same transaction. With `urls_for`, a card order's first payment page
     request is written in the same transaction too (Placed.attempt), ready to send.
+    `shipping_options` are the active methods the form's choices were read from in this
+    request's transaction: the one chosen is priced from them.
     The statements are the same for one line or fifty: one DELETE takes the cart's lines,
     one INSERT writes the order's, one conditional UPDATE holds the stock, one INSERT the holds.
     """
@@ -133,6 +136,7 @@ def place_order_to_pay(
         context = context or pricing.store_context(
             details.country, details.shipping_method, cart.discount_code, details.email,
             subtotal=sum(line.line_total for line in priced_lines), tax_rates=tax_rates,
+            shipping_options=shipping_options,
         )
     except Exception:
         db.session.rollback()

@@ -4,6 +4,7 @@
 it on the Checkout Session are made here too, always with no database transaction open.
 """
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from flask import current_app
@@ -30,13 +31,15 @@ def store_context(
     *,
     subtotal: int = 0,
     tax_rates: tuple[TaxRate, ...] | None = None,
+    shipping_options: Sequence[ShippingOption] | None = None,
 ) -> PricingContext:
     """The context a cart of this items' `subtotal` is priced in.
 
     Raises DiscountRefused for a code that may not be used (the message says why) and
     ShippingUnavailable for a method that does not serve the country. With no method chosen
     yet, shipping is not priced; with no country, no tax. `tax_rates`, when given, are the
-    country's as publish_tax_rates just read them in this transaction.
+    country's as publish_tax_rates just read them in this transaction; `shipping_options`,
+    the active methods as shipping_choices just read them in it.
     """
     currency = current_app.config["STORE_CURRENCY"]
     discount = None
@@ -46,7 +49,8 @@ def store_context(
     return PricingContext(
         currency=currency,
         country=country,
-        shipping=shipping_for(shipping_code, country, subtotal) if shipping_code else None,
+        shipping=(shipping_for(shipping_code, country, subtotal, shipping_options)
+                  if shipping_code else None),
         discount=discount,
         tax_rates=tax_rates_for(country) if tax_rates is None else tax_rates,
     )
@@ -62,11 +66,18 @@ def shipping_choices() -> list[ShippingOption]:
     return list(db.session.scalars(_SHIPPING_CHOICES))
 
 
-def shipping_for(code: str, country: str | None, subtotal: int) -> ShippingMethod:
-    """The fee of a method for this destination and items' subtotal (before any discount)."""
-    row = db.session.scalar(
-        select(ShippingOption).where(ShippingOption.code == code, ShippingOption.active.is_(True))
-    )
+def shipping_for(code: str, country: str | None, subtotal: int,
+                 options: Sequence[ShippingOption] | None = None) -> ShippingMethod:
+    """The fee of a method for this destination and items' subtotal (before any discount).
+
+    `options`, when given, are the active methods already read in this transaction (the
+    checkout form's choices): the method is taken from them rather than read again.
+    """
+    if options is not None:
+        row = next((option for option in options if option.code == code), None)
+    else:
+        row = db.session.scalar(select(ShippingOption).where(
+            ShippingOption.code == code, ShippingOption.active.is_(True)))
     if row is None:
         raise ShippingUnavailable("Choose one of the shipping methods listed.")
     if not row.serves(country):

@@ -71,6 +71,8 @@ def _checkout_form(**kwargs) -> CheckoutForm:
     form = CheckoutForm(**kwargs)
     methods = pricing.shipping_choices()
     form.shipping_method.choices = [(m.code, m.name) for m in methods]
+    # Placing the order prices the chosen method from these rows rather than reading it again.
+    form.shipping_options = methods
     if not methods:
         # A shop with no shipping methods ships for free: nothing to choose, and whatever was
         # posted is no choice.
@@ -196,7 +198,7 @@ def place():
     try:
         placed = checkouts.place_order_to_pay(
             current_cart(), details, form.checkout_token.data, user_id(), payment_method=method,
-            urls_for=return_urls,
+            urls_for=return_urls, shipping_options=form.shipping_options,
         )
     except EmptyCart:
         _keep_typed(form)
