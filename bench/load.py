@@ -215,10 +215,13 @@ async def _closed_loop(base: str, flow: Flow, concurrency: int, seconds: float,
                 except WorkDone:
                     return
                 flow_ms = (time.perf_counter() - flow_started) * 1000
-                load.done += 1
                 finished[0] = max(finished[0], time.perf_counter())
                 if answer is None:
+                    load.done += 1
                     continue
+                # As wrk's figure: an answer of 400 or more did no work (its status is kept).
+                if answer.status < 400:
+                    load.done += 1
                 load.statuses[answer.status] += 1
                 load.latencies_ms.append(flow_ms if time_flows else answer.ms)
                 counted = answer.sql()

@@ -60,6 +60,10 @@ def is_write(statement: str) -> bool:
     return verb in WRITE_VERBS
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def configure_engine_events(engine, read_only: Callable[[], bool] = lambda: False) -> None:
     """Make SQLite behave for a web shop: WAL, foreign keys, and write-ahead transactions.
 
@@ -83,6 +87,9 @@ def configure_engine_events(engine, read_only: Callable[[], bool] = lambda: Fals
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        # SQLite's lower() folds ASCII letters only: "Özil" stays "Özil". The staff search
+        # compares with Python's lowering, as the needle is lowered (services/order_search.py).
+        dbapi_connection.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:

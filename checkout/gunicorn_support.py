@@ -28,9 +28,13 @@ from checkout.logs import REDACTED, JsonFormatter, redact, redact_query
 # glibc's mallopt() parameter for the most malloc arenas a process may have (malloc.h).
 M_ARENA_MAX = -8
 
-# Request headers that are credentials themselves: never written, even redacted in part.
-_CREDENTIAL_HEADERS = ("{authorization}i", "{cookie}i", "{stripe-signature}i",
-                       "{proxy-authorization}i")
+# Headers that are credentials themselves: never written, even redacted in part.
+_CREDENTIAL_HEADERS = (
+    "{authorization}i", "{cookie}i", "{stripe-signature}i", "{proxy-authorization}i",
+    # The same headers as environ entries, and the session cookie the response sets.
+    "{http_authorization}e", "{http_cookie}e", "{http_stripe_signature}e",
+    "{http_proxy_authorization}e", "{set-cookie}o",
+)
 
 
 # The atoms the JSON line reads (below), whatever the text format names.

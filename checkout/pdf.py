@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,13 @@ _RENDERER = Path(__file__).resolve().with_name("pdf_process.py")
 RENDER_TIMEOUT_SECONDS = 20
 
 
+# Renderers take turns within a worker, as Argon2 does (models/user.py): each is a whole
+# WeasyPrint process (~58 MiB and half a second of CPU for an invoice), and a worker's 8
+# threads downloading at once would otherwise put 8 on the machine. The cache makes a miss
+# rare; a queue of them waits here rather than crowding the cores and the memory.
+_RENDERING = threading.BoundedSemaphore(1)
+
+
 class PdfRenderingFailed(RuntimeError):
     """The renderer process failed or took too long: our fault, answered as a 500."""
 
@@ -34,11 +42,12 @@ class PdfRenderingFailed(RuntimeError):
 def html_to_pdf(html: str) -> bytes:
     """Render a self-contained HTML page (it may load nothing from outside) as a PDF."""
     try:
-        done = subprocess.run(
-            [sys.executable, "-I", str(_RENDERER)],
-            input=html.encode("utf-8"), capture_output=True, timeout=RENDER_TIMEOUT_SECONDS,
-            check=False,
-        )
+        with _RENDERING:
+            done = subprocess.run(
+                [sys.executable, "-I", str(_RENDERER)],
+                input=html.encode("utf-8"), capture_output=True, timeout=RENDER_TIMEOUT_SECONDS,
+                check=False,
+            )
     except subprocess.TimeoutExpired as exc:
         raise PdfRenderingFailed(
             f"the PDF renderer took longer than {RENDER_TIMEOUT_SECONDS} s") from exc

@@ -7,6 +7,7 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from checkout.domain.errors import (
     BelowMinimumCharge,
@@ -118,7 +119,13 @@ def short_lines(cart: Cart | None) -> dict[int, Shortage]:
     return short
 
 
-def add_item(cart: Cart | None, user_id: int | None, product_id: int, quantity: int) -> Cart:
+# An order placed from the cart in another tab takes its lines with one DELETE (take_lines);
+# a change to one of them waiting on that DELETE finds the row gone when the order commits.
+_LINE_TAKEN = "That item is no longer in your cart: an order you placed took it."
+
+
+def add_item(cart: Cart | None, user_id: int | None, product_id: int, quantity: int,
+             *, again: bool = True) -> Cart:
     """Add units of a product (creating the cart if needed); commit and return the cart."""
     try:
         product = _product_for_sale(product_id)
@@ -130,6 +137,12 @@ def add_item(cart: Cart | None, user_id: int | None, product_id: int, quantity: 
         else:
             line.quantity += quantity
         db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        if not again:
+            raise
+        # The line was taken by an order placed meanwhile: add to the cart as it is now.
+        return add_item(cart, user_id, product_id, quantity, again=False)
     except Exception:
         db.session.rollback()
         raise
@@ -146,7 +159,16 @@ def set_quantity(cart: Cart, product_id: int, quantity: int) -> None:
     else:
         _check_quantity(line.product, quantity)  # raises before anything changed
         line.quantity = quantity
-    db.session.commit()
+    _commit_unless_taken()
+
+
+def _commit_unless_taken() -> None:
+    """Commit a change to the cart's lines; ProductUnavailable if an order took them meanwhile."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise ProductUnavailable(_LINE_TAKEN) from None
 
 
 def remove_item(cart: Cart, product_id: int) -> bool:
@@ -154,7 +176,11 @@ def remove_item(cart: Cart, product_id: int) -> bool:
     kept = [line for line in cart.lines if line.product_id != product_id]
     removed = len(kept) != len(cart.lines)
     cart.lines[:] = kept
-    db.session.commit()
+    try:
+        db.session.commit()
+    except StaleDataError:
+        # An order placed meanwhile took the lines: the item is out of the cart either way.
+        db.session.rollback()
     return removed
 
 

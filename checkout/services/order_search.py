@@ -192,22 +192,29 @@ def decode_cursor(query: OrderQuery, cursor: str) -> tuple:
     try:
         if query.sort == SortKey.NUMBER:
             (number,) = values
-            if not isinstance(number, str):
+            # An order number is printable; a NUL cannot even be compared by PostgreSQL.
+            if not isinstance(number, str) or "\x00" in number:
                 raise TypeError
             return (number,)
         key, order_id = values
-        if type(order_id) is not int:
+        if not _fits_a_column(order_id):
             raise TypeError
         if query.sort == SortKey.CREATED_AT:
             moment = datetime.fromisoformat(key)
             if moment.tzinfo is None:
                 raise TypeError
             return (moment, order_id)
-        if type(key) is not int:
+        if not _fits_a_column(key):
             raise TypeError
         return (key, order_id)
     except (TypeError, ValueError):
         raise BadCursor("That page link is damaged: start again from the first page.") from None
+
+
+def _fits_a_column(value) -> bool:
+    """An id or amount a 64-bit integer column can be compared with (a forged cursor's
+    10**20 would overflow SQLite's driver and be out of PostgreSQL's bigint range)."""
+    return type(value) is int and -(2**63) <= value < 2**63
 
 
 def _needle(q: str) -> str:
@@ -215,11 +222,17 @@ def _needle(q: str) -> str:
 
 
 def _matches(needle: str):
-    return or_(
-        func.lower(Order.number).contains(needle, autoescape=True),
-        func.lower(Order.email).contains(needle, autoescape=True),
-        func.lower(Order.ship_name).contains(needle, autoescape=True),
-    )
+    # On SQLite, lowered as Python lowers the needle (checkout/db.py registers it): SQLite's
+    # own lower() leaves letters outside ASCII as they are. PostgreSQL's lower() folds them,
+    # and its trigram indexes are built on it.
+    lower = (func.unicode_lower if db.session.get_bind().dialect.name == "sqlite"
+             else func.lower)
+    # Python lowers a word's last Σ to ς, PostgreSQL to σ: a needle with ς looks for both.
+    needles = dict.fromkeys([needle, needle.replace("ς", "σ")])
+    return or_(*(
+        lower(column).contains(each, autoescape=True)
+        for each in needles for column in (Order.number, Order.email, Order.ship_name)
+    ))
 
 
 def _through_fts(query: OrderQuery) -> bool:

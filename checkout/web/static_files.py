@@ -23,28 +23,41 @@ def _digest(path: str, mtime_ns: int) -> str:
         return hashlib.sha256(file.read()).hexdigest()[:12]
 
 
-def _hash_now(folder: str | None, filename: str) -> str | None:
+def _hash_now(folder: str | None, filename: str) -> tuple[str, int, str] | None:
+    """Resolve the name under the folder and hash the file: (path, mtime, hash), or None."""
     path = safe_join(folder, filename) if folder else None
     if path is None or not os.path.isfile(path):
         return None
-    return _digest(path, os.stat(path).st_mtime_ns)
+    mtime_ns = os.stat(path).st_mtime_ns
+    return path, mtime_ns, _digest(path, mtime_ns)
 
 
 def content_hash(filename: str) -> str | None:
     """The short hash of a file under static/, or None if there is no such file.
 
-    A page builds a dozen static URLs, and a released app's files do not change: each file
-    is looked at once per process (the debug server looks again each time, for edits).
+    A page builds a dozen static URLs: each name is resolved and hashed once per process,
+    and after that one `stat` says whether the file changed since (a file replaced under a
+    running worker must not keep its old hash, which browsers cache for a year). The debug
+    server resolves each time.
     """
     app = current_app._get_current_object()
     known = app.extensions["static_hashes"]
-    if not app.debug and filename in known:
-        return known[filename]
-    digest = _hash_now(app.static_folder, filename)
+    seen = None if app.debug else known.get(filename)
+    if seen is not None:
+        path, mtime_ns, digest = seen
+        try:
+            if os.stat(path).st_mtime_ns == mtime_ns:
+                return digest
+        except OSError:
+            pass  # gone or replaced: resolve it again
+    found = _hash_now(app.static_folder, filename)
+    if found is None:
+        known.pop(filename, None)
+        return None
     # Bounded: a request may name a file in endless spellings ("./css/shop.css", …).
-    if digest is not None and len(known) < MAX_KNOWN_FILES:
-        known[filename] = digest
-    return digest
+    if filename in known or len(known) < MAX_KNOWN_FILES:
+        known[filename] = found
+    return found[2]
 
 
 def is_current(filename: str, version: str | None) -> bool:
