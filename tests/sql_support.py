@@ -20,6 +20,9 @@ class StatementLog:
     # How each transaction began, as sent (SQLite: "BEGIN" or "BEGIN IMMEDIATE").
     begins: list[str] = field(default_factory=list)
     commits: int = 0
+    # Each UPDATE or DELETE sent as an executemany, with how many parameter sets: one
+    # statement on the log, but a row's round of work per set.
+    batched: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -42,6 +45,8 @@ def statements(app: Flask) -> Iterator[StatementLog]:
             log.begins.append(" ".join(statement.split()).upper())
         elif verb not in CONTROL:
             log.statements.append(statement)
+            if executemany and verb in ("UPDATE", "DELETE"):
+                log.batched.append((" ".join(statement.split())[:120], len(parameters)))
 
     def on_commit(conn):
         log.commits += 1

@@ -128,3 +128,10 @@ def test_the_checkout_post_runs_at_most_twelve_statements_and_two_commits(journe
         assert log.count <= CHECKOUT_STATEMENTS, (
             f"{size} lines: {log.count} statements\n{log.summary()}")
         assert log.commits <= CHECKOUT_COMMITS, f"{size} lines: {log.commits} commits"
+
+
+@pytest.mark.parametrize("path", ["checkout", "webhook"])
+def test_no_update_is_sent_once_per_line(journeys, path):
+    # An executemany counts as one statement above, yet it updates the rows one by one.
+    batched = {size: getattr(j, path).batched for size, j in journeys.items()}
+    assert all(not sent for sent in batched.values()), f"{path}: {batched}"

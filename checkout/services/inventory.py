@@ -173,6 +173,17 @@ def set_hold_expiry(order: Order, expires_at: datetime | None) -> None:
     db.session.flush()
 
 
+def _set_status(holds: list[StockHold], status: HoldStatus) -> None:
+    """One UPDATE for all the holds (the ORM would send one per hold); the loaded holds are
+    updated in the session too."""
+    db.session.execute(
+        update(StockHold)
+        .where(StockHold.id.in_([hold.id for hold in holds]))
+        .values(status=status),
+        execution_options={"synchronize_session": "evaluate"},
+    )
+
+
 def release_holds(order: Order, *, actor: str, user_id: int | None = None) -> int:
     """Give the order's held units back; return how many units were released."""
     holds = active_holds(order)
@@ -180,8 +191,7 @@ def release_holds(order: Order, *, actor: str, user_id: int | None = None) -> in
         return 0
     quantities = _totals((hold.product_id, hold.quantity) for hold in holds)
     _update_stocks(quantities, held=Stock.held - _per_product(quantities))
-    for hold in holds:
-        hold.status = HoldStatus.RELEASED
+    _set_status(holds, HoldStatus.RELEASED)
     released = sum(quantities.values())
     order.record(
         EventKind.STOCK, f"Stock hold released ({plural(released, 'unit')}).", actor=actor,
@@ -222,8 +232,7 @@ def convert_holds(order: Order, *, actor: str, user_id: int | None = None) -> bo
         converted = _totals((line.product_id, line.quantity) for line in firm)
         _update_stocks(converted, on_hand=Stock.on_hand - _per_product(converted),
                        held=Stock.held - _per_product(converted))
-        for line in firm:
-            holds[line.product_id].status = HoldStatus.CONVERTED
+        _set_status([holds[line.product_id] for line in firm], HoldStatus.CONVERTED)
         sold.update(converted)
     # No active hold (it lapsed and was released): reserve again from free stock, if any.
     again = _totals((line.product_id, line.quantity) for line in lapsed
