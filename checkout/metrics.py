@@ -173,6 +173,17 @@ def note_holds_written(session: Session, count: int) -> None:
     session.info.setdefault(_PENDING, Tally())["holds_created"] += count
 
 
+def note_holds_settled(session: Session, holds: list[StockHold], status: HoldStatus) -> None:
+    """Count active holds converted or released by one bulk UPDATE (the flush sees no change
+    on them), at the commit keeping it, as a flush would have."""
+    pending = session.info.setdefault(_PENDING, Tally())
+    for hold in holds:
+        if status == HoldStatus.CONVERTED:
+            pending["holds_converted"] += 1
+        elif status == HoldStatus.RELEASED:
+            pending[("hold_released", hold.order_id)] += 1
+
+
 def _count_committed(session: Session) -> None:
     pending: Tally | None = session.info.pop(_PENDING, None)
     if not pending:

@@ -174,8 +174,9 @@ def set_hold_expiry(order: Order, expires_at: datetime | None) -> None:
 
 
 def _set_status(holds: list[StockHold], status: HoldStatus) -> None:
-    """One UPDATE for all the holds (the ORM would send one per hold); the loaded holds are
-    updated in the session too."""
+    """One UPDATE for all the active holds (the ORM would send one per hold); the loaded holds
+    are updated in the session too, and the metrics count them at the commit."""
+    metrics.note_holds_settled(db.session(), holds, status)
     db.session.execute(
         update(StockHold)
         .where(StockHold.id.in_([hold.id for hold in holds]))
