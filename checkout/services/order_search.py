@@ -217,6 +217,10 @@ def _fits_a_column(value) -> bool:
     return type(value) is int and -(2**63) <= value < 2**63
 
 
+def _on_sqlite() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
 def _needle(q: str) -> str:
     return q.strip().lower()
 
@@ -225,8 +229,7 @@ def _matches(needle: str):
     # On SQLite, lowered as Python lowers the needle (checkout/db.py registers it): SQLite's
     # own lower() leaves letters outside ASCII as they are. PostgreSQL's lower() folds them,
     # and its trigram indexes are built on it.
-    lower = (func.unicode_lower if db.session.get_bind().dialect.name == "sqlite"
-             else func.lower)
+    lower = func.unicode_lower if _on_sqlite() else func.lower
     # Python lowers a word's last Σ to ς, PostgreSQL to σ: a needle with ς looks for both.
     needles = dict.fromkeys([needle, needle.replace("ς", "σ")])
     return or_(*(
@@ -237,7 +240,7 @@ def _matches(needle: str):
 
 def _through_fts(query: OrderQuery) -> bool:
     """Does SQLite's FTS5 table name the candidates (a needle of three characters or more)?"""
-    return len(_needle(query.q)) >= 3 and db.session.get_bind().dialect.name == "sqlite"
+    return len(_needle(query.q)) >= 3 and _on_sqlite()
 
 
 def _search(q: str):
@@ -250,7 +253,7 @@ def _search(q: str):
     has no trigram to look up, and is compared with every order.
     """
     needle = _needle(q)
-    if len(needle) < 3 or db.session.get_bind().dialect.name != "sqlite":
+    if len(needle) < 3 or not _on_sqlite():
         return _matches(needle)
     # An FTS5 phrase of the trigram tokenizer matches the text anywhere in a column.
     phrase = '"' + needle.replace('"', '""') + '"'
