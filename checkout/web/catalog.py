@@ -1,10 +1,13 @@
 """The catalog: a paginated product list and product pages."""
 
-from flask import Blueprint, abort, render_template, request, session
+from flask import Blueprint, abort, current_app, render_template, request, session
 
 from checkout.forms.cart import AddToCartForm
 from checkout.services import catalog
 from checkout.web.cart import KEPT_QUANTITY
+from checkout.web.fragments import render_kept
+from checkout.web.templating import image_version
+from checkout.web.waiting_orders import held_for_you
 
 bp = Blueprint("catalog", __name__)
 PER_PAGE = 9
@@ -20,7 +23,15 @@ def index():
     products = catalog.products_page(page, PER_PAGE)
     if page > 1 and not products.items:
         abort(404, "There is no such page of products.")
-    return render_template("catalog/index.html", products=products)
+    # The page's content is kept by everything it shows; the shopper's own part of it is a
+    # sold-out product their unpaid order holds, which links to that order's payment page.
+    yours = tuple((card.id, reminder.pay_url) for card in products.items
+                  if card.available <= 0 and (reminder := held_for_you(card.id)))
+    page_html = render_kept(
+        "catalog/_page.html", products=products, yours=yours,
+        images=tuple(image_version(card.image) for card in products.items),
+        currency=current_app.config["STORE_CURRENCY"])
+    return render_template("catalog/index.html", page_html=page_html)
 
 
 @bp.get("/products/<slug>")

@@ -14,10 +14,14 @@ from checkout.models.order import FlagCode
 from checkout.services import images
 from checkout.services.order_refunds import reason_label, refund_state
 from checkout.web.shopper import init_cart_cookie
+from checkout.web.static_files import content_hash
 
 
 def _money(amount: int, currency: str) -> str:
     return format_money(amount, currency)
+
+
+PLACEHOLDER_IMAGE = "img/products/placeholder.svg"
 
 
 def _image_url(path: str | None) -> str:
@@ -25,7 +29,15 @@ def _image_url(path: str | None) -> str:
     name = images.stored_name(path)
     if name is not None:
         return url_for("media.product_image", name=name)
-    return url_for("static", filename=path or "img/products/placeholder.svg")
+    return url_for("static", filename=path or PLACEHOLDER_IMAGE)
+
+
+def image_version(path: str | None) -> str | None:
+    """What `image_url` puts in the address that the path alone does not: the hash of a file
+    under static/ (it changes when the file is replaced). An upload's name is never reused."""
+    if images.stored_name(path) is not None:
+        return None
+    return content_hash(path or PLACEHOLDER_IMAGE)
 
 
 def _datetime(value: datetime) -> str:

@@ -1,0 +1,132 @@
+"""Parts of pages rendered once and kept by the exact data they show (checkout/web/fragments.py).
+
+A kept part is only right if its key holds everything it shows: these tests change each thing
+the catalog's part shows between two views and look for the change, and show that one
+shopper's own part of a page is never handed to another.
+"""
+
+import os
+import re
+
+import pytest
+from flask import template_rendered
+
+from checkout.extensions import db
+from checkout.models import Product, Stock
+from checkout.web.fragments import KEPT_PARTS
+from tests.factories import ProductFactory
+from tests.shop import place_and_get_session
+from tests.state import text_of
+
+PART = "catalog/_page.html"
+
+
+@pytest.fixture
+def rendered(app):
+    """The names of the templates rendered while the test runs."""
+    names: list[str] = []
+
+    def note(sender, template, context, **extra):
+        names.append(template.name)
+
+    template_rendered.connect(note, app)
+    yield names
+    template_rendered.disconnect(note, app)
+
+
+def _change(app, product_id: int, **values) -> None:
+    with app.app_context():
+        product = db.session.get(Product, product_id)
+        stock = db.session.get(Stock, product_id)
+        for name, value in values.items():
+            setattr(stock if name == "on_hand" else product, name, value)
+        db.session.commit()
+
+
+def test_the_same_catalog_page_is_rendered_once_and_shown_again(app, client, products, rendered):
+    first = client.get("/").get_data(as_text=True)
+    second = client.get("/").get_data(as_text=True)
+    assert rendered.count(PART) == 1, rendered
+    assert first == second
+    assert "Stoneware Mug" in second and "24.00" in second
+
+
+@pytest.mark.parametrize(("change", "shown"), [
+    ({"price": 2750}, "27.50"),
+    ({"title": "Stoneware Mug, glazed"}, "Stoneware Mug, glazed"),
+    ({"on_hand": 2}, "Only 2 left"),
+    ({"on_hand": 0}, "Sold out"),
+    ({"slug": "mug-renamed"}, 'href="/products/mug-renamed"'),
+])
+def test_a_change_to_what_the_catalog_shows_is_shown_at_once(app, client, products, change,
+                                                             shown):
+    before = client.get("/").get_data(as_text=True)
+    assert shown not in before
+    _change(app, products["MUG"], **change)
+    assert shown in client.get("/").get_data(as_text=True)
+
+
+def test_a_product_taken_off_sale_leaves_the_catalog_at_once(app, client, products):
+    assert "Brass Pen" in text_of(client.get("/"))
+    _change(app, products["PEN"], is_active=False)
+    assert "Brass Pen" not in text_of(client.get("/"))
+
+
+def test_one_shoppers_unpaid_order_is_not_shown_to_another(app, sandbox, products):
+    """The last vase is in A's order waiting for payment: A's catalog links to A's payment
+    page; B sees it sold out, before and after A's page was kept."""
+    shopper_a, shopper_b = app.test_client(), app.test_client()
+    place_and_get_session(shopper_a, products["VASE"], 1)
+    for browser in (shopper_b, shopper_a, shopper_b, shopper_a):
+        page = browser.get("/").get_data(as_text=True)
+        pay_links = re.findall(r'href="(/checkout/orders/[^"]+/pay\?t=[^"]+)"', page)
+        if browser is shopper_a:
+            assert "In your order waiting for payment" in page and len(pay_links) == 1
+        else:
+            assert "Sold out" in page and "In your order waiting for payment" not in page
+            assert pay_links == []
+
+
+def test_a_product_image_replaced_under_a_running_worker_gets_its_new_hash(
+    app, client, tmp_path, monkeypatch
+):
+    image = tmp_path / "img" / "products" / "lamp.svg"
+    image.parent.mkdir(parents=True)
+    image.write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    monkeypatch.setattr(app, "static_folder", str(tmp_path))
+    monkeypatch.setitem(app.extensions, "static_hashes", {})
+    with app.app_context():
+        ProductFactory(sku="LAMP", title="Desk lamp", image="img/products/lamp.svg")
+        db.session.remove()
+    old = re.search(r"lamp\.svg\?v=(\w+)", client.get("/").get_data(as_text=True)).group(1)
+    image.write_text("<svg xmlns='http://www.w3.org/2000/svg'><circle r='4'/></svg>")
+    later = os.stat(image).st_mtime_ns + 2_000_000_000
+    os.utime(image, ns=(later, later))
+    new = re.search(r"lamp\.svg\?v=(\w+)", client.get("/").get_data(as_text=True)).group(1)
+    assert new != old
+
+
+def test_links_follow_the_mount_point_the_page_is_served_under(app, client, products):
+    plain = client.get("/").get_data(as_text=True)
+    mounted = client.get("/", environ_overrides={"SCRIPT_NAME": "/shop"}).get_data(as_text=True)
+    assert 'href="/products/' in plain and 'href="/shop/products/' not in plain
+    assert 'href="/shop/products/' in mounted and 'href="/products/' not in mounted
+
+
+def test_the_kept_parts_are_bounded(app, client):
+    with app.app_context():
+        for i in range(30):
+            ProductFactory(sku=f"B{i:02}", title=f"Bound {i:02}")
+        db.session.remove()
+    kept = app.extensions["kept_parts"]
+    for number in (1, 2, 3, 4):
+        client.get(f"/?page={number}")
+    info = kept.cache_info()
+    assert info.maxsize == KEPT_PARTS and info.currsize <= KEPT_PARTS
+
+
+def test_the_debug_server_renders_every_time(app, client, products, rendered, monkeypatch):
+    monkeypatch.setattr(app, "debug", True)
+    client.get("/")
+    client.get("/")
+    assert rendered.count(PART) == 2
