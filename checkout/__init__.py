@@ -148,12 +148,14 @@ def register_guards(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from checkout.web.fragments import init_fragments
+    from checkout.web.shell import init_shell
     from checkout.web.templating import init_templating
     from checkout.web.waiting_orders import init_waiting_orders
 
     init_templating(app)
     init_waiting_orders(app)
     init_fragments(app)
+    init_shell(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

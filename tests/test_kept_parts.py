@@ -14,8 +14,9 @@ from flask import template_rendered
 from checkout.extensions import db
 from checkout.models import Product, Stock
 from checkout.web.fragments import KEPT_PARTS
+from tests.accounts_support import make_shopper, signed_in_browser
 from tests.factories import ProductFactory
-from tests.shop import place_and_get_session
+from tests.shop import add_to_cart, place_and_get_session
 from tests.state import text_of
 
 PART = "catalog/_page.html"
@@ -23,7 +24,9 @@ PART = "catalog/_page.html"
 
 @pytest.fixture
 def rendered(app):
-    """The names of the templates rendered while the test runs."""
+    """The names of the templates rendered while the test runs, from no kept parts (an
+    earlier test's products may have been the same)."""
+    app.extensions["kept_parts"].cache_clear()
     names: list[str] = []
 
     def note(sender, template, context, **extra):
@@ -130,3 +133,55 @@ def test_the_debug_server_renders_every_time(app, client, products, rendered, mo
     client.get("/")
     client.get("/")
     assert rendered.count(PART) == 2
+
+
+def _header(page: str) -> str:
+    return page.split('<header class="site-header">', 1)[1].split("</header>", 1)[0]
+
+
+def test_a_guests_header_follows_the_cart_count(app, client, products):
+    assert 'class="badge"' not in _header(client.get("/").get_data(as_text=True))
+    add_to_cart(client, products["MUG"], 1)
+    assert 'aria-label="1 item"' in _header(client.get("/").get_data(as_text=True))
+    add_to_cart(client, products["MUG"], 2)
+    assert 'aria-label="3 items"' in _header(client.get("/").get_data(as_text=True))
+    # Another guest's empty cart is not the first guest's.
+    assert 'class="badge"' not in _header(app.test_client().get("/").get_data(as_text=True))
+
+
+def test_a_signed_in_header_is_never_shown_to_a_guest_nor_a_guests_to_them(app, products):
+    make_shopper(app, "ada@example.com")
+    guest = app.test_client()
+    for browser in (guest, signed_in_browser(app, "ada@example.com"), guest):
+        header = _header(browser.get("/").get_data(as_text=True))
+        if browser is guest:
+            assert "Sign in" in header and "Sign out" not in header
+        else:
+            assert "Sign out" in header and "My orders" in header and "Sign in" not in header
+            assert re.search(r'name="csrf_token" value="[^"]+"', header)
+
+
+def test_the_shop_name_in_the_header_follows_the_settings(app, client, monkeypatch):
+    client.get("/")
+    monkeypatch.setitem(app.config, "STORE_NAME", "Fernhill Supply")
+    assert "Fernhill Supply" in _header(client.get("/").get_data(as_text=True))
+
+
+def test_a_change_to_what_a_product_page_says_is_shown_at_once(app, client, products):
+    page = client.get("/products/mug").get_data(as_text=True)
+    assert "24.00" in page and "In stock" in page
+    _change(app, products["MUG"], price=2750, description="Now glazed inside.", on_hand=2)
+    page = client.get("/products/mug").get_data(as_text=True)
+    assert "27.50" in page and "Now glazed inside." in page and "Only 2 left" in page
+
+
+def test_one_shoppers_unpaid_order_is_not_on_another_shoppers_product_page(app, sandbox,
+                                                                          products):
+    shopper_a, shopper_b = app.test_client(), app.test_client()
+    place_and_get_session(shopper_a, products["VASE"], 1)
+    for browser in (shopper_b, shopper_a, shopper_b):
+        page = browser.get("/products/vase").get_data(as_text=True)
+        if browser is shopper_a:
+            assert "In your order waiting for payment" in page
+        else:
+            assert "Sold out" in page and "waiting for payment" not in page

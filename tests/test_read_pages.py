@@ -58,3 +58,16 @@ def test_an_empty_catalog_answers_200_with_nothing_listed(app, client):
     page, log = _catalog(app, client)
     assert page.status_code == 200 and "Page 1 of" not in page.get_data(as_text=True)
     assert log.count == 1
+
+
+def test_reading_a_product_page_again_does_not_rewrite_the_session_cookie(client, products):
+    """The first visit stores the CSRF token in the session; after that a product page only
+    reads it. Re-signing and re-sending the cookie on every view was work for nothing, and a
+    response that sets a cookie is one no shared cache may keep."""
+    first = client.get("/products/mug")
+    assert first.status_code == 200
+    assert any(h.startswith("session=") for h in first.headers.getlist("Set-Cookie"))
+    again = client.get("/products/mug")
+    assert again.status_code == 200
+    assert not any(h.startswith("session=") for h in again.headers.getlist("Set-Cookie")), (
+        again.headers.getlist("Set-Cookie"))

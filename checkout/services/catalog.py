@@ -22,6 +22,19 @@ class ProductCard(NamedTuple):
     available: int
 
 
+class ProductDetail(NamedTuple):
+    """A product as its own page shows it: plain values, a key for the page's kept part."""
+
+    id: int
+    slug: str
+    sku: str
+    title: str
+    description: str
+    image: str | None
+    price: int
+    available: int
+
+
 @dataclass(frozen=True)
 class ProductPage:
     """One page of the catalog and what its links need (Flask-SQLAlchemy's names). Hashable:
@@ -60,29 +73,37 @@ class ProductPage:
 # COUNT(*) OVER () rides along with the page's rows: one statement where a paginate() sends
 # a COUNT and then the SELECT, on the shop's busiest page. Columns, not Product objects: the
 # grid shows six values, and building mapped objects cost more than the query.
+_AVAILABLE = func.coalesce(Stock.on_hand - Stock.held, 0)
 _PRODUCTS_PAGE = (
-    select(Product.id, Product.slug, Product.title, Product.image, Product.price,
-           func.coalesce(Stock.on_hand - Stock.held, 0), func.count().over())
+    select(Product.id, Product.slug, Product.title, Product.image, Product.price, _AVAILABLE,
+           func.count().over())
     .outerjoin(Stock, Stock.product_id == Product.id)
     .where(Product.for_sale)
     .order_by(Product.id)
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
-_PRODUCT_BY_SLUG = select(Product).where(Product.slug == bindparam("slug"), Product.for_sale)
+_PRODUCT_BY_SLUG = (
+    select(Product.id, Product.slug, Product.sku, Product.title, Product.description,
+           Product.image, Product.price, _AVAILABLE)
+    .outerjoin(Stock, Stock.product_id == Product.id)
+    .where(Product.slug == bindparam("slug"), Product.for_sale)
+)
 
 
 def products_page(page: int, per_page: int) -> ProductPage:
     """One page of the products for sale, in catalog order, counted in the same statement."""
-    rows = db.session.execute(
+    # Rows of columns need none of the ORM's handling: run on the session's connection.
+    rows = db.session.connection().execute(
         _PRODUCTS_PAGE, {"limit": per_page, "offset": (page - 1) * per_page}).all()
     return ProductPage(items=tuple(ProductCard._make(row[:6]) for row in rows), page=page,
                        per_page=per_page, total=rows[0][6] if rows else 0)
 
 
-def product_by_slug(slug: str) -> Product | None:
+def product_by_slug(slug: str) -> ProductDetail | None:
     """The product for sale at this address, if any."""
-    return db.session.scalar(_PRODUCT_BY_SLUG, {"slug": slug})
+    row = db.session.connection().execute(_PRODUCT_BY_SLUG, {"slug": slug}).first()
+    return ProductDetail._make(row) if row is not None else None
 
 
 def product_for_sale(product_id: int) -> Product | None:

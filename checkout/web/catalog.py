@@ -44,4 +44,9 @@ def product(slug: str):
     kept = session.pop(KEPT_QUANTITY, None)
     if isinstance(kept, list) and len(kept) == 2 and kept[0] == item.id:
         form.quantity.raw_data = [str(kept[1])]  # a refused add: show what was typed
-    return render_template("catalog/product.html", product=item, form=form)
+    yours = held_for_you(item.id) if item.available <= 0 else None
+    about_html = render_kept("catalog/_about.html", product=item,
+                             yours=yours.pay_url if yours else None,
+                             currency=current_app.config["STORE_CURRENCY"])
+    return render_template("catalog/product.html", product=item, form=form,
+                           about_html=about_html)
