@@ -3,9 +3,9 @@ checkout/models/user.py). A hash that fails, or a verification of a damaged hash
 the turn back; checking a password of nobody (which hashes its dummy first) must not wait on
 itself."""
 
+import subprocess
 import threading
 
-import argon2._password_hasher as password_hasher
 import pytest
 from argon2.exceptions import HashingError
 
@@ -22,17 +22,17 @@ def _in_thread(work, timeout: float = 20.0):
 
 
 def test_a_hash_that_fails_gives_its_turn_back(monkeypatch):
-    real = password_hasher.hash_secret
+    real = users.subprocess.run
     calls = []
 
-    def failing_once(*args, **kwargs):
+    def failing_once(command, **kwargs):
         calls.append(1)
-        if len(calls) == 1:
-            raise HashingError("out of memory")
-        return real(*args, **kwargs)
+        if len(calls) == 1:  # the Argon2 process ran out of memory
+            return subprocess.CompletedProcess(command, 1, b"", b"MemoryError")
+        return real(command, **kwargs)
 
-    monkeypatch.setattr(password_hasher, "hash_secret", failing_once)
-    with pytest.raises(HashingError):
+    monkeypatch.setattr(users.subprocess, "run", failing_once)
+    with pytest.raises(HashingError, match="MemoryError"):
         users.hash_password("first-password")
     assert _in_thread(lambda: users.hash_password("second-password")).startswith("$argon2id$")
 
