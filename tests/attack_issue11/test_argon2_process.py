@@ -9,9 +9,12 @@ where a real account's check costs one.
 """
 
 import json
+import threading
+import time
 
 import pytest
 from argon2 import PasswordHasher
+from werkzeug.security import generate_password_hash
 
 from checkout.models import user as users
 
@@ -90,3 +93,40 @@ def test_the_first_check_of_nobody_costs_what_a_real_check_costs(monkeypatch):
     runs.clear()
     users.check_password_of_nobody("guess-guess-guess")
     assert len(runs) == real_check == 1
+
+
+def test_checks_of_older_hashes_do_not_fill_a_worker_at_once(monkeypatch):
+    """FINDING (low-medium, memory; older than this change): an account whose hash is from
+    before Argon2 (werkzeug's default "scrypt:32768:8:1") is checked by `check_password_hash`
+    in the worker itself, outside the Argon2 process and without taking turns. Each scrypt
+    check fills 32 MiB, and hashlib lets the threads run together: measured here, one check
+    raised a process's peak RSS by 32 MiB and 8 threads at once by 256 MiB. Eight wrong
+    passwords posted at once for such an address (the per-address limit allows ten per 15
+    minutes) put a worker's peak back far above what this change brought it down to."""
+    legacy = generate_password_hash("an-older-password")
+    assert legacy.startswith("scrypt:")
+    real = users.check_password_hash
+    lock = threading.Lock()
+    inside = [0]
+    most = [0]
+
+    def counting(stored, password):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            time.sleep(0.2)  # long enough for the others to arrive while this one runs
+            return real(stored, password)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(users, "check_password_hash", counting)
+    account = users.User(email="old@example.com", password_hash=legacy)
+    threads = [threading.Thread(target=account.check_password, args=("wrong-password",))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert most[0] == 1, f"{most[0]} scrypt checks ran at once in one process"

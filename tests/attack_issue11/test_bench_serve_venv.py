@@ -18,7 +18,7 @@ def test_a_failed_serve_venv_install_says_why(tmp_path, monkeypatch):
     """FINDING (low): the reason the serve venv could not be made is lost."""
     (tmp_path / "Makefile").write_text(
         "install:\n"
-        "\t@echo 'ERROR: Could not find a version that satisfies the requirement Flask==3.1.3' >&2\n"
+        "\t@echo 'ERROR: Could not find a version that satisfies Flask==3.1.3' >&2\n"
         "\t@exit 1\n")
     monkeypatch.setattr(servers, "ROOT", tmp_path)
     with pytest.raises(Exception) as raised, servers.stack("sqlite", tmp_path / "run"):
