@@ -236,8 +236,12 @@ def stack(kind: str, folder: Path) -> Iterator[Stack]:
     """Start the sandbox, the proxy, the shop (`make serve`) and the baseline on `kind`; the
     baseline's page is as long as the shop's catalog page."""
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["make", "--no-print-directory", "install", f"VENV={SERVE_VENV}"], cwd=ROOT,
-                   check=True, capture_output=True)
+    made = subprocess.run(["make", "--no-print-directory", "install", f"VENV={SERVE_VENV}"],
+                          cwd=ROOT, capture_output=True, text=True)
+    if made.returncode != 0:
+        raise RuntimeError(f"could not make the serve venv {SERVE_VENV} (`make install "
+                           f"VENV={SERVE_VENV}` exited with {made.returncode}):\n"
+                           + (made.stderr or made.stdout)[-2000:])
     with ExitStack() as started:
         dbs = started.enter_context(databases(kind, folder))
         env = _clean_environment()

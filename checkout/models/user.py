@@ -1,5 +1,6 @@
 """Accounts: shoppers who sign up, and staff who run the shop."""
 
+import base64
 import json
 import secrets
 import subprocess
@@ -18,10 +19,10 @@ from argon2.exceptions import (
     VerificationError,
     VerifyMismatchError,
 )
+from argon2.low_level import ARGON2_VERSION
 from flask_login import UserMixin
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
-from werkzeug.security import check_password_hash
 
 from checkout.db import UTCDateTime, now_utc
 from checkout.extensions import db
@@ -30,11 +31,12 @@ from checkout.extensions import db
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 
-# Each Argon2 hash or check fills memory_cost (64 MiB with the defaults). Done in a web
-# worker, that raised the worker's peak by 64 MiB for good at the first sign-in (glibc hands
-# the buffer back, but the peak is what the machine must have). It is done in a short-lived
-# process of its own instead (checkout/password_process.py, as PDFs are), at the price of the
-# process's start: ~40 ms beside the ~55 ms of the hash itself.
+# Each Argon2 hash or check fills memory_cost (64 MiB with the defaults), and a check of a
+# hash from before Argon2 (werkzeug's scrypt) 32 MiB. Done in a web worker, that raised the
+# worker's peak by as much for good at the first sign-in (glibc hands the buffer back, but the
+# peak is what the machine must have). It is done in a short-lived process of its own instead
+# (checkout/password_process.py, as PDFs are), at the price of the process's start: ~40 ms
+# beside the ~55 ms of the hash itself.
 _PROCESS = Path(__file__).resolve().parent.parent / "password_process.py"
 PROCESS_TIMEOUT_SECONDS = 20
 # One at a time per worker: two processes hashing 4 lanes each already keep both cores of
@@ -67,13 +69,26 @@ class _SeparateProcessHasher(PasswordHasher):
             raise HashingError(f"the Argon2 process answered {verdict[:80]!r}")
         return True
 
-    def _run(self, password: str | bytes, stored: str | bytes | None) -> str:
+    def check_older_scheme(self, stored: str, password: str) -> bool:
+        """Check a hash from before Argon2 (werkzeug's scrypt or pbkdf2), in the process too."""
+        return self._run(password, stored, scheme="werkzeug") == "match"
+
+    def _run(self, password: str | bytes, stored: str | bytes | None,
+             scheme: str = "argon2") -> str:
+        secret = password.encode(self.encoding) if isinstance(password, str) else password
+        if isinstance(stored, bytes):
+            try:
+                stored = stored.decode("ascii")
+            except UnicodeDecodeError:
+                raise InvalidHashError("the stored hash is not an Argon2 hash") from None
         job = {
             "parameters": {"time_cost": self.time_cost, "memory_cost": self.memory_cost,
                            "parallelism": self.parallelism, "hash_len": self.hash_len,
                            "salt_len": self.salt_len, "type": self.type.name},
-            "password": _text(password),
-            "hash": None if stored is None else _text(stored),
+            # Bytes as the library would hash them; JSON carries any of them as text.
+            "password": secret.decode("utf-8", "surrogateescape"),
+            "hash": stored,
+            "scheme": scheme,
         }
         try:
             with _ARGON2_AT_ONCE:
@@ -90,19 +105,22 @@ class _SeparateProcessHasher(PasswordHasher):
         return done.stdout.decode("ascii", "replace")
 
 
-def _text(value: str | bytes) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
 # Argon2id with the library's current defaults (RFC 9106's second recommendation).
 _hasher = _SeparateProcessHasher()
 
 
 @cache
 def _dummy_hash() -> str:
-    # Of a password nobody can type, made once per process with today's settings, so that
-    # checking against it costs what checking a real account's hash does.
-    return _hasher.hash(secrets.token_urlsafe(32))
+    """An Argon2 hash in today's settings that no password matches (its digest is random),
+    written out rather than computed: checking against it costs one Argon2 run, as a real
+    account's check does, from the first unknown address a worker sees."""
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode("ascii").rstrip("=")
+
+    return (f"$argon2{_hasher.type.name.lower()}$v={ARGON2_VERSION}"
+            f"$m={_hasher.memory_cost},t={_hasher.time_cost},p={_hasher.parallelism}"
+            f"${b64(secrets.token_bytes(_hasher.salt_len))}"
+            f"${b64(secrets.token_bytes(_hasher.hash_len))}")
 
 
 def check_password_of_nobody(password: str) -> bool:
@@ -180,7 +198,7 @@ class User(UserMixin, db.Model):
         if not self.password_hash.startswith("$argon2"):
             # Hashes from before argon2 (werkzeug's scrypt or pbkdf2) still open the account;
             # signing in replaces them (needs_new_hash).
-            return check_password_hash(self.password_hash, password)
+            return _hasher.check_older_scheme(self.password_hash, password)
         try:
             return _hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):

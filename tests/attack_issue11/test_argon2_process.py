@@ -96,37 +96,40 @@ def test_the_first_check_of_nobody_costs_what_a_real_check_costs(monkeypatch):
 
 
 def test_checks_of_older_hashes_do_not_fill_a_worker_at_once(monkeypatch):
-    """FINDING (low-medium, memory; older than this change): an account whose hash is from
-    before Argon2 (werkzeug's default "scrypt:32768:8:1") is checked by `check_password_hash`
-    in the worker itself, outside the Argon2 process and without taking turns. Each scrypt
-    check fills 32 MiB, and hashlib lets the threads run together: measured here, one check
-    raised a process's peak RSS by 32 MiB and 8 threads at once by 256 MiB. Eight wrong
-    passwords posted at once for such an address (the per-address limit allows ten per 15
-    minutes) put a worker's peak back far above what this change brought it down to."""
+    """FINDING (low-medium, memory; older than this change), fixed: an account whose hash is
+    from before Argon2 (werkzeug's default "scrypt:32768:8:1") was checked by
+    `check_password_hash` in the worker itself, outside the Argon2 process and without taking
+    turns. Each scrypt check fills 32 MiB, and hashlib lets the threads run together: measured
+    here, one check raised a process's peak RSS by 32 MiB and 8 threads at once by 256 MiB.
+    Now it is checked in the password process too, one at a time."""
     legacy = generate_password_hash("an-older-password")
     assert legacy.startswith("scrypt:")
-    real = users.check_password_hash
+    real = users.subprocess.run
     lock = threading.Lock()
-    inside = [0]
-    most = [0]
+    inside, most, jobs = [0], [0], []
 
-    def counting(stored, password):
+    def counting(command, **kwargs):
         with lock:
             inside[0] += 1
             most[0] = max(most[0], inside[0])
+            jobs.append(json.loads(kwargs["input"]))
         try:
             time.sleep(0.2)  # long enough for the others to arrive while this one runs
-            return real(stored, password)
+            return real(command, **kwargs)
         finally:
             with lock:
                 inside[0] -= 1
 
-    monkeypatch.setattr(users, "check_password_hash", counting)
+    monkeypatch.setattr(users.subprocess, "run", counting)
     account = users.User(email="old@example.com", password_hash=legacy)
-    threads = [threading.Thread(target=account.check_password, args=("wrong-password",))
-               for _ in range(4)]
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        account.check_password("wrong-password"))) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
+    assert results == [False] * 4
+    assert len(jobs) == 4 and all(job["scheme"] == "werkzeug" for job in jobs)
     assert most[0] == 1, f"{most[0]} scrypt checks ran at once in one process"
+    assert account.check_password("an-older-password") and account.needs_new_hash
