@@ -185,3 +185,17 @@ def test_one_shoppers_unpaid_order_is_not_on_another_shoppers_product_page(app, 
             assert "In your order waiting for payment" in page
         else:
             assert "Sold out" in page and "waiting for payment" not in page
+
+
+def test_a_sale_that_leaves_the_badge_as_it_was_keeps_the_catalogs_part(app, client, products,
+                                                                       rendered):
+    """40 and 41 units both read "In stock": a flash sale does not re-render the page for each
+    unit sold, only when what the badge says changes."""
+    client.get("/")
+    for on_hand in (19, 18, 6):
+        _change(app, products["MUG"], on_hand=on_hand)
+        assert "Only" not in client.get("/").get_data(as_text=True).split("Stoneware Mug")[1][:200]
+    assert rendered.count(PART) == 1
+    _change(app, products["MUG"], on_hand=5)
+    assert "Only 5 left" in client.get("/").get_data(as_text=True)
+    assert rendered.count(PART) == 2

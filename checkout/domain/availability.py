@@ -26,3 +26,9 @@ def availability(units_free: int) -> Availability:
     if units_free <= LOW_STOCK_THRESHOLD:
         return Availability(StockLevel.LOW, f"Only {units_free} left")
     return Availability(StockLevel.IN_STOCK, "In stock")
+
+
+def shown_units(units_free: int) -> int:
+    """The units free as far as `availability` tells them apart: above the low-stock
+    threshold every number reads "In stock"."""
+    return min(units_free, LOW_STOCK_THRESHOLD + 1)

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, select
 
+from checkout.domain.availability import shown_units
 from checkout.extensions import db
 from checkout.models import Product, Stock
 
@@ -18,7 +19,9 @@ class ProductCard(NamedTuple):
     title: str
     image: str | None
     price: int
-    # Units a shopper may still buy: on hand less what unpaid checkouts hold.
+    # Units a shopper may still buy (on hand less what unpaid checkouts hold), as the badge
+    # tells them apart: 40 and 41 both read "In stock", and a sale of one of 41 leaves the
+    # page's kept part as it was.
     available: int
 
 
@@ -96,8 +99,8 @@ def products_page(page: int, per_page: int) -> ProductPage:
     # Rows of columns need none of the ORM's handling: run on the session's connection.
     rows = db.session.connection().execute(
         _PRODUCTS_PAGE, {"limit": per_page, "offset": (page - 1) * per_page}).all()
-    return ProductPage(items=tuple(ProductCard._make(row[:6]) for row in rows), page=page,
-                       per_page=per_page, total=rows[0][6] if rows else 0)
+    return ProductPage(items=tuple(ProductCard(*row[:5], shown_units(row[5])) for row in rows),
+                       page=page, per_page=per_page, total=rows[0][6] if rows else 0)
 
 
 def product_by_slug(slug: str) -> ProductDetail | None:
