@@ -237,11 +237,11 @@ def stack(kind: str, folder: Path) -> Iterator[Stack]:
     baseline's page is as long as the shop's catalog page."""
     folder.mkdir(parents=True, exist_ok=True)
     made = subprocess.run(["make", "--no-print-directory", "install", f"VENV={SERVE_VENV}"],
-                          cwd=ROOT, capture_output=True, text=True)
+                          cwd=ROOT, capture_output=True)
     if made.returncode != 0:
+        said = (made.stderr or made.stdout or b"").decode("utf-8", "replace")
         raise RuntimeError(f"could not make the serve venv {SERVE_VENV} (`make install "
-                           f"VENV={SERVE_VENV}` exited with {made.returncode}):\n"
-                           + (made.stderr or made.stdout)[-2000:])
+                           f"VENV={SERVE_VENV}` exited with {made.returncode}):\n{said[-2000:]}")
     with ExitStack() as started:
         dbs = started.enter_context(databases(kind, folder))
         env = _clean_environment()

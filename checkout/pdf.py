@@ -1,4 +1,5 @@
-"""HTML to PDF in a short-lived process of its own (`checkout.pdf_process`), never in the caller.
+"""HTML to PDF in a short-lived process of its own (`checkout.pdf_process`, started by
+`checkout.lone_process`), never in the caller.
 
 WeasyPrint brings Pango, HarfBuzz, fontTools and Pillow: importing it added ~25 MiB to every
 gunicorn worker, and rendering a document a few MiB more that the worker kept for its whole
@@ -11,16 +12,14 @@ second of CPU per PDF). Nothing else in the shop imports weasyprint
 import hashlib
 import logging
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
 
+from checkout.lone_process import LoneProcessFailed, run_alone
+
 log = logging.getLogger(__name__)
 
-# Run as a file in isolated mode (-I): no `checkout` package (and Flask) to import first, and
-# the checkout/ folder is not put on sys.path where its modules could shadow others.
 _RENDERER = Path(__file__).resolve().with_name("pdf_process.py")
 
 # A document of a few pages renders in well under a second; a stuck renderer must not hold
@@ -43,19 +42,13 @@ def html_to_pdf(html: str) -> bytes:
     """Render a self-contained HTML page (it may load nothing from outside) as a PDF."""
     try:
         with _RENDERING:
-            done = subprocess.run(
-                [sys.executable, "-I", str(_RENDERER)],
-                input=html.encode("utf-8"), capture_output=True, timeout=RENDER_TIMEOUT_SECONDS,
-                check=False,
-            )
-    except subprocess.TimeoutExpired as exc:
-        raise PdfRenderingFailed(
-            f"the PDF renderer took longer than {RENDER_TIMEOUT_SECONDS} s") from exc
-    if done.returncode != 0 or not done.stdout.startswith(b"%PDF"):
-        problem = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
-        raise PdfRenderingFailed(
-            f"the PDF renderer exited with {done.returncode}: {problem[0][:300]}")
-    return done.stdout
+            document = run_alone(_RENDERER, html.encode("utf-8"),
+                                 timeout=RENDER_TIMEOUT_SECONDS, what="the PDF renderer")
+    except LoneProcessFailed as exc:
+        raise PdfRenderingFailed(str(exc)) from exc
+    if not document.startswith(b"%PDF"):
+        raise PdfRenderingFailed(f"the PDF renderer answered no PDF: {document[:40]!r}")
+    return document
 
 
 def cached_html_to_pdf(html: str, folder: str | Path | None) -> bytes:

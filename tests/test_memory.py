@@ -134,7 +134,7 @@ def test_argon2_work_takes_turns_within_a_process(monkeypatch):
     inside, most = [0], [0]
     lock = threading.Lock()
     meeting = threading.Barrier(2, timeout=0.5)
-    real_run = users.subprocess.run
+    real_run = subprocess.run
 
     def counting_run(*args, **kwargs):
         with lock:
@@ -148,7 +148,7 @@ def test_argon2_work_takes_turns_within_a_process(monkeypatch):
             with lock:
                 inside[0] -= 1
 
-    monkeypatch.setattr(users.subprocess, "run", counting_run)
+    monkeypatch.setattr(subprocess, "run", counting_run)
     hashed = []
     threads = [threading.Thread(target=lambda: hashed.append(hash_password("password-one")))
                for _ in range(3)]
@@ -231,13 +231,13 @@ def test_password_hashing_leaves_a_workers_peak_memory_where_it_was(tmp_path):
 
 def test_the_password_goes_to_the_argon2_process_on_stdin_never_its_command_line(monkeypatch):
     seen = []
-    real_run = users.subprocess.run
+    real_run = subprocess.run
 
     def watching_run(command, **kwargs):
         seen.append((command, kwargs["input"]))
         return real_run(command, **kwargs)
 
-    monkeypatch.setattr(users.subprocess, "run", watching_run)
+    monkeypatch.setattr(subprocess, "run", watching_run)
     hashed = hash_password("secret-in-the-pipe")
     assert users.User(email="b@example.com", password_hash=hashed).check_password(
         "secret-in-the-pipe")

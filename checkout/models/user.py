@@ -3,8 +3,6 @@
 import base64
 import json
 import secrets
-import subprocess
-import sys
 import threading
 from datetime import datetime
 from enum import StrEnum
@@ -26,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from checkout.db import UTCDateTime, now_utc
 from checkout.extensions import db
+from checkout.lone_process import LoneProcessFailed, run_alone
 
 # The shortest password an account may have, on the sign-up form and on the command line.
 MIN_PASSWORD_LENGTH = 10
@@ -55,7 +54,11 @@ class _SeparateProcessHasher(PasswordHasher):
     def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
         if salt is not None:
             raise TypeError("the Argon2 process makes its own salt")
-        return self._run(password, None)
+        made = self._run(password, None)
+        # Stored as the account's hash: anything else would lock the account without a word.
+        if not made.startswith(f"$argon2{self.type.name.lower()}$"):
+            raise HashingError(f"the Argon2 process answered no hash: {made[:40]!r}")
+        return made
 
     def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:  # noqa: A002
         verdict = self._run(password, hash)
@@ -66,12 +69,15 @@ class _SeparateProcessHasher(PasswordHasher):
         if verdict == "damaged":
             raise VerificationError("the stored Argon2 hash is damaged")
         if verdict != "match":
-            raise HashingError(f"the Argon2 process answered {verdict[:80]!r}")
+            raise HashingError(f"the Argon2 process answered {verdict[:40]!r}, no verdict")
         return True
 
     def check_older_scheme(self, stored: str, password: str) -> bool:
         """Check a hash from before Argon2 (werkzeug's scrypt or pbkdf2), in the process too."""
-        return self._run(password, stored, scheme="werkzeug") == "match"
+        verdict = self._run(password, stored, scheme="werkzeug")
+        if verdict not in ("match", "mismatch"):
+            raise HashingError(f"the password process answered {verdict[:40]!r}, no verdict")
+        return verdict == "match"
 
     def _run(self, password: str | bytes, stored: str | bytes | None,
              scheme: str = "argon2") -> str:
@@ -92,17 +98,11 @@ class _SeparateProcessHasher(PasswordHasher):
         }
         try:
             with _ARGON2_AT_ONCE:
-                done = subprocess.run(
-                    [sys.executable, "-I", str(_PROCESS)], input=json.dumps(job).encode(),
-                    capture_output=True, timeout=PROCESS_TIMEOUT_SECONDS, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise HashingError(
-                f"the Argon2 process took longer than {PROCESS_TIMEOUT_SECONDS} s") from exc
-        if done.returncode != 0:
-            problem = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
-            raise HashingError(
-                f"the Argon2 process exited with {done.returncode}: {problem[0][:300]}")
-        return done.stdout.decode("ascii", "replace")
+                answer = run_alone(_PROCESS, json.dumps(job).encode(),
+                                   timeout=PROCESS_TIMEOUT_SECONDS, what="the Argon2 process")
+        except LoneProcessFailed as exc:
+            raise HashingError(str(exc)) from exc
+        return answer.decode("ascii", "replace")
 
 
 # Argon2id with the library's current defaults (RFC 9106's second recommendation).

@@ -19,8 +19,10 @@ KEPT_PARTS = 256
 def render_kept(template: str, **context: Hashable) -> Markup:
     """The template rendered with this context, from the kept parts when it was rendered before.
 
-    Every context value must be hashable and must be all the template reads that can change
-    (a frozen dataclass, tuples of rows): two equal contexts give the same HTML. The debug
+    Every context value must be hashable (a frozen dataclass, tuples of rows), and together
+    they must hold all the template shows that can change, including what it asks of
+    template globals (pass their answers for this request in the context, even if the
+    template calls the global itself): two equal contexts give the same HTML. The debug
     server renders every time, so an edited template shows at once.
     """
     app = current_app._get_current_object()
@@ -30,7 +32,8 @@ def render_kept(template: str, **context: Hashable) -> Markup:
                                         tuple(sorted(context.items())))
 
 
-def _render(template: str, script_root: str, context: tuple) -> Markup:
+def _render(template: str, script_root: str,
+            context: tuple[tuple[str, Hashable], ...]) -> Markup:
     # script_root is in the key only: links built under one mount point are not another's.
     return Markup(render_template(template, **dict(context)))
 

@@ -31,5 +31,6 @@ def site_header(cart_count: int, store_name: str) -> Markup:
 
 
 def init_shell(app: Flask) -> None:
+    """Offer the kept links and header to base.html."""
     app.add_template_global(shell_links, "shell_links")
     app.add_template_global(site_header, "site_header")

@@ -9,6 +9,7 @@ where a real account's check costs one.
 """
 
 import json
+import subprocess
 import threading
 import time
 
@@ -21,14 +22,14 @@ from checkout.models import user as users
 
 def _spy_runs(monkeypatch) -> list[dict]:
     """Record each Argon2 process started (its command line and its job), still running it."""
-    real = users.subprocess.run
+    real = subprocess.run
     runs: list[dict] = []
 
     def spy(command, **kwargs):
         runs.append({"command": list(command), "job": json.loads(kwargs["input"])})
         return real(command, **kwargs)
 
-    monkeypatch.setattr(users.subprocess, "run", spy)
+    monkeypatch.setattr(subprocess, "run", spy)
     return runs
 
 
@@ -104,7 +105,7 @@ def test_checks_of_older_hashes_do_not_fill_a_worker_at_once(monkeypatch):
     Now it is checked in the password process too, one at a time."""
     legacy = generate_password_hash("an-older-password")
     assert legacy.startswith("scrypt:")
-    real = users.subprocess.run
+    real = subprocess.run
     lock = threading.Lock()
     inside, most, jobs = [0], [0], []
 
@@ -120,7 +121,7 @@ def test_checks_of_older_hashes_do_not_fill_a_worker_at_once(monkeypatch):
             with lock:
                 inside[0] -= 1
 
-    monkeypatch.setattr(users.subprocess, "run", counting)
+    monkeypatch.setattr(subprocess, "run", counting)
     account = users.User(email="old@example.com", password_hash=legacy)
     results = []
     threads = [threading.Thread(target=lambda: results.append(

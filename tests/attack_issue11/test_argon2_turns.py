@@ -22,7 +22,7 @@ def _in_thread(work, timeout: float = 20.0):
 
 
 def test_a_hash_that_fails_gives_its_turn_back(monkeypatch):
-    real = users.subprocess.run
+    real = subprocess.run
     calls = []
 
     def failing_once(command, **kwargs):
@@ -31,7 +31,7 @@ def test_a_hash_that_fails_gives_its_turn_back(monkeypatch):
             return subprocess.CompletedProcess(command, 1, b"", b"MemoryError")
         return real(command, **kwargs)
 
-    monkeypatch.setattr(users.subprocess, "run", failing_once)
+    monkeypatch.setattr(subprocess, "run", failing_once)
     with pytest.raises(HashingError, match="MemoryError"):
         users.hash_password("first-password")
     assert _in_thread(lambda: users.hash_password("second-password")).startswith("$argon2id$")

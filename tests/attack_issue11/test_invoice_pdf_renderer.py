@@ -102,7 +102,7 @@ def test_pdf_renderers_take_turns_within_a_process(monkeypatch):
             inside[0] -= 1
         return subprocess.CompletedProcess(args, 0, stdout=b"%PDF-1.7 fake", stderr=b"")
 
-    monkeypatch.setattr(pdf.subprocess, "run", fake_renderer)
+    monkeypatch.setattr(subprocess, "run", fake_renderer)
     results = []
     threads = [threading.Thread(target=lambda: results.append(pdf.html_to_pdf("<p>x</p>")))
                for _ in range(4)]

@@ -29,7 +29,7 @@ def test_a_stored_hash_argon2_cannot_read_signs_nobody_in():
 @pytest.mark.parametrize("answer", [b"", b"yes", b"$argon2id$v=19$m=65536,t=3,p=4$a$b"])
 def test_an_argon2_process_that_answers_no_verdict_signs_nobody_in(monkeypatch, answer):
     user = users.User(email="ada@example.com", password_hash=users.hash_password("the-password"))
-    monkeypatch.setattr(users.subprocess, "run", _answering(answer))
+    monkeypatch.setattr(subprocess, "run", _answering(answer))
     with pytest.raises(HashingError, match="answered"):
         user.check_password("not-the-password")
 
@@ -41,7 +41,7 @@ def test_an_argon2_process_that_answers_no_hash_is_an_error_not_a_stored_passwor
     """FAILS on main (c74bcf3): `hash_password` returns whatever the process printed, and
     `User.set_password` stores it: "" or "match" as the account's hash locks the account
     with no error anywhere (the PDF renderer's answer is checked for "%PDF", this one is not)."""
-    monkeypatch.setattr(users.subprocess, "run", _answering(answer))
+    monkeypatch.setattr(subprocess, "run", _answering(answer))
     with pytest.raises(HashingError):
         stored = users.hash_password("a-new-password")
         pytest.fail(f"stored {stored!r} as the password hash")
