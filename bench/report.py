@@ -13,6 +13,8 @@ matplotlib.use("Agg")  # files only, no display
 matplotlib.rcParams["svg.fonttype"] = "none"
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bench.servers import LOPSIDED_SHARE  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 # Every scenario entry of the JSON report carries these keys (the smoke test holds it to that).
 SCENARIO_KEYS = (
@@ -97,6 +99,10 @@ def _notes(row: dict[str, Any]) -> str:
                          + " / ".join(f"{s}" for s, _ in figures) + " statements, "
                          + " / ".join(f"{c}" for _, c in figures) + " commits")
         notes[-4] = f"{' / '.join(sizes)} lines: " + notes[-4]
+    if extra.get("reruns"):
+        notes.append(f"run again {extra['reruns']}× (one worker had most connections)")
+    if (extra.get("busiest_worker_share") or 0) > LOPSIDED_SHARE:
+        notes.append(f"one worker did {extra['busiest_worker_share']:.0%} of the work")
     if extra.get("shop_tracebacks"):
         notes.append(f"{extra['shop_tracebacks']} tracebacks in the shop's log")
     if "page_bytes" in extra:

@@ -32,6 +32,10 @@ BIN = Path(sys.executable).parent
 # aiohttp (the bench's client) whenever it is installed, ~8 MiB a worker that a production
 # install never has. `make install VENV=…` makes it once and keeps it up to date.
 SERVE_VENV = ".venv-serve"
+# The share of the workers' CPU above which one worker did the load alone: wrk and the flow
+# clients keep their connections for the whole load, each with the worker that accepted it
+# (README "Latest results").
+LOPSIDED_SHARE = 0.75
 SERVE_BIN = ROOT / SERVE_VENV / "bin"
 SECRET_KEY = "bench-secret-key-that-is-long-enough-to-sign-with"
 STRIPE_KEY = "sk_test_sandbox_checkout"
@@ -98,6 +102,17 @@ class Server:
             if int(fields[2]) == self.process.pid:
                 ticks += sum(int(value) for value in fields[11:15])
         return ticks / os.sysconf("SC_CLK_TCK")
+
+    def worker_cpu_ticks(self) -> dict[int, int]:
+        """Each live worker's CPU time so far (user and system, in clock ticks), by pid."""
+        ticks = {}
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks[pid] = int(fields[11]) + int(fields[12])
+        return ticks
 
     def peak_rss_mib(self) -> float | None:
         """The largest peak resident size (VmHWM) among the workers, in MiB."""

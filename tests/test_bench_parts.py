@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from bench.load import Load, parse_wrk
-from bench.run import Settings, selected
-from bench.scenarios import Sizes
+from bench.run import Settings, _run_shared, busiest_share, selected
+from bench.scenarios import Measured, Scenario, Sizes
+from bench.servers import LOPSIDED_SHARE
 
 WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:49751/staff/orders/
   2 threads and 16 connections
@@ -70,3 +71,53 @@ def test_a_scenario_asked_for_brings_every_baseline_it_is_held_against():
     # The large list is held against the small one, which is held against the template page.
     assert [s.name for s in selected(settings)] == [
         "base_page", "base_decrement", "staff_list_small", "staff_list_large", "flash_sale"]
+
+
+def test_the_busiest_workers_share_of_the_cpu_between_two_readings():
+    assert busiest_share({1: 100, 2: 100}, {1: 150, 2: 150}) == 0.5
+    assert busiest_share({1: 100, 2: 100}, {1: 565, 2: 101}) == pytest.approx(465 / 466)
+    # A worker started meanwhile counts from nothing; one worker or no CPU tells nothing.
+    assert busiest_share({1: 100}, {1: 130, 3: 10}) == 0.75
+    assert busiest_share({1: 100}, {1: 200}) is None
+    assert busiest_share({1: 5, 2: 5}, {1: 5, 2: 5}) is None
+
+
+class _Server:
+    """Workers whose CPU readings follow a script: each run gives (worker 1, worker 2) ticks."""
+
+    def __init__(self, runs: list[tuple[int, int]]):
+        self.readings, now = [], (0, 0)
+        for one, two in runs:  # a reading before the run and one after it
+            self.readings += [now, (now[0] + one, now[1] + two)]
+            now = self.readings[-1]
+        self.read = 0
+
+    def worker_cpu_ticks(self) -> dict[int, int]:
+        one, two = self.readings[self.read]
+        self.read += 1
+        return {1: one, 2: two}
+
+
+def _scenario(repeatable: bool, runs: list) -> Scenario:
+    return Scenario("catalog", "catalog page", "req/s",
+                    lambda ctx: runs.append(1) or Measured(Load(1, 1.0)), repeatable=repeatable)
+
+
+def test_a_run_one_worker_did_alone_is_done_again_when_it_may_be():
+    said, runs = [], []
+    server = _Server([(465, 1), (300, 290)])
+    result = _run_shared(_scenario(True, runs), None, server, said.append)
+    assert len(runs) == 2 and result.extra["reruns"] == 1
+    assert result.extra["busiest_worker_share"] == round(300 / 590, 2)
+    assert "running it again" in said[0]
+
+
+def test_reruns_stop_after_two_and_a_flow_is_never_run_again():
+    runs = []
+    server = _Server([(400, 0)] * 3)
+    result = _run_shared(_scenario(True, runs), None, server, lambda _: None)
+    assert len(runs) == 3 and result.extra == {"busiest_worker_share": 1.0, "reruns": 2}
+    flow_runs = []
+    result = _run_shared(_scenario(False, flow_runs), None, _Server([(400, 0)]), lambda _: None)
+    assert len(flow_runs) == 1 and result.extra["reruns"] == 0
+    assert result.extra["busiest_worker_share"] > LOPSIDED_SHARE
