@@ -15,6 +15,7 @@ from checkout.models import (
     Order,
     OrderLine,
     Payment,
+    Product,
     Stock,
     StockHold,
     User,
@@ -84,3 +85,13 @@ def guest_token(app: Flask, number: str) -> str:
         token = orders.access_token(order)
         db.session.remove()
         return token
+
+
+def change_product(app: Flask, product_id: int, **values) -> None:
+    """Set a product's fields (and its stock's `on_hand`) behind the pages' back, committed."""
+    with app.app_context():
+        product = db.session.get(Product, product_id)
+        stock = db.session.get(Stock, product_id)
+        for name, value in values.items():
+            setattr(stock if name == "on_hand" else product, name, value)
+        db.session.commit()

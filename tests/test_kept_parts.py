@@ -12,12 +12,11 @@ import pytest
 from flask import template_rendered
 
 from checkout.extensions import db
-from checkout.models import Product, Stock
 from checkout.web.fragments import KEPT_PARTS
 from tests.accounts_support import make_shopper, signed_in_browser
 from tests.factories import ProductFactory
 from tests.shop import add_to_cart, place_and_get_session
-from tests.state import text_of
+from tests.state import change_product, text_of
 
 PART = "catalog/_page.html"
 
@@ -35,15 +34,6 @@ def rendered(app):
     template_rendered.connect(note, app)
     yield names
     template_rendered.disconnect(note, app)
-
-
-def _change(app, product_id: int, **values) -> None:
-    with app.app_context():
-        product = db.session.get(Product, product_id)
-        stock = db.session.get(Stock, product_id)
-        for name, value in values.items():
-            setattr(stock if name == "on_hand" else product, name, value)
-        db.session.commit()
 
 
 def test_the_same_catalog_page_is_rendered_once_and_shown_again(app, client, products, rendered):
@@ -65,13 +55,13 @@ def test_a_change_to_what_the_catalog_shows_is_shown_at_once(app, client, produc
                                                              shown):
     before = client.get("/").get_data(as_text=True)
     assert shown not in before
-    _change(app, products["MUG"], **change)
+    change_product(app, products["MUG"], **change)
     assert shown in client.get("/").get_data(as_text=True)
 
 
 def test_a_product_taken_off_sale_leaves_the_catalog_at_once(app, client, products):
     assert "Brass Pen" in text_of(client.get("/"))
-    _change(app, products["PEN"], is_active=False)
+    change_product(app, products["PEN"], is_active=False)
     assert "Brass Pen" not in text_of(client.get("/"))
 
 
@@ -170,7 +160,7 @@ def test_the_shop_name_in_the_header_follows_the_settings(app, client, monkeypat
 def test_a_change_to_what_a_product_page_says_is_shown_at_once(app, client, products):
     page = client.get("/products/mug").get_data(as_text=True)
     assert "24.00" in page and "In stock" in page
-    _change(app, products["MUG"], price=2750, description="Now glazed inside.", on_hand=2)
+    change_product(app, products["MUG"], price=2750, description="Now glazed inside.", on_hand=2)
     page = client.get("/products/mug").get_data(as_text=True)
     assert "27.50" in page and "Now glazed inside." in page and "Only 2 left" in page
 
@@ -193,9 +183,9 @@ def test_a_sale_that_leaves_the_badge_as_it_was_keeps_the_catalogs_part(app, cli
     unit sold, only when what the badge says changes."""
     client.get("/")
     for on_hand in (19, 18, 6):
-        _change(app, products["MUG"], on_hand=on_hand)
+        change_product(app, products["MUG"], on_hand=on_hand)
         assert "Only" not in client.get("/").get_data(as_text=True).split("Stoneware Mug")[1][:200]
     assert rendered.count(PART) == 1
-    _change(app, products["MUG"], on_hand=5)
+    change_product(app, products["MUG"], on_hand=5)
     assert "Only 5 left" in client.get("/").get_data(as_text=True)
     assert rendered.count(PART) == 2

@@ -5,17 +5,7 @@ product taken off sale while its page is kept. These hold today."""
 
 import pytest
 
-from checkout.extensions import db
-from checkout.models import Product, Stock
-
-
-def _change(app, product_id: int, **values) -> None:
-    with app.app_context():
-        product = db.session.get(Product, product_id)
-        stock = db.session.get(Stock, product_id)
-        for name, value in values.items():
-            setattr(stock if name == "on_hand" else product, name, value)
-        db.session.commit()
+from tests.state import change_product
 
 
 @pytest.mark.parametrize("path", ["/", "/products/mug"])
@@ -29,10 +19,10 @@ def test_the_currency_setting_is_followed(app, client, products, monkeypatch, pa
 @pytest.mark.parametrize("path", ["/", "/products/mug"])
 def test_a_new_image_is_followed(app, client, products, path):
     client.get(path)
-    _change(app, products["MUG"], image="favicon.svg")
+    change_product(app, products["MUG"], image="favicon.svg")
     assert "/static/favicon.svg?v=" in client.get(path).get_data(as_text=True)
     upload = "uploads/" + "a" * 32 + ".png"
-    _change(app, products["MUG"], image=upload)
+    change_product(app, products["MUG"], image=upload)
     page = client.get(path).get_data(as_text=True)
     assert "/uploads/" + "a" * 32 + ".png" in page and "favicon.svg?v=" not in page.split(
         "<main", 1)[1]
@@ -40,14 +30,14 @@ def test_a_new_image_is_followed(app, client, products, path):
 
 def test_a_product_pages_title_and_stock_are_followed(app, client, products):
     assert "In stock" in client.get("/products/mug").get_data(as_text=True)
-    _change(app, products["MUG"], title="Stoneware Mug, glazed", on_hand=0)
+    change_product(app, products["MUG"], title="Stoneware Mug, glazed", on_hand=0)
     page = client.get("/products/mug").get_data(as_text=True)
     assert "Stoneware Mug, glazed" in page and "Sold out" in page and "In stock" not in page
 
 
 def test_a_kept_product_page_is_gone_once_the_product_is_off_sale(app, client, products):
     assert client.get("/products/mug").status_code == 200
-    _change(app, products["MUG"], is_active=False)
+    change_product(app, products["MUG"], is_active=False)
     response = client.get("/products/mug")
     assert response.status_code == 404
     assert "Stoneware Mug" not in response.get_data(as_text=True)
