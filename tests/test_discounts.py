@@ -306,3 +306,20 @@ def test_one_email_racing_for_a_once_per_customer_code_gets_it_on_exactly_one_or
     [redemption] = db.session.scalars(select(DiscountRedemption))
     assert redemption.email == "racer@example.com"
     assert db.session.scalar(select(DiscountCode)).uses == 1
+
+
+@pytest.mark.parametrize("email", ["ada\x00@example.com", "\x00", "x" * 10_000 + "@example.com"],
+                         ids=["NUL inside", "NUL alone", "10k"])
+def test_a_malformed_email_with_a_once_per_customer_code_is_a_422_not_a_lookup(
+        app, client, products, email):
+    # The page shown again counted this e-mail's uses of the code before the e-mail's own check
+    # was shown: PostgreSQL cannot compare a NUL byte, so that was a 500.
+    make_code(app, "ONCE", amount_off=500, max_uses_per_customer=1)
+    add_to_cart(client, products["MUG"], 1)
+    apply_code(client, "ONCE")
+    before = snapshot(app)
+    response = submit_checkout(client, email=email)
+    assert response.status_code == 422, text_of(response)[:2000]
+    assert ("Enter an email address like name@example.com." in visible(response)
+            or "254 characters" in visible(response))
+    assert snapshot(app) == before

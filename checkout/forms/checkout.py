@@ -2,6 +2,7 @@
 
 import re
 
+from email_validator import EmailNotValidError, validate_email
 from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, Regexp, ValidationError
 
@@ -114,6 +115,25 @@ class CheckoutForm(ShopForm):
         default="card",
         validators=[DataRequired("Choose how to pay.")],
     )
+
+    # The page shown again for a mistake is priced with what was typed before the fields' own
+    # checks are shown: only a country shipped to and a well-formed address reach the database
+    # (PostgreSQL cannot even compare a value holding a NUL byte); anything else prices as if
+    # nothing had been typed yet.
+    def priced_country(self) -> str | None:
+        """The chosen country if the shop ships there."""
+        return self.country.data if self.country.data in SHIPPING_COUNTRIES else None
+
+    def priced_email(self) -> str | None:
+        """The typed e-mail, stripped, if it reads as an address (it counts a code's uses)."""
+        email = (self.email.data or "").strip()
+        if not email or len(email) > 254:
+            return None
+        try:
+            validate_email(email, check_deliverability=False)
+        except EmailNotValidError:
+            return None
+        return email
 
     def validate_postal_code(self, field) -> None:
         rule = POSTAL_PATTERNS.get(self.country.data or "")

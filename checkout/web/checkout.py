@@ -102,9 +102,9 @@ def _review(form: CheckoutForm, status: int = 200, shortages=None, problem: str 
     """The checkout page, priced for the country and shipping method chosen so far."""
     summary = carts.summarize(
         current_cart(),
-        country=form.country.data or None,
+        country=form.priced_country(),
         shipping_code=_offered_shipping(form),
-        email=(form.email.data or "").strip() or None,
+        email=form.priced_email(),
     )
     methods = pricing.shipping_choices()
     return (
