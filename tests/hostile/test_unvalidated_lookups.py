@@ -13,6 +13,7 @@ The audit after f11de1f (the checkout re-render's country and e-mail); run these
 """
 
 import base64
+import copy
 import json
 
 import pytest
@@ -26,6 +27,8 @@ from tests.hostile.conftest import all_rows, bad_stored_values, post
 from tests.shop import add_to_cart, checkout_form, submit_checkout
 from tests.staff.conftest import sign_in
 from tests.state import text_of
+from tests.test_webhook_hostile import paid_events  # noqa: F401  (the fixture)
+from tests.test_webhooks import post_event
 
 CONTROL = "Remove the control characters"
 # Past INTEGER (int4, what every id column is), then past BIGINT, then far past both.
@@ -174,3 +177,43 @@ def test_a_postal_code_longer_once_upper_cased_is_refused_not_truncated(app, cli
     assert "postal code" in text.lower()
     assert all_rows(app) == before
     assert bad_stored_values(app) == []
+
+
+# Webhooks: what a signed event claims is looked up only as the provider has it ----------------
+
+NUL_METADATA = {"checkout_attempt": "\x00", "refund_request": "x\x00", "order_number": "\x00",
+                "request_id": "\x00"}
+
+
+@pytest.mark.parametrize("event_type", ["checkout.session.completed", "refund.created",
+                                        "charge.refunded", "charge.dispute.created"])
+@pytest.mark.parametrize("metadata", [NUL_METADATA, {"refund_request": "r" * 10_000,
+                                                     "checkout_attempt": "a" * 10_000}],
+                         ids=["NUL", "10k"])
+def test_a_signed_event_whose_metadata_holds_a_nul_or_10k_is_no_500(
+        app, client, paid_events, event_type, metadata):  # noqa: F811
+    # Guard (passes): payment_sessions.adopt_session (CheckoutAttempt.idempotency_key ==
+    # metadata["checkout_attempt"]) and refunds._known_refund (Refund.idempotency_key ==
+    # metadata["refund_request"]) compare metadata nobody checked for a NUL; both read the
+    # provider's own copy of the object (fetched.actual), never the event's, so a signed
+    # event built by hand cannot bring one there.
+    event = copy.deepcopy(paid_events[event_type])
+    event["data"]["object"]["metadata"] = metadata
+    response = post_event(client, event)
+    assert response.status_code in (200, 400), response.get_data(as_text=True)[:2000]
+    assert bad_stored_values(app) == []
+
+
+# Adjacent (no SQL): a page number that is a digit to str.isdigit but not to int() -------------
+
+@pytest.mark.parametrize("page", ["²", "1²", "①"], ids=["superscript two", "1 and superscript",
+                                                       "circled one"])
+def test_a_webhook_log_page_number_int_cannot_read_is_a_400(app, admin, page):
+    # Finding (adjacent to the SQL class, seen while reading the same views): the webhook log's
+    # _page_number (checkout/web/staff/webhooks.py:21) checks raw.isdigit(), which is true for
+    # "²" and "①", then calls int(raw): ValueError, a 500 on both databases, where the page
+    # means to answer 400 "The page number must be a whole number from 1."
+    response = admin.get("/staff/webhooks/", query_string={"page": page})
+    text = text_of(response)
+    assert response.status_code == 400, text[:2000]
+    assert "The page number must be a whole number from 1." in text
