@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from checkout.extensions import db
-from checkout.models import DiscountCode
+from checkout.models import DiscountCode, OutboxMessage
 from checkout.services.accounts import create_staff
 from tests.hostile.conftest import all_rows, bad_stored_values, post
 from tests.shop import add_to_cart, checkout_form, submit_checkout
@@ -217,3 +217,37 @@ def test_a_webhook_log_page_number_int_cannot_read_is_a_400(app, admin, page):
     text = text_of(response)
     assert response.status_code == 400, text[:2000]
     assert "The page number must be a whole number from 1." in text
+
+
+# Staff e-mail addresses: accepted up to 254 characters, written into 200-character keys --------
+
+# 190 characters: a valid address the invite form takes (Length(max=254), User.email VARCHAR(254)).
+LONG_STAFF_EMAIL = "s" * 60 + "@" + "d" * 60 + "." + "e" * 60 + ".example"
+
+
+def test_a_staff_address_the_invite_form_takes_does_not_break_staff_alerts(
+        app, client, admin, paid_events):  # noqa: F811
+    # Finding: POST /staff/accounts/ takes any valid address up to 254 characters
+    # (checkout/forms/staff_accounts.py InviteForm.email), but every staff alert is keyed
+    # f"staff-alert:{order}:{flag}:{cause}:{to.lower()}" (checkout/services/notifications.py:
+    # 226; the webhook one at :240) into outbox_message.key VARCHAR(200)
+    # (checkout/models/outbox.py:22). With this staff member's 190-character address the
+    # dispute's alert INSERT (notifications.enqueue, :70-85) is StringDataRightTruncation on
+    # PostgreSQL: the charge.dispute.created webhook answers 500 and rolls back, so the
+    # dispute is never recorded and Stripe retries for days. Either the form refuses such an
+    # address (a 422 saying how long it may be) or the alert goes out.
+    assert len(LONG_STAFF_EMAIL) == 190
+    invited = post(admin, "/staff/accounts/", {"email": LONG_STAFF_EMAIL, "role": "staff",
+                                                "password": "a-long-enough-password"})
+    if invited.status_code == 422:
+        return  # refused up front, with nothing written: also a fix
+    assert invited.status_code == 303, text_of(invited)[:2000]
+    assert post_event(client, paid_events["checkout.session.completed"]).status_code == 200
+    response = post_event(client, paid_events["charge.dispute.created"])
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    with app.app_context():
+        recipients = set(db.session.scalars(
+            select(OutboxMessage.recipient).where(OutboxMessage.template == "staff_alert")))
+        db.session.remove()
+    assert LONG_STAFF_EMAIL in recipients
+    assert bad_stored_values(app) == []
