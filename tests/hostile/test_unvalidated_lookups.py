@@ -8,8 +8,10 @@ column's type, INTEGER for the ids, so anything past 2^31 - 1 is out of range, n
 2^63). Each is a 500 there. Every test here sends one such value where a form, a query string
 or a page link carries it, and asks for a 4xx that says what to fix, with nothing written.
 
-The audit after f11de1f (the checkout re-render's country and e-mail); run these on PostgreSQL
-(TEST_DATABASE_URL): on SQLite most pass whatever the product does.
+The audit after f11de1f (the checkout re-render's country and e-mail). The 500s show on
+PostgreSQL (TEST_DATABASE_URL); the failing tests fail on SQLite too, where the value is stored
+(bad_stored_values sees the NUL or the over-long key) or the page answers 200 where a 4xx is
+meant. Tests marked "Guard (passes)" hold a path that looked open and is not.
 """
 
 import base64
