@@ -26,6 +26,7 @@ from checkout.extensions import db
 from checkout.models import DiscountCode, OutboxMessage
 from checkout.services.accounts import create_staff
 from tests.hostile.conftest import all_rows, bad_stored_values, post
+from tests.refund_support import paid_order
 from tests.shop import add_to_cart, checkout_form, submit_checkout
 from tests.staff.conftest import sign_in
 from tests.state import text_of
@@ -253,3 +254,39 @@ def test_a_staff_address_the_invite_form_takes_does_not_break_staff_alerts(
         db.session.remove()
     assert LONG_STAFF_EMAIL in recipients
     assert bad_stored_values(app) == []
+
+
+# Checkout: a token one newline longer than its column -------------------------------------------
+
+def test_a_checkout_token_with_a_trailing_newline_is_refused_not_truncated(app, client, sandbox,
+                                                                           products):
+    # Finding: CheckoutForm.checkout_token is checked with Regexp(r"^[A-Za-z0-9_-]{20,64}$")
+    # (checkout/forms/checkout.py:52); Python's `$` also matches before a final newline, so
+    # 64 characters and a "\n" pass, and the 65 characters go into the INSERT INTO "order"
+    # (checkout_token VARCHAR(64), checkout/models/order.py:48; built at
+    # checkout/services/checkout.py:152, flushed at :187):
+    # StringDataRightTruncation, a 500 on PostgreSQL (SQLite stores 65 characters).
+    assert add_to_cart(client, products["MUG"], 1).status_code == 303
+    hidden = checkout_form(client)
+    before = all_rows(app)
+    response = submit_checkout(client, {**hidden, "checkout_token": "a" * 64 + "\n"})
+    assert 400 <= response.status_code < 500, text_of(response)[:2000]
+    assert all_rows(app) == before
+    assert bad_stored_values(app) == []
+
+
+def test_a_refund_token_with_a_trailing_newline_is_refused_not_sent(app, admin, client, sandbox,
+                                                                    products):
+    # Finding (adjacent: the same `$` hole, ending in an HTTP header rather than a column):
+    # StaffRefundForm.refund_token's Regexp(r"^[A-Za-z0-9_-]{20,64}$") (checkout/forms/
+    # refunds.py:47-49) passes a token with a final "\n"; the refund's key
+    # f"staff-refund-{number}-{token}" (checkout/web/staff/refunds.py:96) becomes the
+    # Idempotency-Key header of the provider call, and the HTTP client raises "ValueError:
+    # Header values must not contain newline characters": a 500 on both databases.
+    number = paid_order(app, client, sandbox, {products["MUG"]: 1})
+    before = all_rows(app)
+    response = post(admin, f"/staff/orders/{number}/refund", {
+        "refund_token": "a" * 24 + "\n", "mode": "amount", "amount": "1.00",
+        "reason": "goodwill", "note": ""})
+    assert 400 <= response.status_code < 500, text_of(response)[:2000]
+    assert all_rows(app) == before
