@@ -290,3 +290,33 @@ def test_a_refund_token_with_a_trailing_newline_is_refused_not_sent(app, admin, 
         "reason": "goodwill", "note": ""})
     assert 400 <= response.status_code < 500, text_of(response)[:2000]
     assert all_rows(app) == before
+
+
+# The `$` hole in the one-line patterns, and keys longer than the outbox's column ---------------
+
+def test_a_one_line_field_ending_in_a_line_feed_is_refused_not_stored(app, client, products):
+    # ONE_LINE ended in `$`, which matches before a final "\n": "Ada Lovelace\n" passed the
+    # control-character check and went onto the order as it was.
+    assert add_to_cart(client, products["MUG"], 1).status_code == 303
+    hidden = checkout_form(client)
+    before = all_rows(app)
+    response = submit_checkout(client, hidden, name="Ada Lovelace\n")
+    assert response.status_code == 422, text_of(response)[:2000]
+    assert "Remove the control characters." in text_of(response)
+    assert all_rows(app) == before
+
+
+def test_an_outbox_key_longer_than_its_column_stays_unique_and_the_same_on_a_replay():
+    from checkout.models import OutboxMessage
+    from checkout.services.notifications import stored_key
+
+    limit = OutboxMessage.__table__.c.key.type.length
+    short = "order-confirmed:FH-1"
+    assert stored_key(short) == short
+    assert stored_key("k" * limit) == "k" * limit
+    one = "staff-alert:" + "a" * 300 + "@x.example"
+    other = "staff-alert:" + "a" * 300 + "@y.example"
+    assert len(stored_key(one)) == limit
+    assert stored_key(one).startswith("staff-alert:aaaa")
+    assert stored_key(one) == stored_key(one)
+    assert stored_key(one) != stored_key(other)
