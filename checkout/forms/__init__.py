@@ -34,6 +34,15 @@ class ShopForm(FlaskForm):
             return request.form or None
 
 
+# Patterns for Regexp: \Z, never $, which also matches before a final line feed.
+# Printable text on one line: no control characters (PostgreSQL cannot even store a NUL byte).
+ONE_LINE = r"^[^\x00-\x1f\x7f]*\Z"
+# Printable text, line breaks and tabs allowed (text areas).
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z"
+# The one-time token a form carries to make sending it twice do one thing.
+FORM_TOKEN = r"^[A-Za-z0-9_-]{20,64}\Z"
+
+
 class EmptyForm(ShopForm):
     """A POST-only button: carries nothing but the CSRF token."""
 

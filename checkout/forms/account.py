@@ -3,7 +3,7 @@
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
-from checkout.forms import NoCardNumber, ShopForm
+from checkout.forms import ONE_LINE, NoCardNumber, ShopForm
 from checkout.models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
@@ -14,7 +14,7 @@ def account_email_field(autocomplete: str) -> EmailField:
         validators=[
             DataRequired("Enter your email address."),
             Length(max=254),
-            Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters."),
+            Regexp(ONE_LINE, message="Remove the control characters."),
         ],
         render_kw={"autocomplete": autocomplete},
     )

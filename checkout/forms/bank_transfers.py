@@ -3,7 +3,7 @@
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from checkout.forms import ShopForm
+from checkout.forms import ONE_LINE, ShopForm
 
 
 def reference_rules(missing: str) -> list:
@@ -11,7 +11,7 @@ def reference_rules(missing: str) -> list:
     return [
         DataRequired(missing),
         Length(max=80, message="Keep the reference to 80 characters."),
-        Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters."),
+        Regexp(ONE_LINE, message="Remove the control characters."),
     ]
 
 

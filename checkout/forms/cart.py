@@ -8,7 +8,7 @@ from checkout.forms import ShopForm
 
 
 class AddToCartForm(ShopForm):
-    product_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,9}$")])
+    product_id = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9]{1,9}\Z")])
     quantity = IntegerField(
         "Quantity",
         default=1,

@@ -7,7 +7,7 @@ from wtforms import EmailField, HiddenField, RadioField, SelectField, StringFiel
 from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from checkout.domain.addresses import country_name
-from checkout.forms import NoCardNumber, ShopForm
+from checkout.forms import FORM_TOKEN, ONE_LINE, NoCardNumber, ShopForm
 
 # Countries the shop ships to.
 SHIPPING_COUNTRIES = [
@@ -39,7 +39,7 @@ def _name_fits(form, field) -> None:
         raise ValidationError(f"Keep the name to {NAME_MAX} characters: this one has {length}.")
 
 
-_PRINTABLE = Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters.")
+_PRINTABLE = Regexp(ONE_LINE, message="Remove the control characters.")
 _NO_CARD = NoCardNumber()
 
 
@@ -49,7 +49,7 @@ def country_choices() -> list[tuple[str, str]]:
 
 
 class CheckoutForm(ShopForm):
-    checkout_token = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{20,64}$")])
+    checkout_token = HiddenField(validators=[DataRequired(), Regexp(FORM_TOKEN)])
     email = EmailField(
         "Email",
         description="For your receipt and order updates.",

@@ -3,7 +3,7 @@
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from checkout.forms import ShopForm
+from checkout.forms import ONE_LINE, ShopForm
 
 
 class NewLinkForm(ShopForm):
@@ -12,7 +12,7 @@ class NewLinkForm(ShopForm):
         validators=[
             DataRequired("Enter the e-mail address you ordered with."),
             Length(max=254, message="An e-mail address has at most 254 characters."),
-            Regexp(r"^[^\x00-\x1f\x7f]*$", message="Remove the control characters."),
+            Regexp(ONE_LINE, message="Remove the control characters."),
         ],
         render_kw={"autocomplete": "email"},
     )

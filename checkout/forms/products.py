@@ -14,7 +14,7 @@ from wtforms.validators import (
 )
 
 from checkout.domain.money import MoneyError, parse_amount
-from checkout.forms import ShopForm
+from checkout.forms import ONE_LINE, TEXT, ShopForm
 from checkout.services.inventory import MAX_ON_HAND
 from checkout.services.products import MAX_SLUG, SKU_PATTERN, SLUG_PATTERN
 
@@ -25,10 +25,13 @@ def _strip(value):
 
 class ProductForm(ShopForm):
     title = StringField("Title", filters=[_strip], validators=[
-        DataRequired("Enter a title."), Length(max=200, message="Keep the title to 200 characters.")
+        DataRequired("Enter a title."),
+        Length(max=200, message="Keep the title to 200 characters."),
+        Regexp(ONE_LINE, message="Remove the control characters from the title."),
     ])
     description = TextAreaField("Description", filters=[_strip], validators=[
-        Length(max=5000, message="Keep the description to 5,000 characters.")
+        Length(max=5000, message="Keep the description to 5,000 characters."),
+        Regexp(TEXT, message="Remove the control characters from the description."),
     ])
     price = StringField("Price", filters=[_strip], description="In the store currency, e.g. 19.99.",
                         validators=[DataRequired("Enter a price.")])
@@ -72,4 +75,5 @@ class StockForm(ShopForm):
     reason = StringField("Reason", filters=[_strip], validators=[
         DataRequired("Say why the stock changes (it goes in the ledger)."),
         Length(max=200, message="Keep the reason to 200 characters."),
+        Regexp(ONE_LINE, message="Remove the control characters from the reason."),
     ])

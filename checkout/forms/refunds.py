@@ -11,12 +11,11 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from checkout.domain.money import exponent
 from checkout.domain.pricing import MAX_QUANTITY_PER_LINE
-from checkout.forms import NoCardNumber, ShopForm
+from checkout.forms import FORM_TOKEN, TEXT, NoCardNumber, ShopForm
 from checkout.forms.bank_transfers import reference_rules
 from checkout.services.order_refunds import STAFF_REASONS, reason_label
 
-_PRINTABLE = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
-                    message="Remove the control characters.")
+_PRINTABLE = Regexp(TEXT, message="Remove the control characters.")
 
 
 def major_units(amount: int, currency: str) -> str:
@@ -45,7 +44,7 @@ _OUT_OF_DATE = "This form is out of date: open the refund page again."
 class StaffRefundForm(ShopForm):
     # One per rendering of the form: sending it twice makes one refund.
     refund_token = HiddenField(validators=[
-        DataRequired(_OUT_OF_DATE), Regexp(r"^[A-Za-z0-9_-]{20,64}$", message=_OUT_OF_DATE)
+        DataRequired(_OUT_OF_DATE), Regexp(FORM_TOKEN, message=_OUT_OF_DATE)
     ])
     mode = RadioField(
         "Refund", choices=[("amount", "An amount"), ("lines", "Some lines")], default="amount",

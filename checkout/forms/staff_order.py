@@ -4,15 +4,11 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from checkout.domain.carriers import CARRIER_NAMES
-from checkout.forms import ShopForm
+from checkout.forms import ONE_LINE, TEXT, ShopForm
 
 MAX_NOTE_LENGTH = 2000
 # Letters, digits, spaces and hyphens: what carriers print on a label, nothing to smuggle.
 _TRACKING_NUMBER = r"^[A-Za-z0-9][A-Za-z0-9 -]*\Z"
-# Printable text on one line (no control characters).
-_ONE_LINE = r"^[^\x00-\x1f\x7f]*\Z"
-# Printable text, line breaks and tabs allowed.
-_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z"
 
 
 def _stripped(value: str | None) -> str | None:
@@ -27,7 +23,7 @@ class ShipForm(ShopForm):
         validators=[
             DataRequired("Enter the carrier."),
             Length(max=60, message="Keep the carrier's name to 60 characters."),
-            Regexp(_ONE_LINE, message="Remove the control characters from the carrier."),
+            Regexp(ONE_LINE, message="Remove the control characters from the carrier."),
         ],
         render_kw={"list": "carriers", "autocomplete": "off"},
     )
@@ -53,6 +49,6 @@ class NoteForm(ShopForm):
             DataRequired("Write the note."),
             Length(max=MAX_NOTE_LENGTH,
                    message=f"Keep the note to {MAX_NOTE_LENGTH} characters."),
-            Regexp(_TEXT, message="Remove the control characters from the note."),
+            Regexp(TEXT, message="Remove the control characters from the note."),
         ],
     )

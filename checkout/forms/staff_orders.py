@@ -6,6 +6,7 @@ from wtforms import BooleanField, DateField, Form, SelectField, StringField
 from wtforms.validators import AnyOf, Length, Optional, Regexp, ValidationError
 
 from checkout.domain.order_status import OrderStatus
+from checkout.forms import ONE_LINE
 from checkout.services.order_search import (
     MAX_QUERY_LENGTH,
     OrderQuery,
@@ -46,7 +47,7 @@ class OrderFilterForm(Form):
         validators=[
             Length(max=MAX_QUERY_LENGTH,
                    message=f"Search for at most {MAX_QUERY_LENGTH} characters."),
-            Regexp(r"^[^\x00-\x1f\x7f]*$",
+            Regexp(ONE_LINE,
                    message="Remove the control characters from the search."),
         ],
     )

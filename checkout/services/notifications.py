@@ -11,6 +11,7 @@ Services do not know the job queue: after a commit that wrote a message,
 `messages_committed` is sent with the app, and the app wires that signal to the queue.
 """
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -57,12 +58,24 @@ class Claimed:
     context: dict
 
 
+def stored_key(key: str) -> str:
+    """The key as the outbox keeps it: a cause longer than the column (a staff address of 254
+    characters, a long provider id) becomes its start and a digest of the whole, so it stays
+    unique and a replay still finds it."""
+    limit = OutboxMessage.__table__.c.key.type.length
+    if len(key) <= limit:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{key[:limit - len(digest) - 1]}#{digest}"
+
+
 def enqueue(key: str, template: str, to: str, context: dict) -> bool:
     """Write a message in the caller's transaction (flush only); say whether it is new.
 
     A message with the same key already written (or being written by a concurrent
     transaction) makes this a no-op: the INSERT yields to the unique constraint.
     """
+    key = stored_key(key)
     now = now_utc()
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else (
         sqlite.insert

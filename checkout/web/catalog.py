@@ -1,11 +1,12 @@
 """The catalog: a paginated product list and product pages."""
 
-from flask import Blueprint, abort, current_app, render_template, request, session
+from flask import Blueprint, abort, current_app, render_template, session
 
 from checkout.forms.cart import AddToCartForm
 from checkout.services import catalog
 from checkout.web.cart import KEPT_QUANTITY
 from checkout.web.fragments import render_kept
+from checkout.web.routing import number_arg
 from checkout.web.templating import image_version
 from checkout.web.waiting_orders import held_for_you
 
@@ -16,9 +17,8 @@ PER_PAGE = 9
 @bp.get("/")
 def index():
     """List the products for sale, a page at a time."""
-    raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdecimal() and len(raw) <= 5 else 0
-    if page < 1 or page > 10_000:
+    page = number_arg("page", 1, most=10_000)
+    if page is None:
         abort(404, "There is no such page of products.")
     products = catalog.products_page(page, PER_PAGE)
     if page > 1 and not products.items:

@@ -7,6 +7,7 @@ from checkout.forms import EmptyForm
 from checkout.forms.discounts import DiscountForm
 from checkout.models import DiscountCode
 from checkout.services import discounts
+from checkout.web.routing import number_arg
 from checkout.web.staff.access import admin_only
 from checkout.web.staff.pages import form_page
 
@@ -60,7 +61,9 @@ def edit(code_id: int):
     form = DiscountForm()
     if request.method == "GET":
         _fill(form, row)
-    before = request.args.get("before", type=int)
+    before = number_arg("before")
+    if before is None and "before" in request.args:
+        abort(400, "That page of the code's uses does not exist: open the code again.")
     uses, older = discounts.redemptions(row.id, before=before)
     return form_page(
         form, lambda: _save(form, lambda terms: discounts.edit(row.id, terms)),

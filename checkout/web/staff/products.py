@@ -8,6 +8,7 @@ from checkout.domain.money import major_units
 from checkout.forms.products import NewProductForm, ProductForm, StockForm
 from checkout.services import products
 from checkout.web.media import takes_upload
+from checkout.web.routing import number_arg
 from checkout.web.staff.access import admin_only
 from checkout.web.staff.pages import form_page
 
@@ -17,9 +18,8 @@ LEDGER_PER_PAGE = 25
 
 
 def _page() -> int:
-    raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdecimal() and len(raw) <= 5 else 0
-    if page < 1:
+    page = number_arg("page", 1, most=99_999)
+    if page is None:
         abort(404, "There is no such page.")
     return page
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from checkout.domain.outcomes import Outcome
 from checkout.forms import EmptyForm
 from checkout.services import webhook_log
+from checkout.web.routing import number_arg
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -17,10 +18,10 @@ OUTCOMES = [outcome.value for outcome in Outcome]
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+    page = number_arg("page", 1, most=100_000)
+    if page is None:
         abort(400, "The page number must be a whole number from 1.")
-    return int(raw)
+    return page
 
 
 @bp.get("/")
