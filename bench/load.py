@@ -1,4 +1,5 @@
-"""Load generators, each bounded in time: wrk for plain GETs, an aiohttp client for flows.
+"""Load generators, each bounded in time: wrk for plain GETs, an aiohttp client for flows, and
+a fixed-rate GET load to run beside a flow.
 
 Both give a `Load`: how many units of work were done in how long, latency percentiles, the
 answers by status code, and the SQL counts the shop reported (`X-SQL-Statements`,
@@ -16,7 +17,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiohttp import ClientSession, ClientTimeout, CookieJar, TCPConnector
+from aiohttp import ClientError, ClientSession, ClientTimeout, CookieJar, TCPConnector
 
 from checkout.sql_counts import COMMITS_HEADER, STATEMENTS_HEADER
 
@@ -250,3 +251,35 @@ def closed_loop_async(base: str, flow: Flow, *, concurrency: int, seconds: float
                       ) -> Awaitable[Load]:
     """The same, as a coroutine to run beside another load."""
     return _closed_loop(base, flow, concurrency, seconds, prepare, time_flows)
+
+
+async def fixed_rate_async(url: str, *, rate: float, seconds: float) -> Load:
+    """GET `url` `rate` times a second for `seconds`, whatever the answers' pace (open loop).
+
+    A load that waits for each answer (wrk, the closed loop) takes whatever the server has
+    left: beside a flow it measures how the two share the machine. At a fixed rate the work
+    asked is the same in every run, and each latency counts from when its request was due,
+    so a server that falls behind shows it in the percentiles instead of asking for less.
+    """
+    load = Load(done=0, seconds=seconds)
+    interval = 1 / rate
+    async with ClientSession(timeout=ClientTimeout(total=30),
+                             connector=TCPConnector(limit=64)) as session:
+        async def one(due: float) -> None:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            try:
+                async with session.get(url, allow_redirects=False) as got:
+                    await got.read()
+                    status = got.status
+            except (ClientError, TimeoutError) as exc:
+                load.statuses[type(exc).__name__] += 1
+                return
+            load.statuses[status] += 1
+            if status < 400:
+                load.done += 1
+            load.latencies_ms.append((time.perf_counter() - due) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(started + n * interval)
+                               for n in range(round(rate * seconds))))
+    return load

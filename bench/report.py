@@ -84,6 +84,7 @@ def _notes(row: dict[str, Any]) -> str:
                      f"{extra['units']} units, {extra['refused']} refused")
     if "product_p50_ms" in extra:
         notes.append(f"product pages beside: p50 {_number(extra['product_p50_ms'], 1)} ms, "
+                     f"p99 {_number(extra['product_p99_ms'], 1)} ms, "
                      f"{_number(extra['product_rate'], 0)} req/s")
     if "new_connections" in extra:
         notes.append(f"{extra['new_connections']} new PostgreSQL connections")

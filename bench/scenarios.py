@@ -28,7 +28,16 @@ from flask import Flask
 
 from bench import shopdata
 from bench.baseline import bench_item, make_engine
-from bench.load import Answer, Client, Load, WorkDone, closed_loop, closed_loop_async, wrk
+from bench.load import (
+    Answer,
+    Client,
+    Load,
+    WorkDone,
+    closed_loop,
+    closed_loop_async,
+    fixed_rate_async,
+    wrk,
+)
 from bench.servers import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -65,6 +74,9 @@ class Sizes:
     flash_shoppers: int
     outbox_messages: int
     provider_delay_ms: int = 300
+    # Product pages a second beside the checkout flows of the provider-latency scenarios: a
+    # fixed rate, so both runs ask the same of the server (see _with_provider_delay).
+    side_page_rate: int = 100
 
     @classmethod
     def full(cls) -> "Sizes":
@@ -76,7 +88,7 @@ class Sizes:
     def quick(cls) -> "Sizes":
         return cls(seconds=2, concurrency=4, staff_orders_small=100, staff_orders_large=2000,
                    webhook_events=8, refunds=4, flash_units=20, flash_shoppers=8,
-                   outbox_messages=40)
+                   outbox_messages=40, side_page_rate=20)
 
 
 @dataclass
@@ -527,7 +539,14 @@ def sql_by_lines(ctx: Context) -> Measured:
 
 
 def _with_provider_delay(ctx: Context, milliseconds: int) -> Measured:
-    """Checkout flows and, beside them, product pages (wrk): what a slow provider costs."""
+    """Checkout flows and, beside them, product pages at a fixed rate: what a slow provider
+    costs the checkouts, and the other shoppers' pages.
+
+    The product pages come at the same rate with or without the delay. A load that takes
+    whatever the server has left (wrk) would take the CPU the waiting checkouts leave free,
+    and the checkouts' ratio would measure how the two loads share the machine, and the
+    pages' p50 would compare two different rates.
+    """
     product_id, slug = ctx.state["products"][0]
     ctx.stack.set_provider_delay(milliseconds)
     try:
@@ -535,8 +554,8 @@ def _with_provider_delay(ctx: Context, milliseconds: int) -> Measured:
             flows = closed_loop_async(
                 ctx.stack.shop.base, lambda client: _checkout_flow(client, product_id, slug),
                 concurrency=ctx.sizes.concurrency, seconds=ctx.sizes.seconds, time_flows=True)
-            pages = asyncio.to_thread(wrk, f"{ctx.stack.shop.base}/products/{slug}",
-                                      ctx.sizes.seconds, connections=4, threads=1)
+            pages = fixed_rate_async(f"{ctx.stack.shop.base}/products/{slug}",
+                                     rate=ctx.sizes.side_page_rate, seconds=ctx.sizes.seconds)
             return tuple(await asyncio.gather(flows, pages))
 
         checkout_load, pages = asyncio.run(both())
