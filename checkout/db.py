@@ -60,6 +60,10 @@ def is_write(statement: str) -> bool:
     return verb in WRITE_VERBS
 
 
+# Each SQLite connection's page cache, in KiB (see configure_engine_events).
+SQLITE_CACHE_KIB = 512
+
+
 def _unicode_lower(value):
     return value.lower() if isinstance(value, str) else value
 
@@ -86,6 +90,10 @@ def configure_engine_events(engine, read_only: Callable[[], bool] = lambda: Fals
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Each of a worker's pooled connections keeps its own page cache (2 MiB by default):
+        # one search through 100,000 orders filled all eight and left a worker 12 MiB larger.
+        # The operating system's file cache still holds the file, shared by every connection.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
         # SQLite's lower() folds ASCII letters only: "Özil" stays "Özil". The staff search
         # compares with Python's lowering, as the needle is lowered (services/order_search.py).

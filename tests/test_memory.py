@@ -251,3 +251,22 @@ def test_a_stuck_argon2_process_is_an_error_not_a_hang(monkeypatch):
     monkeypatch.setattr(users, "PROCESS_TIMEOUT_SECONDS", 0.001)
     with pytest.raises(HashingError, match="took longer"):
         hash_password("slow-password-here")
+
+
+def test_every_sqlite_connection_keeps_a_small_page_cache(app):
+    # A worker pools one connection per thread, each with its own page cache: at SQLite's
+    # 2 MiB each, one staff search through 100,000 orders left a worker 12 MiB larger (bench).
+    from checkout.db import SQLITE_CACHE_KIB
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("a PostgreSQL connection keeps no page cache of its own")
+        # Raw pooled connections: no transaction of ours, so three at once lock nothing.
+        connections = [db.engine.raw_connection() for _ in range(3)]
+        try:
+            sizes = {c.cursor().execute("PRAGMA cache_size").fetchone()[0] for c in connections}
+        finally:
+            for connection in connections:
+                connection.close()
+    assert sizes == {-SQLITE_CACHE_KIB}
+    assert SQLITE_CACHE_KIB <= 512
