@@ -107,7 +107,7 @@ def create(ctx: Context, params: dict[str, Any], request: RequestInfo) -> dict[s
         priced = price_objects.price_session(
             conn, params, session_id=session_id, currency=currency, now=now,
             lines=[(unit_amount, quantity) for _, _, unit_amount, quantity in parsed])
-        _check_minimum_charge(priced.fields["amount_total"], currency)
+        _check_charge_range(priced.fields["amount_total"], currency)
         items = [{**build.line_item(created=now, currency=currency, price_data=price_data,
                                     unit_amount=unit_amount, quantity=quantity), **amounts}
                  for (currency, price_data, unit_amount, quantity), amounts
@@ -151,7 +151,7 @@ def _parse_line_item(item: Any, index: int) -> tuple[str, dict[str, Any], int, i
     if "unit_amount" not in price_data:
         raise StripeError.missing_param(f"{where}[price_data][unit_amount]")
     unit_amount = as_int(price_data["unit_amount"], f"{where}[price_data][unit_amount]",
-                         minimum=0, maximum=99_999_999)
+                         minimum=0, maximum=MAXIMUM_CHARGE)
     product = price_data.get("product_data")
     if not isinstance(product, dict) or not product.get("name"):
         raise StripeError.missing_param(f"{where}[price_data][product_data][name]")
@@ -165,7 +165,16 @@ def _parse_line_item(item: Any, index: int) -> tuple[str, dict[str, Any], int, i
     return currency, {"product_data": {"name": name}}, unit_amount, quantity
 
 
-def _check_minimum_charge(amount_total: int, currency: str) -> None:
+# The most Stripe charges at once: eight digits of minor units, as for one price.
+MAXIMUM_CHARGE = 99_999_999
+
+
+def _check_charge_range(amount_total: int, currency: str) -> None:
+    if amount_total > MAXIMUM_CHARGE:
+        raise StripeError.invalid(
+            "The Checkout Session's total amount due must be no more than "
+            f"{format_amount(MAXIMUM_CHARGE, currency)} {currency.lower()}",
+            code="amount_too_large")
     # Zero is allowed: Stripe completes it as no_payment_required.
     minimum = MINIMUM_CHARGE.get(currency.upper())
     if minimum is not None and 0 < amount_total < minimum:

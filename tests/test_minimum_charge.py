@@ -3,7 +3,7 @@
 import pytest
 
 from checkout.domain.errors import BelowMinimumCharge
-from checkout.domain.money import minimum_charge, refuse_below_minimum_charge
+from checkout.domain.money import minimum_charge, refuse_unchargeable
 from checkout.extensions import db
 from tests.factories import ProductFactory
 from tests.shop import add_to_cart, session_id_of, submit_checkout
@@ -17,28 +17,28 @@ from tests.test_discounts import apply_code, make_code, visible
 ])
 def test_stripes_published_minimum_charge_in_minor_units(currency, minimum):
     assert minimum_charge(currency) == minimum
-    refuse_below_minimum_charge(minimum, currency)
-    refuse_below_minimum_charge(0, currency)
+    refuse_unchargeable(minimum, currency)
+    refuse_unchargeable(0, currency)
     with pytest.raises(BelowMinimumCharge):
-        refuse_below_minimum_charge(minimum - 1, currency)
+        refuse_unchargeable(minimum - 1, currency)
 
 
 def test_a_currency_stripe_lists_no_minimum_for_is_left_to_stripe():
     assert minimum_charge("KRW") is None
-    refuse_below_minimum_charge(1, "KRW")
+    refuse_unchargeable(1, "KRW")
 
 
 def test_the_refusal_names_the_minimum_and_the_amount():
     with pytest.raises(BelowMinimumCharge) as refused:
-        refuse_below_minimum_charge(30, "USD", discounted=True)
+        refuse_unchargeable(30, "USD", discounted=True)
     assert str(refused.value) == (
         "Stripe can't take a payment under $0.50, and this order comes to $0.30: add "
         "something to your cart, or take the discount code off.")
     with pytest.raises(BelowMinimumCharge) as refused:
-        refuse_below_minimum_charge(45, "USD", "cart")
+        refuse_unchargeable(45, "USD", "cart")
     assert str(refused.value).endswith("this cart comes to $0.45: add something to your cart.")
     with pytest.raises(BelowMinimumCharge, match=r"under ¥50, and this order comes to ¥1:"):
-        refuse_below_minimum_charge(1, "jpy")
+        refuse_unchargeable(1, "jpy")
 
 
 @pytest.fixture
@@ -87,3 +87,14 @@ def test_the_cart_page_warns_when_its_total_is_under_the_minimum(app, client, st
     apply_code(client, "seventy")
     page = visible(client.get("/cart/"))
     assert "Stripe can't take a payment under $0.50, and this cart comes to $0.30" in page
+
+
+def test_a_total_past_the_largest_charge_is_refused_saying_what_to_do():
+    from checkout.domain.errors import AboveMaximumCharge, UnchargeableTotal
+    from checkout.domain.money import MAX_AMOUNT
+
+    refuse_unchargeable(MAX_AMOUNT, "USD")
+    with pytest.raises(AboveMaximumCharge, match=r"over \$999,999.99, and this cart comes to "
+                                                 r"\$1,000,000.00: take some units out"):
+        refuse_unchargeable(MAX_AMOUNT + 1, "USD", "cart")
+    assert issubclass(AboveMaximumCharge, UnchargeableTotal)

@@ -57,8 +57,16 @@ class DiscountRefused(DomainError):
     """A discount code that cannot be used for this cart or order; the message says why."""
 
 
-class BelowMinimumCharge(DomainError):
+class UnchargeableTotal(DomainError):
+    """A total the payment provider will not charge; the message says what to change."""
+
+
+class BelowMinimumCharge(UnchargeableTotal):
     """A total above zero but below the least the payment provider will charge."""
+
+
+class AboveMaximumCharge(UnchargeableTotal):
+    """A total past the most the payment provider charges at once."""
 
 
 class ShippingUnavailable(DomainError):

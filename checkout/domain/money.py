@@ -4,7 +4,7 @@ import re
 
 import pycountry
 
-from checkout.domain.errors import BelowMinimumCharge
+from checkout.domain.errors import AboveMaximumCharge, BelowMinimumCharge
 
 # ISO 4217 currencies with no minor unit, as Stripe treats them (amounts are whole units).
 ZERO_DECIMAL = frozenset(
@@ -74,13 +74,21 @@ def minimum_charge(currency: str) -> int | None:
     return STRIPE_MINIMUM_CHARGE.get(currency.upper())
 
 
-def refuse_below_minimum_charge(
+def refuse_unchargeable(
     total: int, currency: str, what: str = "order", *, discounted: bool = False
 ) -> None:
-    """Raise BelowMinimumCharge for a total above zero that Stripe would refuse to charge.
+    """Raise UnchargeableTotal for a total Stripe would refuse to charge: above zero but below
+    its minimum (BelowMinimumCharge), or past its maximum (AboveMaximumCharge), which also
+    keeps every order total within the INTEGER columns that hold it.
 
     Zero is no payment at all: Stripe completes such a session as `no_payment_required`.
     """
+    if total > MAX_AMOUNT:
+        raise AboveMaximumCharge(
+            f"Stripe can't take a payment over {format_money(MAX_AMOUNT, currency)}, and this "
+            f"{what} comes to {format_money(total, currency)}: take some units out of your "
+            f"cart, or place it as more than one order."
+        )
     minimum = minimum_charge(currency)
     if minimum is not None and 0 < total < minimum:
         remedy = ", or take the discount code off" if discounted else ""
@@ -91,7 +99,7 @@ def refuse_below_minimum_charge(
         )
 
 
-# The largest amount Stripe accepts for one price (eight digits of minor units).
+# The largest amount Stripe accepts for one price or one charge (eight digits of minor units).
 MAX_AMOUNT = 99_999_999
 # ASCII digits only, and few enough that a typed number can never be huge.
 _AMOUNT = re.compile(r"^([0-9]{0,12})(?:\.([0-9]{0,12}))?$")

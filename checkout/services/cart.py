@@ -10,15 +10,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from checkout.domain.errors import (
-    BelowMinimumCharge,
     DiscountRefused,
     OutOfStock,
     ProductUnavailable,
     QuantityInvalid,
     ShippingUnavailable,
     Shortage,
+    UnchargeableTotal,
 )
-from checkout.domain.money import refuse_below_minimum_charge
+from checkout.domain.money import refuse_unchargeable
 from checkout.domain.pricing import (
     MAX_QUANTITY_PER_LINE,
     Breakdown,
@@ -285,10 +285,10 @@ def summarize(
             context = store_context(country, shipping_code, subtotal=subtotal)
     totals = price(lines, context)
     try:
-        refuse_below_minimum_charge(totals.total, totals.currency, "cart",
+        refuse_unchargeable(totals.total, totals.currency, "cart",
                                     discounted=totals.discount > 0)
         minimum_note = None
-    except BelowMinimumCharge as exc:
+    except UnchargeableTotal as exc:
         minimum_note = str(exc)
     return CartSummary(
         rows=list(zip(cart.lines, lines, strict=True)), totals=totals,

@@ -11,13 +11,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from checkout.domain.errors import (
-    BelowMinimumCharge,
     EmptyCart,
     GatewayUnavailable,
     OrderNotPayable,
     OutOfStock,
+    UnchargeableTotal,
 )
-from checkout.domain.money import refuse_below_minimum_charge
+from checkout.domain.money import refuse_unchargeable
 from checkout.domain.order_status import UNPAID_STATUSES, OrderStatus
 from checkout.domain.payment_status import PaymentMethod
 from checkout.domain.pricing import PricingContext, context_to_dict, price
@@ -109,7 +109,8 @@ def place_order_to_pay(
     prices it (default: the store's context for the destination, the shipping method chosen
     and the code on the cart). The code's use is counted in this same transaction; when the
     last use went to another order meanwhile, DiscountRefused says so and nothing is placed.
-    A total Stripe would refuse to charge (above zero, below its minimum) is BelowMinimumCharge.
+    A total Stripe would refuse to charge (below its minimum, past its maximum) is
+    UnchargeableTotal.
     The destination's tax rates are made at the provider first, with no transaction open.
     A bank transfer order holds its stock for days and gets its payment instructions by
     e-mail in the same transaction. With `urls_for`, a card order's first payment page
@@ -143,9 +144,9 @@ def place_order_to_pay(
         raise
     totals = price(priced_lines, context)
     try:
-        refuse_below_minimum_charge(totals.total, totals.currency,
+        refuse_unchargeable(totals.total, totals.currency,
                                     discounted=totals.discount > 0)
-    except BelowMinimumCharge:
+    except UnchargeableTotal:
         db.session.rollback()
         raise
     order = Order(

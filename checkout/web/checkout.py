@@ -16,7 +16,6 @@ from flask_login import current_user
 
 from checkout.domain.addresses import normalise_postal_code
 from checkout.domain.errors import (
-    BelowMinimumCharge,
     DiscountRefused,
     EmptyCart,
     GatewayUnavailable,
@@ -27,6 +26,7 @@ from checkout.domain.errors import (
     RestoreLinkExpired,
     RestoreLinkInvalid,
     ShippingUnavailable,
+    UnchargeableTotal,
 )
 from checkout.domain.order_status import PAID_STATUSES, UNPAID_STATUSES, OrderStatus
 from checkout.domain.payment_status import PaymentMethod
@@ -219,7 +219,7 @@ def place():
         code = current_cart().discount_code if current_cart() else None
         return _review(form, 409, problem=f"The code {code} cannot be used: {exc}. Remove it "
                        "from your cart to check out without it.")
-    except BelowMinimumCharge as exc:
+    except UnchargeableTotal as exc:
         return _review(form, 422, problem=str(exc))
     except GatewayUnavailable:
         flash(NOT_PLACED, "error")
