@@ -8,6 +8,7 @@ otherwise it is written as an `.eml` file to MAIL_DIR, which any mail program op
 """
 
 import hashlib
+import re
 import smtplib
 import ssl
 from datetime import UTC, datetime
@@ -126,11 +127,24 @@ def _send_smtp(message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
+def _file_name(key: str) -> str:
+    """The key as part of a file name: ASCII letters, digits, '-' and '_', at most 97 long.
+
+    A file name holds 255 bytes, and a key may carry a staff address of 200 characters of up
+    to 4 bytes each. A longer key, or one not in ASCII, gets a digest of the whole, so two
+    keys that read alike once cut or changed never share a name.
+    """
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "-", key)
+    if key.isascii() and len(key) <= 80:
+        return readable
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{readable[:80]}-{digest[:16]}"
+
+
 def _write_eml(folder: Path, key: str, message: EmailMessage) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    safe_key = "".join(c if c.isalnum() or c in "-_" else "-" for c in key)
-    path = folder / f"{stamp}-{safe_key}.eml"
+    path = folder / f"{stamp}-{_file_name(key)}.eml"
     # Written aside and renamed, so a reader never opens half a message.
     partial = path.with_suffix(".eml.part")
     partial.write_bytes(message.as_bytes())

@@ -120,7 +120,8 @@ MAX_AMOUNT = 10**12
 def _text(value: Any, what: str, *, optional: bool = True) -> str | None:
     if value is None and optional:
         return None
-    if not isinstance(value, str) or not 0 < len(value) <= 255 or "\x00" in value:
+    # Printable: a NUL or a lone surrogate (JSON's \ud800) can be neither stored nor sent on.
+    if not usable_text(value):
         raise InvalidWebhook(f"refund {what} is not a usable string")
     return value
 

@@ -192,8 +192,9 @@ def decode_cursor(query: OrderQuery, cursor: str) -> tuple:
     try:
         if query.sort == SortKey.NUMBER:
             (number,) = values
-            # An order number is printable; a NUL cannot even be compared by PostgreSQL.
-            if not isinstance(number, str) or "\x00" in number:
+            # An order number is printable; a NUL cannot even be compared by PostgreSQL, and a
+            # lone surrogate (JSON's \ud800) cannot be sent to either database.
+            if not isinstance(number, str) or not number.isprintable():
                 raise TypeError
             return (number,)
         key, order_id = values

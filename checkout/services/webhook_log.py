@@ -65,9 +65,12 @@ def pretty(payload: str | None) -> str:
     if payload is None:
         return ""
     try:
-        return json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
+        shown = json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
     except ValueError:
-        return payload
+        shown = payload
+    # A lone surrogate (JSON's \ud800, valid in a signed body) cannot be sent in a page: it is
+    # shown as its escape, and every other character as it came.
+    return shown.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _record_replay(event_id: str, by: str) -> None:

@@ -1,0 +1,64 @@
+"""Audit s4: a staff alert whose key holds a non-ASCII staff address is never written to MAIL_DIR.
+
+d9d51b0 keeps an outbox key within its VARCHAR(200) column (`stored_key`, checkout/services/
+notifications.py:61-69), counted in characters. The same key names the mail's file when no
+SMTP_HOST is set: checkout/mail.py:131-134 keeps every `isalnum()` character, non-ASCII letters
+included, in `{stamp}-{safe_key}.eml.part`. A file name is limited to 255 *bytes*: the staff
+address the invite form takes (InviteForm.email, an internationalised address: 113 characters,
+217 bytes in UTF-8) makes every staff alert's file name longer than that, `open()` raises
+OSError [Errno 36] File name too long, `_deliver` (notifications.py:375-385) records a failure,
+and after its retries the alert is FAILED: the dispute the alert is about reaches nobody.
+The guard test next to d9d51b0 (tests/hostile/test_unvalidated_lookups.py:231) checks only
+that the row was written, never that the alert went out.
+"""
+
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from checkout.extensions import db
+from checkout.models import OutboxMessage
+from checkout.models.outbox import MessageStatus
+from checkout.services.accounts import create_staff
+from tests.hostile.conftest import post
+from tests.staff.conftest import sign_in
+from tests.state import text_of
+from tests.test_webhook_hostile import paid_events  # noqa: F401  (the fixture)
+from tests.test_webhooks import post_event
+
+# A valid address (email_validator, check_deliverability=False): 113 characters, 217 bytes.
+WIDE_STAFF_EMAIL = "ü" * 64 + "@" + "ü" * 40 + ".example"
+
+
+@pytest.fixture
+def admin(app) -> FlaskClient:
+    with app.app_context():
+        create_staff("admin@example.com", "a-long-enough-password", admin=True)
+        db.session.remove()
+    return sign_in(app.test_client(), "admin@example.com")
+
+
+def test_a_staff_alert_to_a_non_ascii_address_is_written_to_mail_dir(
+        app, client, admin, paid_events):  # noqa: F811
+    assert len(WIDE_STAFF_EMAIL) == 113 and len(WIDE_STAFF_EMAIL.encode()) == 217
+    invited = post(admin, "/staff/accounts/", {"email": WIDE_STAFF_EMAIL, "role": "staff",
+                                                "password": "a-long-enough-password"})
+    if invited.status_code == 422:
+        return  # refused up front: also a fix
+    assert invited.status_code == 303, text_of(invited)[:2000]
+    assert post_event(client, paid_events["checkout.session.completed"]).status_code == 200
+    assert post_event(client, paid_events["charge.dispute.created"]).status_code == 200
+    with app.app_context():
+        rows = list(db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.template == "staff_alert",
+            OutboxMessage.recipient == WIDE_STAFF_EMAIL)))
+        found = [(row.status, row.last_error) for row in rows]
+        db.session.remove()
+    assert len(found) == 1, found
+    assert found[0] == (MessageStatus.SENT, None), found
+    written = [message_from_bytes(path.read_bytes(), policy=policy.default)
+               for path in Path(app.config["MAIL_DIR"]).glob("*.eml")]
+    assert any(WIDE_STAFF_EMAIL in str(message["To"]) for message in written)
