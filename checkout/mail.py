@@ -13,6 +13,7 @@ import smtplib
 import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import SMTPUTF8
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 
@@ -147,6 +148,10 @@ def _write_eml(folder: Path, key: str, message: EmailMessage) -> Path:
     path = folder / f"{stamp}-{_file_name(key)}.eml"
     # Written aside and renamed, so a reader never opens half a message.
     partial = path.with_suffix(".eml.part")
-    partial.write_bytes(message.as_bytes())
+    # An internationalised address has no ASCII form: such a message is written in UTF-8 (RFC
+    # 6532), as smtplib sends it to a server that takes SMTPUTF8. Encoded as ASCII, the address
+    # came out as a display name with no address at all.
+    addresses = f"{message['From']} {message['To']}"
+    partial.write_bytes(message.as_bytes(policy=None if addresses.isascii() else SMTPUTF8))
     partial.replace(path)
     return path
