@@ -72,6 +72,10 @@ def dispatch(handler: Handler) -> Response:
         if key and len(key) > 255:
             raise StripeError.invalid("Idempotency keys can be at most 255 characters long.",
                                       code=None)
+        # Printable: a NUL cannot even be looked up in PostgreSQL.
+        if key and not key.isprintable():
+            raise StripeError.invalid("Idempotency keys must be printable characters.",
+                                      code=None)
         stored = (sb.idempotency_begin(key, f"POST {request.path}",
                                        params) if key else None)
     except StripeError as error:

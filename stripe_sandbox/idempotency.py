@@ -19,6 +19,16 @@ TTL = 24 * 60 * 60
 IN_FLIGHT_STALE = 60
 
 
+def _stored_endpoint(endpoint: str) -> str:
+    """The endpoint as its column keeps it: a longer path (a made-up id, an unknown URL, which
+    the handler then answers 404) becomes its start and a digest of the whole."""
+    limit = idempotency.c.endpoint.type.length
+    if len(endpoint) <= limit:
+        return endpoint
+    digest = hashlib.sha256(endpoint.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{endpoint[:limit - len(digest) - 1]}#{digest}"
+
+
 def begin(ctx: Context, key: str, endpoint: str, params: dict[str, Any]
           ) -> tuple[int, str, str | None] | None:
     """Reserve a key for this request, or return the stored (status, body, request id).
@@ -26,6 +36,7 @@ def begin(ctx: Context, key: str, endpoint: str, params: dict[str, Any]
     Raises the 400 idempotency_error or 409 conflict that Stripe answers.
     """
     fingerprint = hashlib.sha256(dumps_sorted(params).encode()).hexdigest()
+    endpoint = _stored_endpoint(endpoint)
     with ctx.store.write() as conn:
         now = clock.now(ctx, conn)
         row = conn.execute(select(idempotency).where(idempotency.c.key == key)).first()

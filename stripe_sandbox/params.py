@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 
 from stripe_sandbox.errors import StripeError
 
-_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)\Z")
 # Only ASCII digits count: str.isdigit() and `\d` also match "²" or "٢", which int() rejects
 # or reads as a number no client meant.
 _DIGITS = re.compile(r"[0-9]+")

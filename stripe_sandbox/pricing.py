@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from stripe_sandbox.pricing_params import (
+    MAX_OBJECT_ID,
     PricingError,
     as_json_number,
     exclusive_error,
@@ -127,7 +128,9 @@ def create_coupon(params: Mapping[str, Any], *, now: int,
     name = None
     if params.get("name") not in (None, ""):
         name = read_str(params["name"], "name", max_length=40)
-    coupon_id = read_str(params["id"], "id") if params.get("id") is not None else None
+    # A chosen id is kept in the objects' id column: no longer than it.
+    coupon_id = (read_str(params["id"], "id", max_length=MAX_OBJECT_ID)
+                 if params.get("id") is not None else None)
     coupon: dict[str, Any] = {
         "id": coupon_id or object_id or new_coupon_id(),
         "object": "coupon",

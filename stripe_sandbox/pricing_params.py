@@ -105,6 +105,10 @@ def read_list(value: Any, param: str) -> list[Any]:
     return list(value)
 
 
+# The longest id an object may be given: the length of the store's id column (store.objects).
+MAX_OBJECT_ID = 100
+
+
 def read_str(value: Any, param: str, *, max_length: int = 5000) -> str:
     """Read a non-empty string parameter of at most `max_length` characters."""
     if not isinstance(value, str):

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Connection,
     Engine,
@@ -35,9 +36,9 @@ objects = Table(
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("id", String(100), nullable=False, unique=True),
     Column("kind", String(40), nullable=False),
-    Column("created", Integer, nullable=False),
+    Column("created", BigInteger, nullable=False),
     Column("status", String(40)),
-    Column("expires_at", Integer),
+    Column("expires_at", BigInteger),
     Column("payment_intent", String(100)),
     Column("body", Text, nullable=False),
     # Sandbox-only state that Stripe would never return (line items, card brand, pending changes).
@@ -52,7 +53,7 @@ events = Table(
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("id", String(100), nullable=False, unique=True),
     Column("type", String(100), nullable=False),
-    Column("created", Integer, nullable=False),
+    Column("created", BigInteger, nullable=False),
     Column("body", Text, nullable=False),
     Index("ix_sandbox_event_type", "type"),
 )
@@ -67,7 +68,7 @@ deliveries = Table(
     # pending: waiting for its (next) attempt; delivered: got a 2xx; failed: gave up.
     Column("state", String(20), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
     Column("claimed_until", Float),
     Column("claim_token", String(40)),
     Index("ix_sandbox_delivery_state_next", "state", "next_attempt_at"),
@@ -82,7 +83,7 @@ attempts = Table(
     Column("event_type", String(100), nullable=False),
     Column("url", Text, nullable=False),
     Column("attempt", Integer, nullable=False),
-    Column("sandbox_time", Integer, nullable=False),
+    Column("sandbox_time", BigInteger, nullable=False),
     Column("status_code", Integer),
     Column("error", Text),
     Column("duration_ms", Integer, nullable=False),
@@ -95,7 +96,7 @@ idempotency = Table(
     Column("key", String(255), primary_key=True),
     Column("endpoint", String(200), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
-    Column("created", Integer, nullable=False),
+    Column("created", BigInteger, nullable=False),
     # in_flight until the first request finishes, then done with its response stored.
     Column("state", String(20), nullable=False),
     Column("status_code", Integer),
