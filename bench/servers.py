@@ -7,6 +7,7 @@ run leaves nothing behind, and everything listens on 127.0.0.1 only.
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -179,9 +180,13 @@ def databases(kind: str, folder: Path) -> Iterator[Databases]:
                                 for name in ("shop", "sandbox", "baseline")))
         return
     cluster = Path(tempfile.mkdtemp(prefix="checkout-bench-pg."))
+    # A free port of its own: PG_TEST_PORT names the test suite's cluster, which the bench's
+    # smoke test runs beside.
+    env = {k: v for k, v in os.environ.items() if k != "PG_TEST_PORT"}
     started = subprocess.run([ROOT / "scripts" / "pg-cluster", "start", str(cluster)],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, env=env)
     if started.returncode != 0:
+        shutil.rmtree(cluster, ignore_errors=True)
         raise RuntimeError(f"PostgreSQL did not start: {started.stderr.strip()}")
     try:
         url = make_url(started.stdout.strip())

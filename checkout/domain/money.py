@@ -102,7 +102,7 @@ def refuse_unchargeable(
 # The largest amount Stripe accepts for one price or one charge (eight digits of minor units).
 MAX_AMOUNT = 99_999_999
 # ASCII digits only, and few enough that a typed number can never be huge.
-_AMOUNT = re.compile(r"^([0-9]{0,12})(?:\.([0-9]{0,12}))?$")
+_AMOUNT = re.compile(r"^([0-9]{0,12})(?:\.([0-9]{0,12}))?\Z")
 
 
 def parse_amount(text: str, currency: str) -> int:

@@ -17,14 +17,16 @@ SHIPPING_COUNTRIES = [
 
 # Postal code shapes for the countries where a wrong one is a common mistake.
 POSTAL_PATTERNS = {
-    "US": (r"^\d{5}(-\d{4})?$", "a US ZIP code looks like 12345 or 12345-6789"),
-    "CA": (r"^[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d$", "a Canadian postal code looks like K1A 0B1"),
-    "GB": (r"^[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}$", "a UK postcode looks like SW1A 1AA"),
-    "DE": (r"^\d{5}$", "a German postal code has 5 digits"),
-    "FR": (r"^\d{5}$", "a French postal code has 5 digits"),
-    "NL": (r"^\d{4} ?[A-Za-z]{2}$", "a Dutch postal code looks like 1234 AB"),
-    "JP": (r"^\d{3}-?\d{4}$", "a Japanese postal code looks like 100-0001"),
-    "AU": (r"^\d{4}$", "an Australian postcode has 4 digits"),
+    "US": (r"^[0-9]{5}(-[0-9]{4})?\Z", "a US ZIP code looks like 12345 or 12345-6789"),
+    "CA": (r"^[A-Za-z][0-9][A-Za-z] ?[0-9][A-Za-z][0-9]\Z",
+           "a Canadian postal code looks like K1A 0B1"),
+    "GB": (r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}\Z",
+           "a UK postcode looks like SW1A 1AA"),
+    "DE": (r"^[0-9]{5}\Z", "a German postal code has 5 digits"),
+    "FR": (r"^[0-9]{5}\Z", "a French postal code has 5 digits"),
+    "NL": (r"^[0-9]{4} ?[A-Za-z]{2}\Z", "a Dutch postal code looks like 1234 AB"),
+    "JP": (r"^[0-9]{3}-?[0-9]{4}\Z", "a Japanese postal code looks like 100-0001"),
+    "AU": (r"^[0-9]{4}\Z", "an Australian postcode has 4 digits"),
 }
 
 # The longest name an order keeps (Order.ship_name).
@@ -140,5 +142,5 @@ class CheckoutForm(ShopForm):
         value = (field.data or "").strip()
         if rule and not re.match(rule[0], value):
             raise ValidationError(f"Check the postal code: {rule[1]}.")
-        if not rule and not re.match(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,11}$", value):
+        if not rule and not re.match(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,11}\Z", value):
             raise ValidationError("Check the postal code: letters, digits, spaces and dashes.")

@@ -24,7 +24,7 @@ from checkout.domain.pricing import Discount, round_half_up
 from checkout.extensions import db
 from checkout.models import Cart, DiscountCode, DiscountRedemption, Order
 
-CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}$")
+CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}\Z")
 UNKNOWN = "unknown code"
 
 

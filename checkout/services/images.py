@@ -24,7 +24,7 @@ MAX_SIDE = 6000
 MAX_PIXELS = 25_000_000
 TOO_MANY_PIXELS = f"at most {MAX_SIDE} on a side and {MAX_PIXELS // 1_000_000} megapixels."
 # What a stored name looks like; anything else asked of the image route is not ours.
-STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|webp)$")
+STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|webp)\Z")
 UPLOAD_PREFIX = "uploads/"
 
 

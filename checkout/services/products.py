@@ -19,9 +19,9 @@ from checkout.extensions import db
 from checkout.models import Product, Stock, StockMovement, User
 from checkout.services import images, inventory
 
-SKU_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
+SKU_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}\Z")
 # Slugs are the catalog's addresses: /products/<slug>.
-SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 MAX_SLUG = 120
 # A count typed as "set to N" is retried this often when sales keep changing it meanwhile.
 COUNT_ATTEMPTS = 10

@@ -320,3 +320,21 @@ def test_an_outbox_key_longer_than_its_column_stays_unique_and_the_same_on_a_rep
     assert stored_key(one).startswith("staff-alert:aaaa")
     assert stored_key(one) == stored_key(one)
     assert stored_key(one) != stored_key(other)
+
+
+def test_a_postal_code_in_other_digits_is_refused(app, client, products):
+    # The ZIP pattern read \d, which matches any script's digits.
+    assert add_to_cart(client, products["MUG"], 1).status_code == 303
+    hidden = checkout_form(client)
+    before = all_rows(app)
+    response = submit_checkout(client, hidden, postal_code="١٢٣٤٥", country="US")
+    assert response.status_code == 422, text_of(response)[:2000]
+    assert "a US ZIP code looks like 12345" in text_of(response)
+    assert all_rows(app) == before
+
+
+def test_the_sku_and_slug_patterns_refuse_a_final_line_feed():
+    from checkout.services.products import SKU_PATTERN, SLUG_PATTERN
+
+    assert SKU_PATTERN.match("ABC-1") and SLUG_PATTERN.match("abc-1")
+    assert not SKU_PATTERN.match("ABC-1\n") and not SLUG_PATTERN.match("abc-1\n")
