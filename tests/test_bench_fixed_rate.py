@@ -5,6 +5,7 @@ smaller load)."""
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -27,6 +28,13 @@ class _Slow(BaseHTTPRequestHandler):
         pass
 
 
+def _run(load):
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running in this
+    # one for the rest of the session, and asyncio.run() refuses to start beside it.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, load).result()
+
+
 @pytest.fixture
 def server():
     made = []
@@ -47,7 +55,7 @@ def server():
 def test_a_slow_server_gets_every_request_at_the_rate_and_shows_it_in_the_latencies(server):
     url = server(delay=0.3)
     started = time.perf_counter()
-    load = asyncio.run(fixed_rate_async(url, rate=40, seconds=0.5))
+    load = _run(fixed_rate_async(url, rate=40, seconds=0.5))
     elapsed = time.perf_counter() - started
     # 20 requests due over 0.5 s, each answered 0.3 s later: a closed loop of one client
     # would have asked 2.
@@ -58,12 +66,12 @@ def test_a_slow_server_gets_every_request_at_the_rate_and_shows_it_in_the_latenc
 
 
 def test_refused_answers_are_counted_by_status_and_as_no_work(server):
-    load = asyncio.run(fixed_rate_async(server(delay=0, status=503), rate=20, seconds=0.5))
+    load = _run(fixed_rate_async(server(delay=0, status=503), rate=20, seconds=0.5))
     assert (load.done, dict(load.statuses)) == (0, {503: 10})
 
 
 def test_a_server_that_is_not_there_is_counted_as_failed_requests():
-    load = asyncio.run(fixed_rate_async("http://127.0.0.1:9/", rate=20, seconds=0.25))
+    load = _run(fixed_rate_async("http://127.0.0.1:9/", rate=20, seconds=0.25))
     assert load.done == 0
     assert sum(load.statuses.values()) == 5
     assert set(load.statuses) <= {"ClientConnectorError", "ClientOSError", "TimeoutError"}
