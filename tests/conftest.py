@@ -163,3 +163,12 @@ def csrf_token(client: FlaskClient, path: str = "/account/login") -> str:
     )
     assert match, f"no CSRF token on {path}"
     return match.group(1)
+
+
+
+@pytest.fixture
+def admin(app):
+    """A browser signed in as an admin (the back-office tests' own, in tests/staff/conftest.py)."""
+    from tests.staff.conftest import _account  # imported here: that module reads this one
+
+    return _account(app, "admin@example.com", "admin")

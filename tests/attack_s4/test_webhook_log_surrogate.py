@@ -13,21 +13,10 @@ import copy
 
 import pytest
 
-from checkout.extensions import db
-from checkout.services.accounts import create_staff
-from tests.staff.conftest import sign_in
 from tests.test_webhook_hostile import paid_events  # noqa: F401  (the fixture)
 from tests.test_webhooks import post_event
 
 COMPLETED = "checkout.session.completed"
-
-
-@pytest.fixture
-def admin(app):
-    with app.app_context():
-        create_staff("admin@example.com", "a-long-enough-password", admin=True)
-        db.session.remove()
-    return sign_in(app.test_client(), "admin@example.com", "a-long-enough-password")
 
 
 @pytest.mark.parametrize("where", ["metadata", "event_type"])

@@ -3,22 +3,11 @@ to valid page numbers and refuses the rest as before (staff products list and st
 404 past 99,999; the webhook log: 400 with its message past 100,000)."""
 
 import pytest
-from flask.testing import FlaskClient
 
 from checkout.extensions import db
-from checkout.services.accounts import create_staff
-from tests.staff.conftest import sign_in
 from tests.state import text_of
 
 PAGE_MESSAGE = "The page number must be a whole number from 1."
-
-
-@pytest.fixture
-def admin(app) -> FlaskClient:
-    with app.app_context():
-        create_staff("admin@example.com", "a-long-enough-password", admin=True)
-        db.session.remove()
-    return sign_in(app.test_client(), "admin@example.com")
 
 
 @pytest.mark.parametrize(("page", "status"), [

@@ -15,30 +15,18 @@ that the row was written, never that the alert went out.
 from email import message_from_bytes, policy
 from pathlib import Path
 
-import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from checkout.extensions import db
 from checkout.models import OutboxMessage
 from checkout.models.outbox import MessageStatus
-from checkout.services.accounts import create_staff
 from tests.hostile.conftest import post
-from tests.staff.conftest import sign_in
 from tests.state import text_of
 from tests.test_webhook_hostile import paid_events  # noqa: F401  (the fixture)
 from tests.test_webhooks import post_event
 
 # A valid address (email_validator, check_deliverability=False): 113 characters, 217 bytes.
 WIDE_STAFF_EMAIL = "ü" * 64 + "@" + "ü" * 40 + ".example"
-
-
-@pytest.fixture
-def admin(app) -> FlaskClient:
-    with app.app_context():
-        create_staff("admin@example.com", "a-long-enough-password", admin=True)
-        db.session.remove()
-    return sign_in(app.test_client(), "admin@example.com")
 
 
 def test_a_staff_alert_to_a_non_ascii_address_is_written_to_mail_dir(

@@ -24,11 +24,9 @@ from sqlalchemy import select
 
 from checkout.extensions import db
 from checkout.models import DiscountCode, OutboxMessage
-from checkout.services.accounts import create_staff
 from tests.hostile.conftest import all_rows, bad_stored_values, post
 from tests.refund_support import paid_order
 from tests.shop import add_to_cart, checkout_form, submit_checkout
-from tests.staff.conftest import sign_in
 from tests.state import text_of
 from tests.test_webhook_hostile import paid_events  # noqa: F401  (the fixture)
 from tests.test_webhooks import post_event
@@ -38,14 +36,6 @@ CONTROL = "Remove the control characters"
 INT4_PAST = str(2**31 + 5)
 INT8_PAST = str(2**63 + 5)
 HUGE_NEGATIVE = str(-(2**63) - 5)
-
-
-@pytest.fixture
-def admin(app) -> FlaskClient:
-    with app.app_context():
-        create_staff("admin@example.com", "a-long-enough-password", admin=True)
-        db.session.remove()
-    return sign_in(app.test_client(), "admin@example.com")
 
 
 def _refused_and_unchanged(app, response, before, *, status=422, says: str | None = None):
