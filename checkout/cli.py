@@ -11,7 +11,6 @@ from typing import TypeVar
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from tqdm import tqdm
 
 from checkout.db import now_utc
 from checkout.domain.errors import InvalidPassword
@@ -79,6 +78,8 @@ T = TypeVar("T")
 
 def progress_bar(items: Iterable[T], what: str, total: int | None) -> Iterable[T]:
     """Show a progress bar on stderr for a step that runs over a second (only on a terminal)."""
+    from tqdm import tqdm  # here, not at the top: web workers import this module, never a bar
+
     return tqdm(items, desc=what, total=total, unit="", delay=1, leave=False,
                 disable=None, file=sys.stderr)
 

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 from argon2.exceptions import HashingError
+from flask_migrate import upgrade
 from huey import SqliteHuey
 from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import text
 
-from checkout import pdf
+from checkout import create_app, pdf
 from checkout.extensions import db
 from checkout.gunicorn_support import give_worker_its_own_connections, limit_malloc_arenas
 from checkout.models import user as users
@@ -30,15 +31,21 @@ GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 # shop's too, for uploads) and by the bench's chart (matplotlib): never in a web worker.
 HEAVY = ("weasyprint", "fontTools", "pydyf", "pyphen", "tinycss2", "matplotlib", "numpy")
 
-IMPORT_THE_APP = """
+# Loaded on demand only, by what needs them: Alembic (Flask-Migrate's commands and upgrade(),
+# some 6 MiB in a worker; /readyz reads the migration files itself), tqdm (the commands'
+# progress bars), Pillow (a staff image upload).
+ON_DEMAND = ("alembic", "flask_migrate", "mako", "tqdm", "PIL")
+
+SERVE = """
 import json, sys
 import wsgi
-wsgi.app.test_client().get("/")
-print(json.dumps(sorted(name for name in sys.modules)))
+client = wsgi.app.test_client()
+answers = {path: client.get(path).status_code for path in sys.argv[1:]}
+print(json.dumps({"answers": answers, "modules": sorted(sys.modules)}))
 """
 
 
-def test_the_served_app_does_not_import_the_pdf_or_chart_libraries(tmp_path):
+def _environment(tmp_path) -> dict[str, str]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "GUNICORN_"))},
         "CHECKOUT_ENV": "development",
@@ -53,13 +60,54 @@ def test_the_served_app_does_not_import_the_pdf_or_chart_libraries(tmp_path):
         "LOG_LEVEL": "WARNING",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    done = subprocess.run([sys.executable, "-c", IMPORT_THE_APP], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return env
+
+
+def _served(tmp_path, *paths: str) -> dict:
+    """Import the app as gunicorn does, GET `paths`; the answers and every module loaded."""
+    done = subprocess.run([sys.executable, "-c", SERVE, *paths], cwd=ROOT,
+                          env=_environment(tmp_path), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_served_app_does_not_import_the_pdf_or_chart_libraries(tmp_path):
+    modules = _served(tmp_path, "/")["modules"]
     assert "checkout.services.invoices" in modules  # the PDF's caller is loaded…
     loaded = sorted({name.split(".")[0] for name in modules} & set(HEAVY))
     assert loaded == []  # …and nothing it renders with
+
+
+def _migrate(tmp_path) -> None:
+    """Bring the served app's database to head from this process (which has Alembic)."""
+    env = _environment(tmp_path)
+    app = create_app({
+        "SECRET_KEY": env["SECRET_KEY"], "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
+        "SANDBOX_DATABASE_URL": env["SANDBOX_DATABASE_URL"], "SANDBOX_BACKGROUND": False,
+        "HUEY_DATABASE": env["HUEY_DATABASE"], "MAIL_DIR": env["MAIL_DIR"],
+    })
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    app.extensions["sandbox"].close()
+
+
+def test_pages_and_readiness_probes_never_load_the_on_demand_modules(tmp_path):
+    _migrate(tmp_path)
+    served = _served(tmp_path, "/", "/cart/", "/readyz")
+    # The probe checked the migrations (at head) without them.
+    assert served["answers"] == {"/": 200, "/cart/": 200, "/readyz": 200}
+    loaded = sorted({name.split(".")[0] for name in served["modules"]} & set(ON_DEMAND))
+    assert loaded == []
+
+
+def test_the_migration_commands_load_when_run(tmp_path):
+    done = subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "db",
+                           "--help"], cwd=ROOT, env=_environment(tmp_path),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for command in ("upgrade", "downgrade", "migrate", "check", "current", "heads", "stamp"):
+        assert f"  {command}" in done.stdout
 
 
 def test_a_pdf_is_rendered_in_its_own_process_from_the_html_alone(tmp_path):

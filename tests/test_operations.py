@@ -1,12 +1,16 @@
 """/healthz says the process is up; /readyz checks the database, migrations and queue."""
 
 import socket
+from pathlib import Path
 
 import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from flask import Flask
 
-from checkout import create_app
+from checkout import PROJECT_ROOT, create_app
 from checkout.extensions import db
+from checkout.services.operations import code_heads
 
 
 def closed_port() -> int:
@@ -78,3 +82,50 @@ def test_readyz_names_an_unreachable_queue(make_app, app):
     ).test_client().get("/readyz")
     assert answer.status_code == 503
     assert answer.json["failed"] == ["queue"]
+
+
+# The readiness check reads the code's heads from the migration files (not through Alembic,
+# which would load into every worker a probe reaches): the same answer as Alembic's.
+
+def _alembic_heads(directory: Path) -> set[str]:
+    config = Config()
+    config.set_main_option("script_location", str(directory))
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
+def test_the_code_heads_are_alembics_for_the_shops_migrations():
+    directory = PROJECT_ROOT / "migrations"
+    assert code_heads(str(directory)) == _alembic_heads(directory)
+    assert len(code_heads(str(directory))) == 1
+
+
+def _revision(folder: Path, revision: str, down, typed: bool = False) -> None:
+    if typed:
+        text = (f"from typing import Sequence, Union\n"
+                f"revision: str = {revision!r}\n"
+                f"down_revision: Union[str, Sequence[str], None] = {down!r}\n")
+    else:
+        text = f"revision = {revision!r}\ndown_revision = {down!r}\n"
+    text += "branch_labels = None\ndepends_on = None\n\ndef upgrade():\n    pass\n\n" \
+            "def downgrade():\n    pass\n"
+    (folder / "versions" / f"{revision}_step.py").write_text(text)
+
+
+@pytest.mark.parametrize("shape, expected", [
+    # a1 ← b2 ← c3: one head.
+    ([("a1", None), ("b2", "a1"), ("c3", "b2")], {"c3"}),
+    # Two branches from a1, not merged: two heads.
+    ([("a1", None), ("b2", "a1"), ("c3", "a1")], {"b2", "c3"}),
+    # The branches merged (a tuple down_revision): one head again.
+    ([("a1", None), ("b2", "a1"), ("c3", "a1"), ("d4", ("b2", "c3"))], {"d4"}),
+])
+def test_the_code_heads_are_alembics_for_branches_and_merges(tmp_path, shape, expected):
+    (tmp_path / "versions").mkdir()
+    (tmp_path / "script.py.mako").write_text("")
+    for n, (revision, down) in enumerate(shape):
+        _revision(tmp_path, revision, down, typed=n % 2 == 1)
+    (tmp_path / "versions" / "__init__.py").write_text("")
+    (tmp_path / "versions" / "notes.txt").write_text("not a revision")
+    assert _alembic_heads(tmp_path) == expected
+    code_heads.cache_clear()
+    assert code_heads(str(tmp_path)) == expected

@@ -7,16 +7,21 @@ file that declares a huge picture), and the picture is written out again, which 
 else rode along (metadata, a script appended to the file).
 """
 
+from __future__ import annotations
+
 import io
 import re
 import secrets
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
-from PIL import Image, UnidentifiedImageError
 
 from checkout.domain.errors import ImageRefused
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # Pillow's format name → the extension the stored file gets (and so the type it is served as).
 FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
@@ -35,6 +40,9 @@ def upload_folder() -> Path:
 
 def _decode(data: bytes) -> Image.Image:
     """Open, size-check and fully decode the picture; ImageRefused if it is not one we take."""
+    # Pillow here, not at the top: every page names images, only a staff upload decodes one.
+    from PIL import Image, UnidentifiedImageError
+
     limit = current_app.config["PRODUCT_IMAGE_MAX_BYTES"]
     if len(data) > limit:
         raise ImageRefused(f"The image is too large: at most {limit // 1_000_000} MB.")
