@@ -106,6 +106,9 @@ def _notes(row: dict[str, Any]) -> str:
         notes.append(f"one worker did {extra['busiest_worker_share']:.0%} of the work")
     if extra.get("shop_tracebacks"):
         notes.append(f"{extra['shop_tracebacks']} tracebacks in the shop's log")
+    if "sandbox_cpu_ms" in extra:
+        notes.append(f"CPU is the SDK's side (the bench process); the sandbox's: "
+                     f"{_number(extra['sandbox_cpu_ms'], 2)} ms each")
     if "page_bytes" in extra:
         notes.append(f"{extra['page_bytes']:,} bytes")
     bad = {k: v for k, v in row["statuses"].items() if not str(k).startswith(("2", "3"))

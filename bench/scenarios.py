@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import stripe
 from aiosmtpd.controller import Controller
 from flask import Flask
 
@@ -622,6 +623,114 @@ def outbox(ctx: Context) -> Measured:
     return Measured(Load(done=sent, seconds=seconds), {"messages": count})
 
 
+# ---- the provider's floor ---------------------------------------------------------------
+# What the Stripe calls DESIGN.md requires cost on their own, made through the official SDK by
+# `concurrency` threads in the bench process, straight to the sandbox: a webhook verifies the
+# signature (construct_event) and fetches the session; a checkout creates one. Nothing else
+# runs, so a scenario's ratio can never exceed its floor's: the ceiling the design sets on this
+# machine. The CPU column is the bench process's (the SDK's side, what the shop would spend
+# even against the real Stripe); the sandbox's is in the notes.
+
+FLOOR_SESSIONS = 20
+
+
+def _stripe_client(ctx: Context) -> stripe.StripeClient:
+    return stripe.StripeClient(STRIPE_KEY, base_addresses={"api": ctx.stack.sandbox.base})
+
+
+def _session_params(ctx: Context) -> dict:
+    """The parameters the shop sent for a 3-line cart, with a fresh expiry."""
+    params = dict(ctx.state["floor_params"])
+    if "expires_at" in params:
+        params["expires_at"] = int(time.time()) + 3600
+    return params
+
+
+def setup_provider_floor(ctx: Context) -> None:
+    """One order placed through the shop (its session parameters are the ones the floor
+    sends) and the sessions the floor's webhook events name."""
+    if "floor_params" in ctx.state:
+        return
+    tokens = collections.deque(shopdata.carts(ctx.app, 1, [p for p, _ in ctx.state["products"]]))
+    closed_loop(ctx.stack.shop.base, lambda client: _place(client, tokens), concurrency=1,
+                seconds=60, prepare=_fetch_csrf)
+    ctx.state["floor_params"] = shopdata.latest_session_params(ctx.app)
+    client = _stripe_client(ctx)
+    ctx.state["floor_sessions"] = [
+        client.v1.checkout.sessions.create(params=_session_params(ctx),
+                                           options={"idempotency_key": secrets.token_hex(16)})
+        for _ in range(FLOOR_SESSIONS)]
+
+
+def _provider_loop(ctx: Context, call: Callable[[int], None]) -> Measured:
+    """`concurrency` threads each making `call(n)` for `seconds`; an exception counts as a
+    failed unit (status 500), as a 5xx does in the other loads."""
+    stop = time.perf_counter() + ctx.sizes.seconds
+    latencies: list[float] = []
+    statuses: collections.Counter = collections.Counter()
+    lock = threading.Lock()
+
+    def worker(first: int) -> None:
+        n = first
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            try:
+                call(n)
+                status = 200
+            except Exception:  # noqa: BLE001 (counted and shown, as a failed request is)
+                status = 500
+            took = (time.perf_counter() - started) * 1000
+            with lock:
+                statuses[status] += 1
+                if status == 200:
+                    latencies.append(took)
+            n += ctx.sizes.concurrency
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(ctx.sizes.concurrency)]
+    sandbox_before, cpu_before = ctx.stack.sandbox.cpu_seconds(), time.process_time()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    load = Load(done=statuses[200], seconds=seconds, latencies_ms=latencies, statuses=statuses,
+                cpu_seconds=time.process_time() - cpu_before)
+    sandbox = ctx.stack.sandbox.cpu_seconds() - sandbox_before
+    return Measured(load, {"sandbox_cpu_ms": round(sandbox * 1000 / max(1, load.done), 2)})
+
+
+def floor_webhook(ctx: Context) -> Measured:
+    """Verify a signed checkout.session.completed event and fetch its session, as the shop's
+    webhook must before it may act."""
+    client = _stripe_client(ctx)
+    events = [_signed({"id": f"evt_floor_{n}", "object": "event", "api_version": None,
+                       "created": int(time.time()), "livemode": False, "pending_webhooks": 1,
+                       "request": None, "type": "checkout.session.completed",
+                       "data": {"object": session.to_dict()}})
+              for n, session in enumerate(ctx.state["floor_sessions"])]
+
+    def call(n: int) -> None:
+        payload, signature = events[n % len(events)]
+        event = client.construct_event(payload, signature, WEBHOOK_SECRET)
+        client.v1.checkout.sessions.retrieve(event.data.object.id,
+                                             params={"expand": ["payment_intent"]})
+
+    return _provider_loop(ctx, call)
+
+
+def floor_checkout(ctx: Context) -> Measured:
+    """Create a Checkout Session for a 3-line cart with the shop's parameters."""
+    client = _stripe_client(ctx)
+    params = _session_params(ctx)
+
+    def call(_n: int) -> None:
+        client.v1.checkout.sessions.create(params=params,
+                                           options={"idempotency_key": secrets.token_hex(16)})
+
+    return _provider_loop(ctx, call)
+
+
 def start_sink() -> tuple[SmtpSink, Controller]:
     """The local SMTP server the outbox scenario sends to (quiet: it logs every command)."""
     logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -677,4 +786,8 @@ def all_scenarios(sizes: Sizes) -> list[Scenario]:
                  f"{sizes.provider_delay_ms} ms", "flows/s", provider_slow, "provider_fast"),
         Scenario("outbox", f"outbox: {sizes.outbox_messages:,} e-mails to a local SMTP sink",
                  "mails/s", outbox),
+        Scenario("floor_webhook", "floor: a webhook's Stripe calls alone (verify, retrieve)",
+                 "events/s", floor_webhook, "base_insert", setup=setup_provider_floor),
+        Scenario("floor_checkout", "floor: a checkout's Stripe call alone (create, 3 lines)",
+                 "orders/s", floor_checkout, "base_insert", setup=setup_provider_floor),
     ]

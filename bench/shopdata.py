@@ -12,7 +12,17 @@ from bench.servers import ADMIN_EMAIL, SECRET_KEY, Stack
 from checkout import create_app
 from checkout.db import now_utc
 from checkout.extensions import db
-from checkout.models import Cart, CartLine, Order, OrderLine, OutboxMessage, Product, Stock, User
+from checkout.models import (
+    Cart,
+    CartLine,
+    CheckoutAttempt,
+    Order,
+    OrderLine,
+    OutboxMessage,
+    Product,
+    Stock,
+    User,
+)
 from checkout.models.inventory import MovementReason
 from checkout.services import inventory, notifications
 from checkout.services.notifications import deliver_due
@@ -136,6 +146,17 @@ def latest_order_number(app: Flask) -> str:
         number = db.session.scalar(select(Order.number).order_by(Order.id.desc()))
         db.session.remove()
         return number
+
+
+def latest_session_params(app: Flask) -> dict:
+    """The Checkout Session parameters the shop sent for its newest order."""
+    with app.app_context():
+        params = db.session.scalar(select(CheckoutAttempt.params)
+                                   .order_by(CheckoutAttempt.id.desc()))
+        db.session.remove()
+    if params is None:
+        raise RuntimeError("no checkout attempt in the shop: place an order first")
+    return json.loads(params)
 
 
 def order_page_path(app: Flask, number: str) -> str:
