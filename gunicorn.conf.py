@@ -11,10 +11,12 @@ load_dotenv(Path(__file__).resolve().parent / ".env")
 
 from checkout.config import DEFAULT_WEB_THREADS  # noqa: E402
 from checkout.gunicorn_support import (  # noqa: E402
+    AddressTaken,
     RedactingLogger,
     empty_metrics_directory,
     give_worker_its_own_connections,
     limit_malloc_arenas,
+    refuse_taken_addresses,
     settle_memory_before_fork,
     worker_exited,
 )
@@ -38,6 +40,13 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 # Behind a load balancer's keep-alive connections.
 keepalive = 5
+# Off by default: GUNICORN_REUSE_PORT=1 gives each worker a socket of its own (SO_REUSEPORT)
+# and the kernel spreads new connections over them. With the master's one socket, whichever
+# worker wakes first can take a whole burst of kept-alive connections and serve them on one
+# core (the bench saw one worker take all 16). But a worker's own socket goes with it: the
+# connections waiting in it are reset when it is recycled or restarted, and while every
+# worker restarts at once nothing listens at all (README "Processes").
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "0") == "1"
 # A safety net for memory, off by default (README "Performance notes"): a worker is replaced,
 # between requests, after this many, and the jitter (a tenth unless set) keeps the workers from
 # restarting together. Every 5,000 halved the bench's baseline and reopened database
@@ -56,6 +65,17 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 
 
 def on_starting(server) -> None:
+    # A new master taking over from an old one (USR2) shares the old workers' port on purpose.
+    if server.cfg.reuse_port and not server.master_pid:
+        try:
+            refuse_taken_addresses(server.cfg.address)
+        except AddressTaken as taken:
+            server.log.error("%s", taken)
+            raise SystemExit(1) from None
+        # gunicorn's own "Listening at:" line is empty then: the master holds no socket.
+        server.log.info("Each worker listens on %s with a socket of its own (SO_REUSEPORT)",
+                        ", ".join(str(a) if isinstance(a, str) else f"{a[0]}:{a[1]}"
+                                  for a in server.cfg.address))
     empty_metrics_directory()
 
 

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -117,6 +118,34 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+class AddressTaken(RuntimeError):
+    """Something already listens on an address gunicorn was told to bind."""
+
+
+def refuse_taken_addresses(addresses) -> None:
+    """Raise AddressTaken for a TCP address something already listens on.
+
+    With `reuse_port` each worker binds a socket of its own with SO_REUSEPORT, and the kernel
+    lets any process of the same user bind the same port that way: a second server started by
+    mistake (an old version left running) would start without a word and take half of the
+    connections. A socket bound without SO_REUSEPORT still meets EADDRINUSE beside a listener,
+    so one is tried first. SO_REUSEADDR, as gunicorn sets it, lets connections of a server
+    that has stopped (TIME_WAIT) pass. Unix sockets are not shared this way and are skipped.
+    """
+    for address in addresses:
+        if not isinstance(address, tuple) or not address[1]:
+            continue
+        host, port = address[0], address[1]
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                raise AddressTaken(f"{host}:{port} is already in use ({error.strerror}): is "
+                                   "another server running on it?") from None
 
 
 def empty_metrics_directory() -> None:
