@@ -109,6 +109,9 @@ def _notes(row: dict[str, Any]) -> str:
     if "sandbox_cpu_ms" in extra:
         notes.append(f"CPU is the SDK's side (the bench process); the sandbox's: "
                      f"{_number(extra['sandbox_cpu_ms'], 2)} ms each")
+    if extra.get("errors"):
+        notes.append("failed: " + "; ".join(f"{said} ({count}×)"
+                                             for said, count in extra["errors"].items()))
     if "page_bytes" in extra:
         notes.append(f"{extra['page_bytes']:,} bytes")
     bad = {k: v for k, v in row["statuses"].items() if not str(k).startswith(("2", "3"))

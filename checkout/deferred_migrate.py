@@ -7,6 +7,8 @@ one runs, and `app.extensions["migrate"]` becomes Flask-Migrate's own object the
 anything but its directory is asked of it.
 """
 
+import threading
+
 import click
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -41,20 +43,30 @@ def migration_commands(ctx: click.Context, directory: str | None, x_arg: tuple[s
 
 
 class _PendingMigrate:
-    """Stands in app.extensions["migrate"] until Flask-Migrate is needed."""
+    """Stands in app.extensions["migrate"] until Flask-Migrate is needed, then passes every
+    read on to Flask-Migrate's own object (made once, whoever holds this one)."""
 
     def __init__(self, app: Flask, db: SQLAlchemy, directory: str) -> None:
         self.directory = directory
         self._app, self._db = app, db
+        self._made = None
+        self._making = threading.Lock()
+
+    def _real(self):
+        with self._making:
+            if self._made is None:
+                from flask_migrate import Migrate
+
+                # Flask-Migrate puts its own object in app.extensions["migrate"] (and its `db`
+                # group in app.cli), with the directory as it is now.
+                Migrate(self._app, self._db, directory=self.directory)
+                self._made = self._app.extensions["migrate"]
+            return self._made
 
     def __getattr__(self, name: str):
-        if name.startswith("__"):
+        if name.startswith("_"):
             raise AttributeError(name)
-        from flask_migrate import Migrate
-
-        # Flask-Migrate puts its own object in app.extensions["migrate"] (and its `db` group).
-        Migrate(self._app, self._db, directory=self.directory)
-        return getattr(self._app.extensions["migrate"], name)
+        return getattr(self._real(), name)
 
 
 class DeferredMigrate:

@@ -127,5 +127,15 @@ def test_the_code_heads_are_alembics_for_branches_and_merges(tmp_path, shape, ex
     (tmp_path / "versions" / "__init__.py").write_text("")
     (tmp_path / "versions" / "notes.txt").write_text("not a revision")
     assert _alembic_heads(tmp_path) == expected
-    code_heads.cache_clear()
     assert code_heads(str(tmp_path)) == expected
+
+
+def test_revision_ids_that_are_not_literals_are_left_to_alembic(tmp_path):
+    (tmp_path / "versions").mkdir()
+    (tmp_path / "script.py.mako").write_text("")
+    _revision(tmp_path, "a1", None)
+    (tmp_path / "versions" / "b2_step.py").write_text(
+        "PARENT = 'a1'\nrevision = 'b' + '2'\ndown_revision = PARENT\n"
+        "def upgrade():\n    pass\n\ndef downgrade():\n    pass\n")
+    assert _alembic_heads(tmp_path) == {"b2"}
+    assert code_heads(str(tmp_path)) == {"b2"}

@@ -3,7 +3,6 @@
 import ast
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
@@ -34,34 +33,103 @@ def _database() -> Check:
 VERSION_TABLE = "alembic_version"
 
 
+class _NotUnderstood(ValueError):
+    """A migration file whose revision ids are not plain literals at its top level."""
+
+
 def _revision_of(path: Path) -> tuple[str, set[str]] | None:
-    """A migration file's revision and the revisions it builds on, read from its source."""
+    """A migration file's revision and the revisions it builds on, read from its source
+    (None for a file that names no revision); _NotUnderstood when they are not literals."""
     values = {}
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        targets = (node.targets if isinstance(node, ast.Assign)
-                   else [node.target] if isinstance(node, ast.AnnAssign) and node.value else [])
-        for target in targets:
-            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
-                values[target.id] = ast.literal_eval(node.value)
-    if not isinstance(values.get("revision"), str):
+    try:
+        # Bytes, as Python reads a module: a byte-order mark or a coding line is honoured.
+        tree = ast.parse(path.read_bytes())
+        for node in tree.body:
+            targets = (node.targets if isinstance(node, ast.Assign)
+                       else [node.target] if isinstance(node, ast.AnnAssign) and node.value
+                       else [])
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                    values[target.id] = ast.literal_eval(node.value)
+    except (SyntaxError, ValueError, OSError) as error:
+        raise _NotUnderstood(f"{path.name}: {error}") from error
+    if "revision" not in values:
         return None
     down = values.get("down_revision")
+    if not isinstance(values["revision"], str) or not (
+            down is None or isinstance(down, str)
+            or (isinstance(down, tuple | list) and all(isinstance(d, str) for d in down))):
+        raise _NotUnderstood(f"{path.name}: revision ids that are not strings")
     return values["revision"], {down} if isinstance(down, str) else set(down or ())
 
 
-@lru_cache(maxsize=8)
+def _revision_files(directory: str) -> list[Path]:
+    # Alembic's own rule: Python files, not __init__, not an editor's lock file (".#name").
+    return sorted(path for path in Path(directory, "versions").glob("*.py")
+                  if not path.name.startswith((".#", "__init__")))
+
+
+def _alembic_heads(directory: str) -> frozenset[str]:
+    """Alembic's answer, for a folder whose files this module cannot read by itself."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", directory)
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+_heads_read: dict[str, tuple[tuple, frozenset[str]]] = {}
+
+
 def code_heads(directory: str) -> frozenset[str]:
-    """The revisions no other revision builds on: what `flask db heads` says, read from the
-    migration files once per process instead of through Alembic, which would add some 6 MiB
-    to every worker a readiness probe reaches (tests/test_worker_imports.py holds the two to
-    the same answer)."""
+    """The revisions no other revision builds on: what `flask db heads` says.
+
+    Read from the migration files' source instead of through Alembic, which would add some
+    6 MiB to every worker a readiness probe reaches (tests/test_operations.py holds the two to
+    the same answer). The answer is kept until a file is added, removed or changed: one `stat`
+    per file a probe. Anything short of plain literal ids forming a chain of revisions (ids
+    computed or assigned in a block, a missing folder, a revision that is not there, a loop)
+    is left to Alembic: as correct as before, and as heavy.
+    """
+    files = _revision_files(directory)
+    signature = tuple((path.name, *_stamp(path)) for path in files)
+    kept = _heads_read.get(directory)
+    if kept is not None and kept[0] == signature:
+        return kept[1]
     revisions, built_on = set(), set()
-    for path in sorted(Path(directory, "versions").glob("*.py")):
-        found = _revision_of(path)
-        if found is not None:
-            revisions.add(found[0])
-            built_on |= found[1]
-    return frozenset(revisions - built_on)
+    try:
+        if not files:
+            raise _NotUnderstood("no revision files")
+        for path in files:
+            found = _revision_of(path)
+            if found is None:
+                raise _NotUnderstood(f"{path.name}: no revision id")
+            revision, parents = found
+            if revision in revisions or revision in parents:
+                raise _NotUnderstood(f"{path.name}: revision {revision} twice, or on itself")
+            revisions.add(revision)
+            built_on |= parents
+        if not built_on <= revisions:
+            raise _NotUnderstood(f"builds on {sorted(built_on - revisions)}, not there")
+        heads = frozenset(revisions - built_on)
+        if not heads:
+            raise _NotUnderstood("no head: the revisions build on each other in a loop")
+    except _NotUnderstood as error:
+        # Alembic then says what is wrong (a missing folder, a loop) as it always did, or
+        # reads what this module cannot (ids computed, assigned in a block).
+        log.info("reading the migration heads through Alembic: %s", error)
+        heads = _alembic_heads(directory)
+    _heads_read[directory] = (signature, heads)
+    return heads
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        found = path.stat()
+    except OSError:
+        return (0, -1)
+    return (found.st_mtime_ns, found.st_size)
 
 
 def _database_revisions(connection) -> set[str]:
@@ -71,7 +139,12 @@ def _database_revisions(connection) -> set[str]:
 
 
 def _migrations() -> Check:
-    heads = code_heads(current_app.extensions["migrate"].directory)
+    try:
+        heads = code_heads(current_app.extensions["migrate"].directory)
+    except Exception as exc:  # what Python or Alembic says of the files: a syntax error, a loop
+        log.warning("readiness: the migration files could not be read: %s", type(exc).__name__)
+        return Check("migrations", False,
+                     f"the migration files could not be read ({type(exc).__name__})")
     with db.engine.connect() as connection:
         current = _database_revisions(connection)
     if current == heads:
