@@ -172,3 +172,30 @@ def admin(app):
     from tests.staff.conftest import _account  # imported here: that module reads this one
 
     return _account(app, "admin@example.com", "admin")
+
+
+@pytest.fixture
+def make_app(tmp_path) -> Iterator:
+    """Apps of their own on a fresh, unmigrated SQLite file in the test's folder (the session's
+    `app` is migrated and shared): `make_app(**settings)`; each is closed after the test."""
+    made: list[Flask] = []
+
+    def make(**settings) -> Flask:
+        app = create_app({
+            "TESTING": True,
+            "SECRET_KEY": "own-app-test-key",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / f'own-{len(made)}.sqlite'}",
+            "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite'}",
+            "SANDBOX_BACKGROUND": False,
+            "HUEY_DATABASE": str(tmp_path / "huey.sqlite"),
+            "MAIL_DIR": str(tmp_path / "mail"),
+            **settings,
+        })
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+        app.extensions["sandbox"].close()

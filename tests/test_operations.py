@@ -6,10 +6,8 @@ from pathlib import Path
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from flask import Flask
 
-from checkout import PROJECT_ROOT, create_app
-from checkout.extensions import db
+from checkout import PROJECT_ROOT
 from checkout.services.operations import code_heads
 
 
@@ -17,31 +15,6 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture
-def make_app(tmp_path):
-    made: list[Flask] = []
-
-    def make(**settings) -> Flask:
-        app = create_app({
-            "TESTING": True,
-            "SECRET_KEY": "operations-test-key",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite'}",
-            "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite'}",
-            "SANDBOX_BACKGROUND": False,
-            "HUEY_DATABASE": str(tmp_path / "huey.sqlite"),
-            "MAIL_DIR": str(tmp_path / "mail"),
-            **settings,
-        })
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
-        app.extensions["sandbox"].close()
 
 
 def test_healthz_answers_without_touching_the_database(make_app):

@@ -9,8 +9,6 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from checkout import create_app
-from checkout.extensions import db
 from checkout.services.operations import code_heads
 
 TAIL = b"branch_labels = None\ndepends_on = None\n\ndef upgrade():\n    pass\n\n" \
@@ -65,20 +63,8 @@ BROKEN = {
 
 
 @pytest.fixture
-def fresh_app(tmp_path):
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "attack-s5-key",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite'}",
-        "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite'}",
-        "SANDBOX_BACKGROUND": False,
-        "HUEY_DATABASE": str(tmp_path / "huey.sqlite"),
-        "MAIL_DIR": str(tmp_path / "mail"),
-    })
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    app.extensions["sandbox"].close()
+def fresh_app(make_app):
+    return make_app()
 
 
 @pytest.mark.parametrize("shape", sorted(BROKEN))

@@ -8,25 +8,10 @@ import threading
 import flask_migrate
 import pytest
 
-from checkout import create_app
-from checkout.extensions import db
-
 
 @pytest.fixture
-def fresh_app(tmp_path):
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "attack-s5-key",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'a.sqlite'}",
-        "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite'}",
-        "SANDBOX_BACKGROUND": False,
-        "HUEY_DATABASE": str(tmp_path / "huey.sqlite"),
-        "MAIL_DIR": str(tmp_path / "mail"),
-    })
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    app.extensions["sandbox"].close()
+def fresh_app(make_app):
+    return make_app()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import flask_migrate
 import pytest
 from flask_migrate.cli import db as flask_migrates_group
 
-from checkout import create_app
 from checkout.deferred_migrate import migration_commands
 from checkout.extensions import db
 
@@ -27,7 +26,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("args", CASES, ids=[" ".join(c) for c in CASES])
-def test_the_lazy_group_passes_what_flask_migrates_group_passes(tmp_path, monkeypatch, args):
+def test_the_lazy_group_passes_what_flask_migrates_group_passes(make_app, monkeypatch, args):
     seen = []
     real = flask_migrate.Migrate.get_config
 
@@ -40,13 +39,7 @@ def test_the_lazy_group_passes_what_flask_migrates_group_passes(tmp_path, monkey
     answers = []
     # Each group on a fresh app (its migrate extension still pending) and a fresh database.
     for group in (migration_commands, flask_migrates_group):
-        app = create_app({
-            "TESTING": True, "SECRET_KEY": "audit-s5-cli-key",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / group.name}-{len(answers)}.db",
-            "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite'}",
-            "SANDBOX_BACKGROUND": False, "HUEY_DATABASE": str(tmp_path / "huey.sqlite"),
-            "MAIL_DIR": str(tmp_path / "mail"),
-        })
+        app = make_app()
         assert type(app.extensions["migrate"]).__name__ == "_PendingMigrate"
         seen.clear()
         result = app.test_cli_runner().invoke(group, args)
@@ -56,7 +49,4 @@ def test_the_lazy_group_passes_what_flask_migrates_group_passes(tmp_path, monkey
         migrate = app.extensions["migrate"]
         assert type(migrate).__name__ == "_MigrateConfig" and migrate.db is db
         assert migrate.configure_args["compare_type"] is True
-        with app.app_context():
-            db.engine.dispose()
-        app.extensions["sandbox"].close()
     assert answers[0] == answers[1]

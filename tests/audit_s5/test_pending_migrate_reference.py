@@ -6,24 +6,11 @@ migrations/env.py fills with process_revision_directives and include_name) is dr
 Before 5ba35f6 the extension was one object for the app's life. The project itself always
 looks the extension up afresh, so nothing here breaks today."""
 
-from checkout import create_app
-from checkout.extensions import db
 
 
-def test_a_held_reference_reads_the_one_extension(tmp_path):
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "audit-s5-pending-key",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'shop.sqlite'}",
-        "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite'}",
-        "SANDBOX_BACKGROUND": False, "HUEY_DATABASE": str(tmp_path / "huey.sqlite"),
-        "MAIL_DIR": str(tmp_path / "mail"),
-    })
-    try:
-        held = app.extensions["migrate"]
-        held.configure_args["render_as_batch"] = False
-        assert held.configure_args["render_as_batch"] is False
-        assert app.extensions["migrate"].configure_args["render_as_batch"] is False
-    finally:
-        with app.app_context():
-            db.engine.dispose()
-        app.extensions["sandbox"].close()
+def test_a_held_reference_reads_the_one_extension(make_app):
+    app = make_app()
+    held = app.extensions["migrate"]
+    held.configure_args["render_as_batch"] = False
+    assert held.configure_args["render_as_batch"] is False
+    assert app.extensions["migrate"].configure_args["render_as_batch"] is False

@@ -22,7 +22,7 @@ from flask import Flask, current_app
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, make_url, text
 
-from checkout import PROJECT_ROOT, create_app
+from checkout import PROJECT_ROOT
 from checkout.extensions import db
 from checkout.services import operations
 from checkout.services.operations import Check, code_heads
@@ -62,25 +62,9 @@ def _database_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def make_app(tmp_path):
-    made: list[Flask] = []
-
-    def make(url: str | None = None) -> Flask:
-        app = create_app({
-            "TESTING": True, "SECRET_KEY": "audit-s5-readiness-key",
-            "SQLALCHEMY_DATABASE_URI": url or _database_url(tmp_path),
-            "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.sqlite'}",
-            "SANDBOX_BACKGROUND": False, "HUEY_DATABASE": str(tmp_path / "huey.sqlite"),
-            "MAIL_DIR": str(tmp_path / "mail"),
-        })
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
-        app.extensions["sandbox"].close()
+def readiness_app(make_app, tmp_path):
+    """An app on this module's database (PostgreSQL on the suite's PostgreSQL pass), or `url`."""
+    return lambda url=None: make_app(SQLALCHEMY_DATABASE_URI=url or _database_url(tmp_path))
 
 
 def _both_answers(app: Flask, monkeypatch) -> tuple:
@@ -108,8 +92,8 @@ def _set_up(state: str) -> None:
 
 @pytest.mark.parametrize("state", ["migrated", "empty", "behind", "unknown revision",
                                    "empty version table"])
-def test_readyz_answers_as_it_did_through_alembic(make_app, monkeypatch, state):
-    app = make_app()
+def test_readyz_answers_as_it_did_through_alembic(readiness_app, monkeypatch, state):
+    app = readiness_app()
     with app.app_context():
         _set_up(state)
         db.session.remove()
@@ -118,8 +102,8 @@ def test_readyz_answers_as_it_did_through_alembic(make_app, monkeypatch, state):
     assert now[0] == (200 if state == "migrated" else 503)
 
 
-def test_readyz_answers_as_before_on_an_unreachable_database(make_app, monkeypatch):
-    app = make_app(f"postgresql+psycopg://shop:pw@127.0.0.1:{_closed_port()}/shop")
+def test_readyz_answers_as_before_on_an_unreachable_database(readiness_app, monkeypatch):
+    app = readiness_app(f"postgresql+psycopg://shop:pw@127.0.0.1:{_closed_port()}/shop")
     now, before = _both_answers(app, monkeypatch)
     assert now == before
 
@@ -158,14 +142,14 @@ def test_code_heads_reads_a_revision_saved_with_a_byte_order_mark_as_alembic_doe
     assert code_heads(str(tmp_path)) == {"b2"}
 
 
-def test_readyz_sees_a_revision_added_and_applied_while_the_server_runs(make_app, tmp_path):
+def test_readyz_sees_a_revision_added_and_applied_while_the_server_runs(readiness_app, tmp_path):
     # Before 5ba35f6 each probe read the migration files; now the first answer is kept for the
     # process's life (lru_cache). A developer with `make run` open (flask run, no reloader) who
     # runs `flask db migrate` + `flask db upgrade` gets 503 from the running server.
     directory = tmp_path / "migrations"
     shutil.copytree(PROJECT_ROOT / "migrations", directory,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    app = make_app()
+    app = readiness_app()
     app.extensions["migrate"].directory = str(directory)
     client = app.test_client()
     with app.app_context():
