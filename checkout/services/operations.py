@@ -34,7 +34,7 @@ VERSION_TABLE = "alembic_version"
 
 
 class _NotUnderstood(ValueError):
-    """A migration file whose revision ids are not plain literals at its top level."""
+    """Migration files this module cannot vouch for by reading literal ids (Alembic then does)."""
 
 
 def _revision_of(path: Path) -> tuple[str, set[str]] | None:
