@@ -652,8 +652,14 @@ def setup_provider_floor(ctx: Context) -> None:
     if "floor_params" in ctx.state:
         return
     tokens = collections.deque(shopdata.carts(ctx.app, 1, [p for p, _ in ctx.state["products"]]))
-    closed_loop(ctx.stack.shop.base, lambda client: _place(client, tokens), concurrency=1,
-                seconds=60, prepare=_fetch_csrf)
+
+    async def place(client: Client) -> Answer:
+        placed = await _place(client, tokens)
+        if placed.status != 303:
+            raise RuntimeError(f"setup: checkout answered {placed.status}")
+        return placed
+
+    closed_loop(ctx.stack.shop.base, place, concurrency=1, seconds=60, prepare=_fetch_csrf)
     ctx.state["floor_params"] = shopdata.latest_session_params(ctx.app)
     client = _stripe_client(ctx)
     sessions = []
